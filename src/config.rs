@@ -1,0 +1,285 @@
+//! Configuration: every environment variable of the contract is named and parsed here, once,
+//! at start. A missing or malformed variable stops the function with a message naming it.
+
+use std::fmt;
+use std::time::Duration;
+
+use url::Url;
+
+pub const TABLE: &str = "TRUSTGATE_TABLE";
+pub const PUBLIC_URL: &str = "TRUSTGATE_PUBLIC_URL";
+pub const SIGNING_KEY: &str = "TRUSTGATE_SIGNING_KEY";
+pub const PREVIOUS_SIGNING_KEYS: &str = "TRUSTGATE_PREVIOUS_SIGNING_KEYS";
+pub const SIGNING_ALG: &str = "TRUSTGATE_SIGNING_ALG";
+pub const ADMIN_AUTH: &str = "TRUSTGATE_ADMIN_AUTH";
+pub const ALLOW_INSECURE_JWKS: &str = "TRUSTGATE_ALLOW_INSECURE_JWKS";
+pub const CONFIG_CACHE_SECONDS: &str = "TRUSTGATE_CONFIG_CACHE_SECONDS";
+
+/// Which Lambda function is starting: some variables are required by one function only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Token,
+    Admin,
+}
+
+/// The algorithm minted access tokens are signed with (RFC 7518 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlg {
+    RS256,
+    PS256,
+    ES256,
+}
+
+impl SigningAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::PS256 => "PS256",
+            SigningAlg::ES256 => "ES256",
+        }
+    }
+}
+
+/// How the admin API authenticates its callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAuth {
+    /// Only requests whose API Gateway context carries an IAM-authenticated caller are served.
+    Iam,
+    /// Every request is served. Local development only; logged as a warning at start.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// DynamoDB table holding all state.
+    pub table: String,
+    /// External base URL without trailing slash, e.g. `https://sts.example.com`.
+    pub public_url: String,
+    /// KMS key id, ARN or alias used to sign. `Some` whenever the function is [`Function::Token`].
+    pub signing_key: Option<String>,
+    /// Keys still published in the JWKS during a rotation. Defaults to none.
+    pub previous_signing_keys: Vec<String>,
+    /// `None` means: derived from the key spec (RS256 for RSA keys, ES256 for ECC_NIST_P256).
+    pub signing_alg: Option<SigningAlg>,
+    /// Defaults to [`AdminAuth::Iam`].
+    pub admin_auth: AdminAuth,
+    /// Allows `http://` and loopback/private JWKS targets. Defaults to `false`.
+    pub allow_insecure_jwks: bool,
+    /// How long a warm `token` function reuses issuer/application records. Defaults to 30 s.
+    pub config_cache_ttl: Duration,
+}
+
+/// A variable that is missing or malformed; its message names the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "configuration variable {}: {}",
+            self.variable, self.problem
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env(function: Function) -> Result<Config, ConfigError> {
+        Config::from_lookup(function, |name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`, so tests need not touch the process environment.
+    /// An empty value counts as unset.
+    pub fn from_lookup(
+        function: Function,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let error = |variable, problem: &str| ConfigError {
+            variable,
+            problem: problem.to_owned(),
+        };
+
+        let table = get(TABLE).ok_or_else(|| error(TABLE, "required but not set"))?;
+        let public_url = parse_public_url(
+            &get(PUBLIC_URL).ok_or_else(|| error(PUBLIC_URL, "required but not set"))?,
+        )
+        .map_err(|problem| error(PUBLIC_URL, &problem))?;
+
+        let signing_key = get(SIGNING_KEY);
+        if function == Function::Token && signing_key.is_none() {
+            return Err(error(
+                SIGNING_KEY,
+                "required by the token function but not set",
+            ));
+        }
+        let previous_signing_keys = match get(PREVIOUS_SIGNING_KEYS) {
+            None => Vec::new(),
+            Some(list) => {
+                let keys: Vec<String> = list.split(',').map(|k| k.trim().to_owned()).collect();
+                if keys.iter().any(String::is_empty) {
+                    return Err(error(PREVIOUS_SIGNING_KEYS, "contains an empty key id"));
+                }
+                keys
+            }
+        };
+        let signing_alg = match get(SIGNING_ALG).as_deref() {
+            None => None,
+            Some("RS256") => Some(SigningAlg::RS256),
+            Some("PS256") => Some(SigningAlg::PS256),
+            Some("ES256") => Some(SigningAlg::ES256),
+            Some(_) => return Err(error(SIGNING_ALG, "must be RS256, PS256 or ES256")),
+        };
+        let admin_auth = match get(ADMIN_AUTH).as_deref() {
+            None | Some("iam") => AdminAuth::Iam,
+            Some("none") => AdminAuth::None,
+            Some(_) => return Err(error(ADMIN_AUTH, "must be iam or none")),
+        };
+        let allow_insecure_jwks = match get(ALLOW_INSECURE_JWKS).as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(error(ALLOW_INSECURE_JWKS, "must be true or false")),
+        };
+        let config_cache_ttl = match get(CONFIG_CACHE_SECONDS) {
+            None => Duration::from_secs(30),
+            Some(s) => match s.parse::<u32>() {
+                Ok(n) if n <= 3600 => Duration::from_secs(u64::from(n)),
+                _ => {
+                    return Err(error(
+                        CONFIG_CACHE_SECONDS,
+                        "must be a whole number of seconds, 0-3600",
+                    ));
+                }
+            },
+        };
+
+        Ok(Config {
+            table,
+            public_url,
+            signing_key,
+            previous_signing_keys,
+            signing_alg,
+            admin_auth,
+            allow_insecure_jwks,
+            config_cache_ttl,
+        })
+    }
+
+    /// The issuer value of an organization: `{public_url}/t/{org}/oauth2/token`.
+    pub fn organization_issuer(&self, org: &str) -> String {
+        format!("{}/t/{org}/oauth2/token", self.public_url)
+    }
+}
+
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    if raw.ends_with('/') {
+        return Err("must not end with a slash".into());
+    }
+    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+        return Err("must be an http(s) URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err("must not carry credentials, a query or a fragment".into());
+    }
+    Ok(raw.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(function: Function, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(function, |name| map.get(name).cloned())
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        (TABLE, "trustgate"),
+        (PUBLIC_URL, "https://sts.example.com"),
+        (SIGNING_KEY, "alias/trustgate-signing"),
+    ];
+
+    #[test]
+    fn applies_documented_defaults() {
+        let config = load(Function::Token, &BASE).unwrap();
+        assert_eq!(config.admin_auth, AdminAuth::Iam);
+        assert!(!config.allow_insecure_jwks);
+        assert_eq!(config.config_cache_ttl, Duration::from_secs(30));
+        assert_eq!(config.signing_alg, None);
+        assert!(config.previous_signing_keys.is_empty());
+        assert_eq!(
+            config.organization_issuer("acme"),
+            "https://sts.example.com/t/acme/oauth2/token"
+        );
+    }
+
+    #[test]
+    fn names_the_missing_variable() {
+        let err = load(Function::Token, &BASE[..2]).unwrap_err();
+        assert_eq!(err.variable, SIGNING_KEY);
+        assert!(err.to_string().contains("TRUSTGATE_SIGNING_KEY"));
+        assert_eq!(
+            load(Function::Admin, &BASE[1..]).unwrap_err().variable,
+            TABLE
+        );
+    }
+
+    #[test]
+    fn admin_does_not_need_a_signing_key() {
+        assert!(load(Function::Admin, &BASE[..2]).is_ok());
+    }
+
+    #[test]
+    fn names_each_malformed_variable() {
+        for (name, value) in [
+            (PUBLIC_URL, "https://sts.example.com/"),
+            (PUBLIC_URL, "not a url"),
+            (PUBLIC_URL, "ftp://sts.example.com"),
+            (SIGNING_ALG, "HS256"),
+            (ADMIN_AUTH, "yes"),
+            (ALLOW_INSECURE_JWKS, "1"),
+            (CONFIG_CACHE_SECONDS, "-5"),
+            (CONFIG_CACHE_SECONDS, "thirty"),
+            (PREVIOUS_SIGNING_KEYS, "key-a,,key-b"),
+        ] {
+            let mut vars = BASE.to_vec();
+            vars.retain(|(k, _)| *k != name);
+            vars.push((name, value));
+            let err = load(Function::Token, &vars).unwrap_err();
+            assert_eq!(err.variable, name, "{value:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn parses_every_variable() {
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            (PREVIOUS_SIGNING_KEYS, "key-a, key-b"),
+            (SIGNING_ALG, "PS256"),
+            (ADMIN_AUTH, "none"),
+            (ALLOW_INSECURE_JWKS, "true"),
+            (CONFIG_CACHE_SECONDS, "0"),
+        ]);
+        let config = load(Function::Token, &vars).unwrap();
+        assert_eq!(config.previous_signing_keys, ["key-a", "key-b"]);
+        assert_eq!(config.signing_alg, Some(SigningAlg::PS256));
+        assert_eq!(config.admin_auth, AdminAuth::None);
+        assert!(config.allow_insecure_jwks);
+        assert_eq!(config.config_cache_ttl, Duration::ZERO);
+    }
+}
