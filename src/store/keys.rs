@@ -1,0 +1,159 @@
+//! The single-table key design. Every item has a partition key `pk` and a sort key `sk`
+//! (both strings); items that expire carry `expires_at` (epoch seconds), the table's TTL
+//! attribute. The attribute names must match the table in `infra/template.yaml` (a test
+//! compares them).
+//!
+//! | item | `pk` | `sk` |
+//! |---|---|---|
+//! | organization | `ORGS` | `ORG#{org}` |
+//! | trusted token issuer | `ORG#{org}` | `TTI#{id}` |
+//! | issuer name guard (uniqueness) | `ORG#{org}` | `TTI-NAME#{sha256(name)}` |
+//! | issuer `iss` guard (uniqueness) | `ORG#{org}` | `TTI-ISS#{sha256(iss)}` |
+//! | application | `ORG#{org}` | `APP#{client_id}` |
+//! | refresh token | `RT#{sha256(token)}` | `RT` |
+//! | refresh token family | `RTF#{family_id}` | `RTF` |
+//! | seen subject-token `jti` (replay) | `JTI#{org}#{issuer_id}#{sha256(jti)}` | `JTI` |
+//!
+//! So every lookup the token endpoint makes is one request: the organization's issuers are one
+//! `Query` (`pk = ORG#{org}`, `sk` begins with `TTI#`), an application, a refresh token and a
+//! family are one `GetItem` each, and a `jti` is recorded by one conditional `PutItem`.
+//! Uniqueness of issuer names and `iss` values is enforced by writing the guards in the same
+//! transaction as the issuer, each with `attribute_not_exists(pk)`. User-chosen strings are
+//! hashed before they enter a key, which bounds key size and keeps `#` out of the way.
+
+use aws_lc_rs::digest::{SHA256, digest};
+
+/// Partition key attribute.
+pub const PK: &str = "pk";
+/// Sort key attribute.
+pub const SK: &str = "sk";
+/// TTL attribute: epoch seconds after which DynamoDB may delete the item.
+pub const EXPIRES_AT: &str = "expires_at";
+
+/// Prefix of the sort keys of an organization's trusted issuers.
+pub const ISSUER_PREFIX: &str = "TTI#";
+/// Prefix of the sort keys of an organization's applications.
+pub const APPLICATION_PREFIX: &str = "APP#";
+/// Prefix of the sort keys in the partition that lists organizations.
+pub const ORGANIZATION_PREFIX: &str = "ORG#";
+/// Partition holding one item per organization, so listing them is one `Query`.
+pub const ORGANIZATIONS_PK: &str = "ORGS";
+
+/// The primary key of one item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn organization(org: &str) -> Key {
+        Key {
+            pk: ORGANIZATIONS_PK.into(),
+            sk: format!("{ORGANIZATION_PREFIX}{org}"),
+        }
+    }
+
+    pub fn trusted_issuer(org: &str, id: &str) -> Key {
+        Key {
+            pk: organization_pk(org),
+            sk: format!("{ISSUER_PREFIX}{id}"),
+        }
+    }
+
+    pub fn issuer_name_guard(org: &str, name: &str) -> Key {
+        Key {
+            pk: organization_pk(org),
+            sk: format!("TTI-NAME#{}", sha256_hex(name.as_bytes())),
+        }
+    }
+
+    pub fn issuer_value_guard(org: &str, iss: &str) -> Key {
+        Key {
+            pk: organization_pk(org),
+            sk: format!("TTI-ISS#{}", sha256_hex(iss.as_bytes())),
+        }
+    }
+
+    pub fn application(org: &str, client_id: &str) -> Key {
+        Key {
+            pk: organization_pk(org),
+            sk: format!("{APPLICATION_PREFIX}{client_id}"),
+        }
+    }
+
+    /// `token_hash` is the hex SHA-256 of the refresh token; the token itself is never stored.
+    pub fn refresh_token(token_hash: &str) -> Key {
+        Key {
+            pk: format!("RT#{token_hash}"),
+            sk: "RT".into(),
+        }
+    }
+
+    pub fn refresh_family(family_id: &str) -> Key {
+        Key {
+            pk: format!("RTF#{family_id}"),
+            sk: "RTF".into(),
+        }
+    }
+
+    pub fn seen_jti(org: &str, issuer_id: &str, jti: &str) -> Key {
+        Key {
+            pk: format!("JTI#{org}#{issuer_id}#{}", sha256_hex(jti.as_bytes())),
+            sk: "JTI".into(),
+        }
+    }
+}
+
+/// The partition holding everything an organization owns (issuers, guards, applications).
+pub fn organization_pk(org: &str) -> String {
+    format!("ORG#{org}")
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    digest(&SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_items_share_a_prefix_their_guards_do_not() {
+        let issuer = Key::trusted_issuer("acme", "abc");
+        assert!(issuer.sk.starts_with(ISSUER_PREFIX));
+        assert!(
+            !Key::issuer_name_guard("acme", "x")
+                .sk
+                .starts_with(ISSUER_PREFIX)
+        );
+        assert!(
+            !Key::issuer_value_guard("acme", "x")
+                .sk
+                .starts_with(ISSUER_PREFIX)
+        );
+        assert_eq!(issuer.pk, Key::application("acme", "c").pk);
+    }
+
+    #[test]
+    fn user_strings_are_hashed_into_bounded_keys() {
+        let long = "x".repeat(5000);
+        assert_eq!(
+            Key::issuer_value_guard("acme", &long).sk.len(),
+            "TTI-ISS#".len() + 64
+        );
+        assert_ne!(
+            Key::issuer_value_guard("acme", "a"),
+            Key::issuer_value_guard("acme", "A")
+        );
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,403 @@
+//! DynamoDB storage: the one table of the service and the few operations every record uses.
+//! Records are serde structs; the key attributes and the TTL are added here, so a record type
+//! never carries storage concerns. Uniqueness is only ever enforced by conditions and
+//! transactions, never by reading first.
+
+pub mod keys;
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, Select, TransactWriteItem,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use keys::Key;
+use keys::{EXPIRES_AT, PK, SK};
+
+/// DynamoDB allows at most 100 actions in one transaction.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// What went wrong in storage, and whether trying again later may help.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition (item must or must not exist) did not hold; nothing was written.
+    #[error("a write condition did not hold")]
+    ConditionFailed,
+    /// Throttling, a timeout or a service-side fault: retryable.
+    #[error("DynamoDB unavailable: {0}")]
+    Unavailable(String),
+    /// A fault that retrying will not fix (bad table name, permissions, validation).
+    #[error("DynamoDB request failed: {0}")]
+    Internal(String),
+    /// An item could not be turned into (or out of) its record type.
+    #[error("stored item does not fit its record type: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// A condition on the item a write targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    None,
+    /// `attribute_not_exists(pk)`: the write creates the item.
+    Absent,
+    /// `attribute_exists(pk)`: the item is there.
+    Present,
+}
+
+impl Condition {
+    fn expression(self) -> Option<&'static str> {
+        match self {
+            Condition::None => None,
+            Condition::Absent => Some("attribute_not_exists(pk)"),
+            Condition::Present => Some("attribute_exists(pk)"),
+        }
+    }
+}
+
+/// One action of a transaction.
+#[derive(Debug, Clone)]
+pub enum Write {
+    Put {
+        key: Key,
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        key: Key,
+        condition: Condition,
+    },
+    Check {
+        key: Key,
+        condition: Condition,
+    },
+}
+
+/// A record ready to store: its attributes without the key.
+#[derive(Debug, Clone, Default)]
+pub struct Item {
+    attributes: HashMap<String, AttributeValue>,
+}
+
+impl Item {
+    /// Serializes `record`; `expires_at` (epoch seconds) becomes the TTL attribute.
+    pub fn from_record<T: Serialize>(
+        record: &T,
+        expires_at: Option<i64>,
+    ) -> Result<Item, StoreError> {
+        let mut attributes: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        for reserved in [PK, SK, EXPIRES_AT] {
+            if attributes.contains_key(reserved) {
+                return Err(StoreError::Corrupt(format!(
+                    "record uses reserved attribute {reserved}"
+                )));
+            }
+        }
+        if let Some(at) = expires_at {
+            attributes.insert(EXPIRES_AT.into(), AttributeValue::N(at.to_string()));
+        }
+        Ok(Item { attributes })
+    }
+
+    fn with_key(mut self, key: &Key) -> HashMap<String, AttributeValue> {
+        self.attributes
+            .insert(PK.into(), AttributeValue::S(key.pk.clone()));
+        self.attributes
+            .insert(SK.into(), AttributeValue::S(key.sk.clone()));
+        self.attributes
+    }
+}
+
+/// One page of a query: records in sort-key order, and the sort key to continue after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// The service's table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    client: Client,
+    name: String,
+}
+
+impl Table {
+    pub fn new(client: Client, name: impl Into<String>) -> Table {
+        Table {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Writes `item` under `key` if `condition` holds.
+    pub async fn put(&self, key: &Key, item: Item, condition: Condition) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item.with_key(key)))
+            .set_condition_expression(condition.expression().map(Into::into))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    /// Reads one record (strongly consistent). An item past its `expires_at` counts as absent:
+    /// DynamoDB deletes expired items lazily, up to days later.
+    pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        match output.item {
+            Some(item) if !is_expired(&item, now()) => decode(item).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Reads up to `limit` records of partition `pk` whose sort key starts with `prefix`, after
+    /// the sort key `after` (from a previous page). Expired items are left out.
+    pub async fn query<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+        limit: i32,
+        after: Option<&str>,
+    ) -> Result<Page<T>, StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.into()))
+            .select(Select::AllAttributes)
+            .consistent_read(true)
+            .limit(limit);
+        if let Some(after) = after {
+            if !after.starts_with(prefix) {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+            request = request
+                .exclusive_start_key(PK, AttributeValue::S(pk.into()))
+                .exclusive_start_key(SK, AttributeValue::S(after.into()));
+        }
+        let output = request.send().await.map_err(classify)?;
+        let next = output
+            .last_evaluated_key
+            .and_then(|mut key| key.remove(SK))
+            .and_then(|sk| sk.as_s().ok().cloned());
+        let now = now();
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|item| !is_expired(item, now))
+            .map(decode)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
+    }
+
+    /// Reads every record of partition `pk` whose sort key starts with `prefix`.
+    pub async fn query_all<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page: Page<T> = self.query(pk, prefix, 1000, after.as_deref()).await?;
+            all.extend(page.items);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Deletes one item if `condition` holds.
+    pub async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .set_condition_expression(condition.expression().map(Into::into))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    /// Applies every write or none of them. A failed condition on any of them is
+    /// [`StoreError::ConditionFailed`] and nothing is written.
+    pub async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        if writes.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Internal(format!(
+                "a transaction holds at most {MAX_TRANSACTION_ITEMS} writes, got {}",
+                writes.len()
+            )));
+        }
+        let items = writes
+            .into_iter()
+            .map(|write| self.transact_item(write))
+            .collect::<Result<Vec<_>, _>>()?;
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(context))
+                if matches!(
+                    context.err(),
+                    TransactWriteItemsError::TransactionCanceledException(e)
+                        if e.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                ) =>
+            {
+                Err(StoreError::ConditionFailed)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Internal(e.to_string());
+        let key_map = |key: &Key| {
+            HashMap::from([
+                (PK.to_owned(), AttributeValue::S(key.pk.clone())),
+                (SK.to_owned(), AttributeValue::S(key.sk.clone())),
+            ])
+        };
+        Ok(match write {
+            Write::Put {
+                key,
+                item,
+                condition,
+            } => TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.name)
+                        .set_item(Some(item.with_key(&key)))
+                        .set_condition_expression(condition.expression().map(Into::into))
+                        .build()
+                        .map_err(built)?,
+                )
+                .build(),
+            Write::Delete { key, condition } => TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.name)
+                        .set_key(Some(key_map(&key)))
+                        .set_condition_expression(condition.expression().map(Into::into))
+                        .build()
+                        .map_err(built)?,
+                )
+                .build(),
+            Write::Check { key, condition } => TransactWriteItem::builder()
+                .condition_check(
+                    ConditionCheck::builder()
+                        .table_name(&self.name)
+                        .set_key(Some(key_map(&key)))
+                        .condition_expression(
+                            condition
+                                .expression()
+                                .unwrap_or("attribute_exists(pk) OR attribute_not_exists(pk)"),
+                        )
+                        .build()
+                        .map_err(built)?,
+                )
+                .build(),
+        })
+    }
+}
+
+/// Current time in epoch seconds.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn is_expired(item: &HashMap<String, AttributeValue>, now: i64) -> bool {
+    match item
+        .get(EXPIRES_AT)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+    {
+        Some(at) => at <= now,
+        None => false,
+    }
+}
+
+fn decode<T: DeserializeOwned>(mut item: HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+    for attribute in [PK, SK, EXPIRES_AT] {
+        item.remove(attribute);
+    }
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Sorts an SDK error into conflict, retryable or permanent. Only the error code and message
+/// are kept: DynamoDB errors never contain item values.
+fn classify<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(format!("{error}"))
+        }
+        SdkError::ServiceError(context) => {
+            let code = context.err().code().unwrap_or("Unknown");
+            let message = context.err().message().unwrap_or("");
+            match code {
+                "ConditionalCheckFailedException" => StoreError::ConditionFailed,
+                "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+                | "TransactionConflictException"
+                | "TransactionInProgressException" => {
+                    StoreError::Unavailable(format!("{code}: {message}"))
+                }
+                _ => StoreError::Internal(format!("{code}: {message}")),
+            }
+        }
+        _ => StoreError::Internal(format!("{error}")),
+    }
+}
