@@ -1,0 +1,20 @@
+.PHONY: dev test fmt lint clean
+
+## Run both functions locally against the emulator (127.0.0.1:9000, moto on 4566).
+dev:
+	@bash scripts/dev.sh
+
+## Every test (unit and integration) against an emulator of its own.
+test:
+	@bash scripts/test.sh
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+clean:
+	cargo clean
+	rm -rf .venv

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make dev`: moto on 127.0.0.1:4566 (unless one already runs there), the table and signing
+# key (idempotent), then both functions under `cargo lambda watch` on 127.0.0.1:9000.
+# Ctrl-C stops everything this script started.
+set -euo pipefail
+source "$(dirname "$0")/venv.sh"
+cd "$ROOT"
+
+moto_port=4566
+watch_port=9000
+endpoint="http://127.0.0.1:$moto_port"
+mkdir -p target
+MOTO_PID=""
+WATCH_PID=""
+cleanup() {
+  [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
+  [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if local_aws running --endpoint "$endpoint"; then
+  echo "==> using the emulator already running on $endpoint"
+else
+  echo "==> starting moto on $endpoint (log: target/moto-dev.log)"
+  start_moto "$moto_port" target/moto-dev.log
+fi
+
+export AWS_ENDPOINT_URL="$endpoint"
+export TRUSTGATE_TABLE=trustgate
+export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
+export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port/lambda-url/token"
+export TRUSTGATE_ADMIN_AUTH=none
+export TRUSTGATE_ALLOW_INSECURE_JWKS=true
+local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY"
+
+cat <<MSG
+
+Trustgate is starting (each function is built on its first request):
+  token  http://127.0.0.1:$watch_port/lambda-url/token
+  admin  http://127.0.0.1:$watch_port/lambda-url/admin
+Ctrl-C stops everything.
+
+MSG
+cargo lambda watch -A 127.0.0.1 -P "$watch_port" &
+WATCH_PID=$!
+wait "$WATCH_PID"

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""The local AWS stack: moto server (DynamoDB and KMS over their real wire protocols).
+
+    local_aws.py free-port                    print a free TCP port on 127.0.0.1
+    local_aws.py running  --endpoint URL      exit 0 when an emulator answers there
+    local_aws.py wait     --endpoint URL      wait (up to 30 s) until it answers
+    local_aws.py bootstrap --endpoint URL --table NAME --key-alias ALIAS
+
+`bootstrap` is idempotent: it creates the table from the `Table` resource of
+infra/template.yaml (its one definition) and an RSA_2048 SIGN_VERIFY key behind ALIAS,
+and leaves both alone when they already exist.
+"""
+
+import argparse
+import os
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
+REGION = "us-east-1"
+
+
+def table_definition(template_path=TEMPLATE):
+    """The Table resource's properties, reading CloudFormation's short tags as plain values."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def any_tag(loader, _suffix, node):
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_mapping(node)
+
+    Loader.add_multi_constructor("!", any_tag)
+    with open(template_path, encoding="utf-8") as f:
+        template = yaml.load(f, Loader=Loader)
+    return template["Resources"]["Table"]["Properties"]
+
+
+def client(service, endpoint):
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_REGION", REGION),
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+    )
+
+
+def running(endpoint):
+    try:
+        with urllib.request.urlopen(endpoint + "/moto-api/", timeout=1) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def bootstrap_table(endpoint, name):
+    dynamodb = client("dynamodb", endpoint)
+    props = table_definition()
+    request = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if "GlobalSecondaryIndexes" in props:
+        request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    try:
+        dynamodb.create_table(**request)
+        print(f"created table {name}")
+    except dynamodb.exceptions.ResourceInUseException:
+        print(f"table {name} already exists")
+    ttl = props["TimeToLiveSpecification"]
+    current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    if current.get("TimeToLiveStatus") != "ENABLED" or current.get("AttributeName") != ttl["AttributeName"]:
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])},
+        )
+
+
+def bootstrap_key(endpoint, alias):
+    kms = client("kms", endpoint)
+    try:
+        key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+        print(f"key {alias} already exists ({key_id})")
+        return
+    except kms.exceptions.NotFoundException:
+        pass
+    key_id = kms.create_key(
+        KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY", Description="Trustgate local signing key"
+    )["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    print(f"created key {alias} ({key_id})")
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["free-port", "running", "wait", "bootstrap"])
+    parser.add_argument("--endpoint")
+    parser.add_argument("--table", default="trustgate")
+    parser.add_argument("--key-alias", default="alias/trustgate-signing")
+    args = parser.parse_args(argv)
+
+    if args.command == "free-port":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            print(s.getsockname()[1])
+        return 0
+    if not args.endpoint:
+        parser.error("--endpoint is required")
+    if args.command == "running":
+        return 0 if running(args.endpoint) else 1
+    if args.command == "wait":
+        deadline = time.monotonic() + 30
+        while not running(args.endpoint):
+            if time.monotonic() > deadline:
+                print(f"no emulator answered at {args.endpoint} within 30 s", file=sys.stderr)
+                return 1
+            time.sleep(0.1)
+        return 0
+    bootstrap_table(args.endpoint, args.table)
+    bootstrap_key(args.endpoint, args.key_alias)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

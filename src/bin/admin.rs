@@ -1,0 +1,31 @@
+//! The `admin` Lambda function: wiring only.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use lambda_http::{Error, Request, service_fn};
+use trustgate::config::{AdminAuth, Config, Function};
+use trustgate::http::admin::AdminApp;
+use trustgate::store::Table;
+use trustgate::{aws, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env(Function::Admin).inspect_err(|e| tracing::error!("{e}"))?;
+    if config.admin_auth == AdminAuth::None {
+        tracing::warn!(
+            "TRUSTGATE_ADMIN_AUTH=none: the admin API serves unauthenticated callers (local development only)"
+        );
+    }
+    let sdk = aws::sdk_config().await;
+    let app = Arc::new(AdminApp {
+        table: Table::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone()),
+        config,
+    });
+    lambda_http::run_concurrent(service_fn(move |request: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(app.handle(request).await) }
+    }))
+    .await
+}
