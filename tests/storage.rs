@@ -5,8 +5,9 @@ mod common;
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{TestApp, unique};
 use serde::{Deserialize, Serialize};
+use trustgate::domain::now_epoch as now;
 use trustgate::store::keys::{EXPIRES_AT, organization_pk};
-use trustgate::store::{Condition, Item, Key, StoreError, Write, now};
+use trustgate::store::{Condition, Item, Key, StoreError, Write};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Record {

@@ -6,7 +6,6 @@
 pub mod keys;
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -17,6 +16,7 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::domain::now_epoch;
 pub use keys::Key;
 use keys::{EXPIRES_AT, PK, SK};
 
@@ -173,7 +173,7 @@ impl Table {
             .await
             .map_err(classify)?;
         match output.item {
-            Some(item) if !is_expired(&item, now()) => decode(item).map(Some),
+            Some(item) if !is_expired(&item, now_epoch()) => decode(item).map(Some),
             _ => Ok(None),
         }
     }
@@ -213,7 +213,7 @@ impl Table {
             .last_evaluated_key
             .and_then(|mut key| key.remove(SK))
             .and_then(|sk| sk.as_s().ok().cloned());
-        let now = now();
+        let now = now_epoch();
         let items = output
             .items
             .unwrap_or_default()
@@ -342,14 +342,6 @@ impl Table {
                 .build(),
         })
     }
-}
-
-/// Current time in epoch seconds.
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn is_expired(item: &HashMap<String, AttributeValue>, now: i64) -> bool {

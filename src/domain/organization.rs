@@ -1,0 +1,72 @@
+//! Organizations: the tenant every issuer and application belongs to.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An organization name: `[a-z0-9][a-z0-9-]{0,62}` (it appears in URLs and issuer values).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrgName(String);
+
+impl OrgName {
+    pub fn parse(raw: &str) -> Result<OrgName, String> {
+        let bytes = raw.as_bytes();
+        let valid = !bytes.is_empty()
+            && bytes.len() <= 63
+            && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+        if valid {
+            Ok(OrgName(raw.to_owned()))
+        } else {
+            Err(
+                "must be 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit"
+                    .into(),
+            )
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrgName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The stored organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_contracts_names_and_refuses_others() {
+        for good in ["acme", "a", "0rg", "a-b-c", &"a".repeat(63)] {
+            assert!(OrgName::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "-acme",
+            "Acme",
+            "ac_me",
+            "ac.me",
+            "acmé",
+            &"a".repeat(64),
+            "a/b",
+            "a#b",
+        ] {
+            assert!(OrgName::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
