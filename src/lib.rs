@@ -3,6 +3,7 @@
 //! - [`config`]: the environment variables of the contract, parsed once at start.
 //! - [`domain`]: pure rules and records (organizations, issuers, applications). No AWS, no HTTP.
 //! - [`store`]: the DynamoDB table, its key design and its few operations.
+//! - [`keys`]: trusted issuers' verification keys: JWKS fetching and caching, certificate keys.
 //! - [`http`]: request → response for the `token` and `admin` functions.
 //! - [`aws`], [`telemetry`]: SDK and logging set-up shared by the binaries.
 //! - [`secret`]: a string type that never prints its value.
@@ -11,6 +12,7 @@ pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod keys;
 pub mod secret;
 pub mod store;
 pub mod telemetry;
