@@ -20,4 +20,4 @@ export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
 local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY"
 
 echo "==> cargo test"
-cargo test --locked "$@"
+cargo test --locked --no-fail-fast "$@"

@@ -209,3 +209,45 @@ async fn a_missing_table_is_a_permanent_error_not_a_retryable_one() {
     assert!(matches!(err, StoreError::Internal(_)), "{err:?}");
     assert!(!err.is_retryable());
 }
+
+#[tokio::test]
+async fn compare_and_swap_succeeds_once_for_the_expected_value() {
+    let app = TestApp::new().await;
+    let key = Key::refresh_family(&unique("family"));
+    app.table
+        .put(&key, item(&record("v1", 1)), Condition::Absent)
+        .await
+        .unwrap();
+
+    let expect_v1 = || Condition::Equals("name", "v1".into());
+    app.table
+        .put(&key, item(&record("v2", 2)), expect_v1())
+        .await
+        .unwrap();
+    let again = app
+        .table
+        .put(&key, item(&record("v3", 3)), expect_v1())
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::ConditionFailed)),
+        "{again:?}"
+    );
+    assert_eq!(
+        app.table.get::<Record>(&key).await.unwrap(),
+        Some(record("v2", 2))
+    );
+
+    let missing = Key::refresh_family(&unique("missing"));
+    let absent = app
+        .table
+        .put(
+            &missing,
+            item(&record("x", 0)),
+            Condition::Equals("name", "x".into()),
+        )
+        .await;
+    assert!(
+        matches!(absent, Err(StoreError::ConditionFailed)),
+        "{absent:?}"
+    );
+}

@@ -40,6 +40,16 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl From<StoreError> for crate::ports::PortError {
+    fn from(error: StoreError) -> crate::ports::PortError {
+        if error.is_retryable() {
+            crate::ports::PortError::Unavailable(error.to_string())
+        } else {
+            crate::ports::PortError::Internal(error.to_string())
+        }
+    }
+}
+
 impl StoreError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
@@ -47,21 +57,52 @@ impl StoreError {
 }
 
 /// A condition on the item a write targets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
     None,
     /// `attribute_not_exists(pk)`: the write creates the item.
     Absent,
     /// `attribute_exists(pk)`: the item is there.
     Present,
+    /// The item is absent or past its `expires_at` (TTL deletion is lazy).
+    AbsentOrExpired,
+    /// The item is there and its string attribute `.0` equals `.1` (compare-and-swap).
+    Equals(&'static str, String),
 }
 
 impl Condition {
-    fn expression(self) -> Option<&'static str> {
+    fn expression(&self) -> Option<String> {
         match self {
             Condition::None => None,
-            Condition::Absent => Some("attribute_not_exists(pk)"),
-            Condition::Present => Some("attribute_exists(pk)"),
+            Condition::Absent => Some("attribute_not_exists(pk)".into()),
+            Condition::Present => Some("attribute_exists(pk)".into()),
+            Condition::AbsentOrExpired => {
+                Some("attribute_not_exists(pk) OR expires_at <= :now".into())
+            }
+            Condition::Equals(..) => Some("attribute_exists(pk) AND #attr = :expected".into()),
+        }
+    }
+
+    fn names(&self) -> Option<HashMap<String, String>> {
+        match self {
+            Condition::Equals(name, _) => {
+                Some(HashMap::from([("#attr".to_owned(), (*name).to_owned())]))
+            }
+            _ => None,
+        }
+    }
+
+    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
+        match self {
+            Condition::AbsentOrExpired => Some(HashMap::from([(
+                ":now".to_owned(),
+                AttributeValue::N(now_epoch().to_string()),
+            )])),
+            Condition::Equals(_, expected) => Some(HashMap::from([(
+                ":expected".to_owned(),
+                AttributeValue::S(expected.clone()),
+            )])),
+            _ => None,
         }
     }
 }
@@ -152,7 +193,9 @@ impl Table {
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item.with_key(key)))
-            .set_condition_expression(condition.expression().map(Into::into))
+            .set_condition_expression(condition.expression())
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
             .send()
             .await
             .map(|_| ())
@@ -249,7 +292,9 @@ impl Table {
             .table_name(&self.name)
             .key(PK, AttributeValue::S(key.pk.clone()))
             .key(SK, AttributeValue::S(key.sk.clone()))
-            .set_condition_expression(condition.expression().map(Into::into))
+            .set_condition_expression(condition.expression())
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
             .send()
             .await
             .map(|_| ())
@@ -311,7 +356,9 @@ impl Table {
                     Put::builder()
                         .table_name(&self.name)
                         .set_item(Some(item.with_key(&key)))
-                        .set_condition_expression(condition.expression().map(Into::into))
+                        .set_condition_expression(condition.expression())
+                        .set_expression_attribute_names(condition.names())
+                        .set_expression_attribute_values(condition.values())
                         .build()
                         .map_err(built)?,
                 )
@@ -321,7 +368,9 @@ impl Table {
                     Delete::builder()
                         .table_name(&self.name)
                         .set_key(Some(key_map(&key)))
-                        .set_condition_expression(condition.expression().map(Into::into))
+                        .set_condition_expression(condition.expression())
+                        .set_expression_attribute_names(condition.names())
+                        .set_expression_attribute_values(condition.values())
                         .build()
                         .map_err(built)?,
                 )
@@ -331,11 +380,11 @@ impl Table {
                     ConditionCheck::builder()
                         .table_name(&self.name)
                         .set_key(Some(key_map(&key)))
-                        .condition_expression(
-                            condition
-                                .expression()
-                                .unwrap_or("attribute_exists(pk) OR attribute_not_exists(pk)"),
-                        )
+                        .condition_expression(condition.expression().unwrap_or_else(|| {
+                            "attribute_exists(pk) OR attribute_not_exists(pk)".into()
+                        }))
+                        .set_expression_attribute_names(condition.names())
+                        .set_expression_attribute_values(condition.values())
                         .build()
                         .map_err(built)?,
                 )
@@ -362,34 +411,19 @@ fn decode<T: DeserializeOwned>(mut item: HashMap<String, AttributeValue>) -> Res
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Sorts an SDK error into conflict, retryable or permanent. Only the error code and message
-/// are kept: DynamoDB errors never contain item values.
+/// Sorts an SDK error into conflict, retryable or permanent.
 fn classify<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!("{error}"))
-        }
-        SdkError::ServiceError(context) => {
-            let code = context.err().code().unwrap_or("Unknown");
-            let message = context.err().message().unwrap_or("");
-            match code {
-                "ConditionalCheckFailedException" => StoreError::ConditionFailed,
-                "ProvisionedThroughputExceededException"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-                | "InternalServerError"
-                | "ServiceUnavailable"
-                | "TransactionConflictException"
-                | "TransactionInProgressException" => {
-                    StoreError::Unavailable(format!("{code}: {message}"))
-                }
-                _ => StoreError::Internal(format!("{code}: {message}")),
-            }
-        }
-        _ => StoreError::Internal(format!("{error}")),
+    if let SdkError::ServiceError(context) = &error
+        && context.err().code() == Some("ConditionalCheckFailedException")
+    {
+        return StoreError::ConditionFailed;
+    }
+    match crate::adapters::describe_sdk_error(&error) {
+        (true, detail) => StoreError::Unavailable(detail),
+        (false, detail) => StoreError::Internal(detail),
     }
 }
