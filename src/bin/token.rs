@@ -4,9 +4,12 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Error, Request, service_fn};
+use trustgate::adapters::kms::KmsSigner;
 use trustgate::config::{Config, Function};
 use trustgate::http::token::TokenApp;
+use trustgate::keys::KeySource;
 use trustgate::store::Table;
+use trustgate::token_service::{Ports, TokenService};
 use trustgate::{aws, telemetry};
 
 #[tokio::main]
@@ -14,11 +17,24 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = Config::from_env(Function::Token).inspect_err(|e| tracing::error!("{e}"))?;
     let sdk = aws::sdk_config().await;
-    let app = Arc::new(TokenApp {
-        table: Table::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone()),
-        kms: aws_sdk_kms::Client::new(&sdk),
-        config,
-    });
+    let table = Table::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone());
+    let signer = KmsSigner::new(
+        aws_sdk_kms::Client::new(&sdk),
+        config
+            .signing_key
+            .clone()
+            .expect("required for the token function"),
+        config.previous_signing_keys.clone(),
+        config.signing_alg,
+    );
+    let ports = Ports {
+        config_store: Arc::new(table.clone()),
+        refresh_store: Arc::new(table),
+        signer: Arc::new(signer),
+        keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
+    };
+    let service = TokenService::new(config, ports);
+    let app = Arc::new(TokenApp { service });
     lambda_http::run_concurrent(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(app.handle(request).await) }

@@ -1,9 +1,13 @@
 //! Pure rules: the records the service keeps and what makes them valid. No AWS, no HTTP.
 
+pub mod access_token;
 pub mod address;
 pub mod application;
 pub mod issuer;
 pub mod organization;
+pub mod refresh_token;
+pub mod signing_key;
+pub mod subject_token;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -62,3 +62,10 @@ pub fn not_found(method: &str, path: &str) -> Response<Body> {
     )
     .into_response()
 }
+
+/// `Cache-Control: no-store` and `Pragma: no-cache`: token responses must not be cached
+/// (RFC 6749 §5.1).
+pub fn no_store(headers: &mut lambda_http::http::HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}

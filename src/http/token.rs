@@ -1,20 +1,191 @@
-//! The `token` function: the public OAuth endpoints (token, JWKS, discovery).
+//! The `token` function: routing, request framing and response headers of the public OAuth
+//! endpoints. The use cases live in [`crate::token_service`].
 
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 
-use crate::config::Config;
-use crate::store::Table;
+use crate::domain::application::GrantType;
+use crate::domain::organization::OrgName;
+use crate::oauth::OAuthError;
+use crate::oauth::client_auth;
+use crate::oauth::form::Form;
+use crate::token_service::TokenService;
 
-/// Everything the token function builds once per execution environment.
-#[derive(Clone)]
 pub struct TokenApp {
-    pub config: Config,
-    pub table: Table,
-    pub kms: aws_sdk_kms::Client,
+    pub service: TokenService,
+}
+
+/// The public endpoints (contract, "Organizations and URLs").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Token(OrgName),
+    Jwks(OrgName),
+    Discovery(OrgName),
+}
+
+impl Route {
+    pub fn parse(path: &str) -> Option<Route> {
+        let org_then = |rest: &str, suffix: &str| {
+            rest.strip_suffix(suffix)
+                .and_then(|org| OrgName::parse(org).ok())
+        };
+        if let Some(rest) = path.strip_prefix("/.well-known/oauth-authorization-server/t/") {
+            return org_then(rest, "/oauth2/token").map(Route::Discovery);
+        }
+        let rest = path.strip_prefix("/t/")?;
+        if let Some(org) = org_then(rest, "/oauth2/token") {
+            return Some(Route::Token(org));
+        }
+        if let Some(org) = org_then(rest, "/oauth2/jwks") {
+            return Some(Route::Jwks(org));
+        }
+        org_then(rest, "/oauth2/token/.well-known/openid-configuration").map(Route::Discovery)
+    }
 }
 
 impl TokenApp {
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        super::not_found(request.method().as_str(), request.uri().path())
+        let Some(route) = Route::parse(request.uri().path()) else {
+            return super::not_found(request.method().as_str(), request.uri().path());
+        };
+        let result = match (&route, request.method()) {
+            (Route::Token(org), &Method::POST) => self.token(org, &request).await,
+            (Route::Token(_), _) => Err(OAuthError::method_not_allowed("POST")),
+            (Route::Jwks(org), &Method::GET) => self.jwks(org).await,
+            (Route::Discovery(org), &Method::GET) => self.discovery(org).await,
+            (Route::Jwks(_) | Route::Discovery(_), _) => Err(OAuthError::method_not_allowed("GET")),
+        };
+        result.unwrap_or_else(OAuthError::into_response)
+    }
+
+    /// RFC 6749 §3.2 token request.
+    async fn token(&self, org: &OrgName, request: &Request) -> Result<Response<Body>, OAuthError> {
+        if !is_form(request.headers().get(header::CONTENT_TYPE)) {
+            return Err(OAuthError::invalid_request(
+                "Content-Type must be application/x-www-form-urlencoded",
+            ));
+        }
+        let form = Form::parse(body_bytes(request.body()))?;
+        let grant = match GrantType::parse(form.require("grant_type")?) {
+            Some(grant) => grant,
+            None => return Err(OAuthError::unsupported_grant_type("unsupported grant_type")),
+        };
+        let mut authorization = request.headers().get_all(header::AUTHORIZATION).iter();
+        let first = authorization.next();
+        if authorization.next().is_some() {
+            return Err(OAuthError::invalid_request(
+                "Authorization header is repeated",
+            ));
+        }
+        let credentials = client_auth::extract(first.map(HeaderValue::as_bytes), &form)?;
+        let response = match grant {
+            GrantType::TokenExchange => self.service.exchange(org, &credentials, &form).await?,
+            GrantType::RefreshToken => self.service.refresh(org, &credentials, &form).await?,
+        };
+        let mut response = super::json(StatusCode::OK, &response, "application/json");
+        super::no_store(response.headers_mut());
+        Ok(response)
+    }
+
+    async fn jwks(&self, org: &OrgName) -> Result<Response<Body>, OAuthError> {
+        if !self.service.organization_exists(org).await? {
+            return Ok(unknown_organization(org));
+        }
+        let jwks = self.service.jwks().await?;
+        Ok(cacheable(super::json(
+            StatusCode::OK,
+            &jwks,
+            "application/json",
+        )))
+    }
+
+    async fn discovery(&self, org: &OrgName) -> Result<Response<Body>, OAuthError> {
+        if !self.service.organization_exists(org).await? {
+            return Ok(unknown_organization(org));
+        }
+        Ok(cacheable(super::json(
+            StatusCode::OK,
+            &self.service.metadata(org),
+            "application/json",
+        )))
+    }
+}
+
+fn unknown_organization(org: &OrgName) -> Response<Body> {
+    super::Problem::new(StatusCode::NOT_FOUND, format!("no organization {org}")).into_response()
+}
+
+/// Public documents: caches may keep them five minutes.
+fn cacheable(mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+fn is_form(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+fn body_bytes(body: &Body) -> &[u8] {
+    match body {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_the_contracts_paths() {
+        let acme = || OrgName::parse("acme").unwrap();
+        assert_eq!(
+            Route::parse("/t/acme/oauth2/token"),
+            Some(Route::Token(acme()))
+        );
+        assert_eq!(
+            Route::parse("/t/acme/oauth2/jwks"),
+            Some(Route::Jwks(acme()))
+        );
+        assert_eq!(
+            Route::parse("/t/acme/oauth2/token/.well-known/openid-configuration"),
+            Some(Route::Discovery(acme()))
+        );
+        assert_eq!(
+            Route::parse("/.well-known/oauth-authorization-server/t/acme/oauth2/token"),
+            Some(Route::Discovery(acme()))
+        );
+        for path in [
+            "/t/ACME/oauth2/token",
+            "/t/a/b/oauth2/token",
+            "/t//oauth2/token",
+            "/t/acme/oauth2/token/",
+            "/",
+        ] {
+            assert_eq!(Route::parse(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn accepts_form_content_types_only() {
+        let value = |s: &'static str| HeaderValue::from_static(s);
+        assert!(is_form(Some(&value("application/x-www-form-urlencoded"))));
+        assert!(is_form(Some(&value(
+            "Application/X-WWW-Form-Urlencoded; charset=UTF-8"
+        ))));
+        assert!(!is_form(Some(&value("application/json"))));
+        assert!(!is_form(None));
     }
 }

@@ -1,0 +1,69 @@
+//! The [`ConfigStore`] port on the DynamoDB table: each call is one request (see
+//! [`crate::store::keys`]).
+
+use crate::domain::application::Application;
+use crate::domain::issuer::TrustedIssuer;
+use crate::domain::organization::Organization;
+use crate::ports::{BoxFuture, ConfigStore, PortError};
+use crate::store::keys::{ISSUER_PREFIX, organization_pk};
+use crate::store::{Condition, Item, Key, StoreError, Table};
+
+#[derive(serde::Serialize)]
+struct SeenJti {
+    issuer_id: String,
+}
+
+impl ConfigStore for Table {
+    fn issuers<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<Vec<TrustedIssuer>, PortError>> {
+        Box::pin(async move { Ok(self.query_all(&organization_pk(org), ISSUER_PREFIX).await?) })
+    }
+
+    fn application<'a>(
+        &'a self,
+        org: &'a str,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Application>, PortError>> {
+        Box::pin(async move { Ok(self.get(&Key::application(org, client_id)).await?) })
+    }
+
+    fn issuer<'a>(
+        &'a self,
+        org: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<TrustedIssuer>, PortError>> {
+        Box::pin(async move { Ok(self.get(&Key::trusted_issuer(org, id)).await?) })
+    }
+
+    fn organization_exists<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<bool, PortError>> {
+        Box::pin(async move {
+            Ok(self
+                .get::<Organization>(&Key::organization(org))
+                .await?
+                .is_some())
+        })
+    }
+
+    fn record_jti<'a>(
+        &'a self,
+        org: &'a str,
+        issuer_id: &'a str,
+        jti: &'a str,
+        expires_at: i64,
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
+        Box::pin(async move {
+            let item = Item::from_record(
+                &SeenJti {
+                    issuer_id: issuer_id.into(),
+                },
+                Some(expires_at),
+            )?;
+            // A seen jti whose item outlived its TTL (deletion is lazy) may be overwritten.
+            let key = Key::seen_jti(org, issuer_id, jti);
+            match self.put(&key, item, Condition::AbsentOrExpired).await {
+                Ok(()) => Ok(true),
+                Err(StoreError::ConditionFailed) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+}

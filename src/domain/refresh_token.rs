@@ -1,0 +1,102 @@
+//! Refresh tokens (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+//!
+//! A refresh token is 256 bits from the OS CSPRNG, given to the client once and stored only as
+//! its SHA-256. Every token belongs to a family, the chain of rotations started by one token
+//! exchange. The family records which token is the active one; presenting any other token of
+//! the family is reuse and ends the family. A family never outlives its first token's lifetime.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// What is stored for one refresh token (keyed by its hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshToken {
+    pub family_id: String,
+    pub org: String,
+    pub client_id: String,
+    pub issuer_id: String,
+    pub sub: String,
+    /// Epoch seconds.
+    pub valid_until: i64,
+}
+
+/// The family: the active token's hash and the absolute end of the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshFamily {
+    pub active_hash: String,
+    pub org: String,
+    pub client_id: String,
+    pub issuer_id: String,
+    pub sub: String,
+    /// Epoch seconds; no token of the family is valid after it.
+    pub absolute_expires_at: i64,
+}
+
+/// A new refresh token: 256 bits, base64url (43 characters).
+pub fn new_refresh_token() -> Secret {
+    Secret::new(URL_SAFE_NO_PAD.encode(super::random_bytes(32)))
+}
+
+impl RefreshFamily {
+    /// The family a token exchange starts, with its first token.
+    pub fn start(first: &RefreshToken, first_hash: &str) -> RefreshFamily {
+        RefreshFamily {
+            active_hash: first_hash.to_owned(),
+            org: first.org.clone(),
+            client_id: first.client_id.clone(),
+            issuer_id: first.issuer_id.clone(),
+            sub: first.sub.clone(),
+            absolute_expires_at: first.valid_until,
+        }
+    }
+
+    /// The token that replaces the active one: same family and subject, expiring after
+    /// `ttl_seconds` but never after the family's absolute end. `None` when the family has
+    /// no time left.
+    pub fn rotate(&self, family_id: &str, now: i64, ttl_seconds: u32) -> Option<RefreshToken> {
+        let valid_until = (now + i64::from(ttl_seconds)).min(self.absolute_expires_at);
+        (valid_until > now).then(|| RefreshToken {
+            family_id: family_id.to_owned(),
+            org: self.org.clone(),
+            client_id: self.client_id.clone(),
+            issuer_id: self.issuer_id.clone(),
+            sub: self.sub.clone(),
+            valid_until,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first(valid_until: i64) -> RefreshToken {
+        RefreshToken {
+            family_id: "f".into(),
+            org: "acme".into(),
+            client_id: "c".into(),
+            issuer_id: "i".into(),
+            sub: "user".into(),
+            valid_until,
+        }
+    }
+
+    #[test]
+    fn rotation_never_extends_the_family() {
+        let family = RefreshFamily::start(&first(1_000), "h1");
+        assert_eq!(family.rotate("f", 100, 300).unwrap().valid_until, 400);
+        assert_eq!(family.rotate("f", 900, 300).unwrap().valid_until, 1_000);
+        assert_eq!(family.rotate("f", 1_000, 300), None);
+        assert_eq!(family.rotate("f", 900, 300).unwrap().sub, "user");
+    }
+
+    #[test]
+    fn tokens_are_256_bit_and_distinct() {
+        let (a, b) = (new_refresh_token(), new_refresh_token());
+        assert_eq!(URL_SAFE_NO_PAD.decode(a.expose()).unwrap().len(), 32);
+        assert_ne!(a, b);
+    }
+}

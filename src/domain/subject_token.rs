@@ -1,0 +1,699 @@
+//! Subject token validation (RFC 8693 §2.1, RFC 7519, RFC 8725), in one place and in order of
+//! cost: size, shape, header, `iss` routing, signature, claims.
+//!
+//! [`UnverifiedToken::parse`] does the cheap checks; [`UnverifiedToken::unverified_issuer`] is
+//! the one read of an unverified claim, used only to choose whose keys verify the token;
+//! [`UnverifiedToken::verify`] checks the signature and only then hands out the claims, which
+//! [`VerifiedToken::validate`] checks against the trusted issuer's rules.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::issuer::{Algorithm, TrustedIssuer};
+
+/// Largest subject token accepted (contract: 16 KiB).
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Largest `kid` accepted; it is only ever compared, never used as a path or query.
+pub const MAX_KID_BYTES: usize = 256;
+/// Largest `sub` copied into an issued token.
+pub const MAX_SUB_BYTES: usize = 1024;
+/// Largest `jti` recorded for replay detection.
+pub const MAX_JTI_BYTES: usize = 256;
+
+/// Why a subject token was refused. The text is safe to show the client: it never repeats
+/// token content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("subject token exceeds 16 KiB")]
+    TooLarge,
+    #[error("encrypted subject tokens (JWE) are not accepted")]
+    Encrypted,
+    #[error("subject token is not a compact JWS")]
+    Malformed,
+    #[error("subject token header is invalid: {0}")]
+    BadHeader(&'static str),
+    #[error("subject token algorithm is not accepted")]
+    AlgorithmNotAccepted,
+    #[error("subject token payload is invalid: {0}")]
+    BadPayload(&'static str),
+    #[error("subject token issuer is not trusted by this organization")]
+    UntrustedIssuer,
+    #[error("no key of the trusted issuer fits the subject token")]
+    NoMatchingKey,
+    #[error("subject token signature is invalid")]
+    BadSignature,
+    #[error("subject token is expired")]
+    Expired,
+    #[error("subject token is not valid yet")]
+    NotYetValid,
+    #[error("subject token is issued in the future")]
+    IssuedInFuture,
+    #[error("subject token is older than the trusted issuer allows")]
+    TooOld,
+    #[error("subject token audience does not include this organization")]
+    WrongAudience,
+    #[error("subject token {0} claim is missing or invalid")]
+    BadClaim(&'static str),
+    #[error("subject token was already used (jti replay)")]
+    Replayed,
+}
+
+/// The header members that matter (RFC 7515 §4.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub alg: Algorithm,
+    pub kid: Option<String>,
+}
+
+/// A token that passed the cheap checks. Its claims are not to be trusted yet.
+#[derive(Debug)]
+pub struct UnverifiedToken<'a> {
+    header: Header,
+    claims: Map<String, Value>,
+    signing_input: &'a str,
+    signature: &'a str,
+}
+
+/// A token whose signature verified with a trusted issuer's key.
+#[derive(Debug)]
+pub struct VerifiedToken {
+    claims: Map<String, Value>,
+}
+
+/// What an issued token takes from a valid subject token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub sub: String,
+    pub jti: Option<String>,
+    /// The subject token's `exp`, whole seconds: how long its `jti` must be remembered.
+    pub expires_at: i64,
+}
+
+impl<'a> UnverifiedToken<'a> {
+    /// Size, shape and header checks, and the payload parsed as one JSON object without
+    /// duplicate members (RFC 7519 §4, RFC 8725 §3.1–3.2).
+    pub fn parse(token: &'a str) -> Result<UnverifiedToken<'a>, Rejection> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Rejection::TooLarge);
+        }
+        let segments: Vec<&str> = token.split('.').collect();
+        match segments.len() {
+            3 => {}
+            5 => return Err(Rejection::Encrypted),
+            _ => return Err(Rejection::Malformed),
+        }
+        // Every segment must be non-empty base64url without padding: an empty signature is
+        // an unsecured JWS, refused whatever its header says.
+        if segments
+            .iter()
+            .any(|s| s.is_empty() || !s.bytes().all(is_base64url))
+        {
+            return Err(Rejection::Malformed);
+        }
+        let header = strict_object(&decode(segments[0])?)
+            .map_err(|_| Rejection::BadHeader("not a JSON object"))?;
+        let header = check_header(&header)?;
+        let claims = strict_object(&decode(segments[1])?).map_err(Rejection::BadPayload)?;
+        let signing_input = &token[..segments[0].len() + 1 + segments[1].len()];
+        Ok(UnverifiedToken {
+            header,
+            claims,
+            signing_input,
+            signature: segments[2],
+        })
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The unverified `iss`. Use it only to pick the trusted issuer whose keys verify the token.
+    pub fn unverified_issuer(&self) -> Result<&str, Rejection> {
+        self.claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or(Rejection::BadClaim("iss"))
+    }
+
+    /// The enabled issuer whose `issuer` equals `iss` byte for byte, if its allow-list has
+    /// the token's algorithm.
+    pub fn route<'i>(&self, issuers: &'i [TrustedIssuer]) -> Result<&'i TrustedIssuer, Rejection> {
+        let iss = self.unverified_issuer()?;
+        let issuer = issuers
+            .iter()
+            .find(|i| i.enabled && i.issuer.as_bytes() == iss.as_bytes())
+            .ok_or(Rejection::UntrustedIssuer)?;
+        if !issuer.allowed_algorithms.contains(&self.header.alg) {
+            return Err(Rejection::AlgorithmNotAccepted);
+        }
+        Ok(issuer)
+    }
+
+    /// Verifies the signature with the header's algorithm and any of `keys` (the issuer's keys
+    /// that fit that algorithm and `kid`). ECDSA signatures must be the fixed-size JOSE form.
+    pub fn verify(self, keys: &[&DecodingKey]) -> Result<VerifiedToken, Rejection> {
+        if keys.is_empty() {
+            return Err(Rejection::NoMatchingKey);
+        }
+        let alg = jws_algorithm(self.header.alg);
+        let valid = keys.iter().any(|key| {
+            jsonwebtoken::crypto::verify(self.signature, self.signing_input.as_bytes(), key, alg)
+                .unwrap_or(false)
+        });
+        if valid {
+            Ok(VerifiedToken {
+                claims: self.claims,
+            })
+        } else {
+            Err(Rejection::BadSignature)
+        }
+    }
+}
+
+/// The rules a verified token's claims must meet.
+#[derive(Debug, Clone)]
+pub struct ClaimRules<'a> {
+    /// The organization's issuer value: always an accepted audience.
+    pub organization_issuer: &'a str,
+    pub issuer: &'a TrustedIssuer,
+    /// Epoch seconds.
+    pub now: i64,
+}
+
+impl VerifiedToken {
+    /// `exp` required, `nbf`/`iat` not in the future, all numeric, with the issuer's clock
+    /// skew (RFC 7519 §4.1.4–4.1.6); the issuer's maximum age; `aud` (§4.1.3) holding the
+    /// organization's issuer or the alias; a non-empty string `sub`; the `jti` rule.
+    pub fn validate(self, rules: &ClaimRules<'_>) -> Result<Subject, Rejection> {
+        let claims = &self.claims;
+        let now = rules.now as f64;
+        let skew = f64::from(rules.issuer.clock_skew_seconds);
+
+        let exp = numeric(claims, "exp")?.ok_or(Rejection::BadClaim("exp"))?;
+        if now >= exp + skew {
+            return Err(Rejection::Expired);
+        }
+        if numeric(claims, "nbf")?.is_some_and(|nbf| nbf > now + skew) {
+            return Err(Rejection::NotYetValid);
+        }
+        let iat = numeric(claims, "iat")?;
+        if iat.is_some_and(|iat| iat > now + skew) {
+            return Err(Rejection::IssuedInFuture);
+        }
+        if let Some(max_age) = rules.issuer.max_token_age_seconds {
+            let iat = iat.ok_or(Rejection::BadClaim("iat"))?;
+            if now - iat > max_age as f64 {
+                return Err(Rejection::TooOld);
+            }
+        }
+
+        let accepted = |aud: &str| {
+            aud == rules.organization_issuer || rules.issuer.alias.as_deref() == Some(aud)
+        };
+        let audience_ok = match claims.get("aud") {
+            Some(Value::String(aud)) => accepted(aud),
+            Some(Value::Array(list)) => {
+                let mut found = false;
+                for aud in list {
+                    found |= accepted(aud.as_str().ok_or(Rejection::BadClaim("aud"))?);
+                }
+                found
+            }
+            Some(_) => return Err(Rejection::BadClaim("aud")),
+            None => false,
+        };
+        if !audience_ok {
+            return Err(Rejection::WrongAudience);
+        }
+
+        let sub = match claims.get("sub") {
+            Some(Value::String(sub)) if !sub.is_empty() && sub.len() <= MAX_SUB_BYTES => {
+                sub.clone()
+            }
+            _ => return Err(Rejection::BadClaim("sub")),
+        };
+        let jti = match claims.get("jti") {
+            None => None,
+            Some(Value::String(jti)) if !jti.is_empty() && jti.len() <= MAX_JTI_BYTES => {
+                Some(jti.clone())
+            }
+            Some(_) => return Err(Rejection::BadClaim("jti")),
+        };
+        if rules.issuer.require_jti && jti.is_none() {
+            return Err(Rejection::BadClaim("jti"));
+        }
+        // exp is finite and past `now - skew`; clamp so a huge exp cannot overflow.
+        let expires_at = (exp + skew).min(i64::MAX as f64 / 2.0).ceil() as i64;
+        Ok(Subject {
+            sub,
+            jti,
+            expires_at,
+        })
+    }
+}
+
+fn check_header(header: &Map<String, Value>) -> Result<Header, Rejection> {
+    if header.contains_key("enc") {
+        return Err(Rejection::Encrypted);
+    }
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or(Rejection::BadHeader("alg is missing"))?;
+    // `none` and HMAC are not in the enum, so they can never be accepted (RFC 8725 §3.1).
+    let alg = Algorithm::parse(alg).ok_or(Rejection::AlgorithmNotAccepted)?;
+    // RFC 7515 §4.1.11: an extension we do not understand must be refused; we understand none.
+    if header.contains_key("crit") {
+        return Err(Rejection::BadHeader("crit extensions are not supported"));
+    }
+    if header.contains_key("zip") || header.contains_key("b64") {
+        return Err(Rejection::BadHeader("unsupported header parameter"));
+    }
+    // RFC 8725 §2.8 / RFC 7519 §5.2: nested JWTs are not accepted.
+    if header
+        .get("cty")
+        .and_then(Value::as_str)
+        .is_some_and(|cty| cty.eq_ignore_ascii_case("jwt"))
+    {
+        return Err(Rejection::BadHeader("nested JWTs are not accepted"));
+    }
+    // `jwk`, `jku`, `x5u`, `x5c` are ignored: keys come only from the trusted issuer.
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(kid)) if kid.len() <= MAX_KID_BYTES => Some(kid.clone()),
+        Some(_) => {
+            return Err(Rejection::BadHeader(
+                "kid must be a string of at most 256 bytes",
+            ));
+        }
+    };
+    Ok(Header { alg, kid })
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number, possibly fractional; strings are refused
+/// (GHSA-h395-gr6q-cpjc).
+fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, Rejection> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|v| v.is_finite())
+            .map(Some)
+            .ok_or(Rejection::BadClaim(name)),
+        Some(_) => Err(Rejection::BadClaim(name)),
+    }
+}
+
+/// The jsonwebtoken algorithm of an accepted JWS algorithm.
+pub fn jws_algorithm(alg: Algorithm) -> jsonwebtoken::Algorithm {
+    match alg {
+        Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+        Algorithm::RS384 => jsonwebtoken::Algorithm::RS384,
+        Algorithm::RS512 => jsonwebtoken::Algorithm::RS512,
+        Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
+        Algorithm::PS384 => jsonwebtoken::Algorithm::PS384,
+        Algorithm::PS512 => jsonwebtoken::Algorithm::PS512,
+        Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+        Algorithm::ES384 => jsonwebtoken::Algorithm::ES384,
+    }
+}
+
+fn is_base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+fn decode(segment: &str) -> Result<Vec<u8>, Rejection> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| Rejection::Malformed)
+}
+
+/// Parses one JSON object, refusing duplicate member names (RFC 7519 §4: a JWT with duplicate
+/// claim names must be rejected, or the last one read silently wins).
+pub fn strict_object(bytes: &[u8]) -> Result<Map<String, Value>, &'static str> {
+    struct Strict(Map<String, Value>);
+    impl<'de> Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Strict, D::Error> {
+            struct ObjectVisitor;
+            impl<'de> Visitor<'de> for ObjectVisitor {
+                type Value = Strict;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Strict, A::Error> {
+                    let mut map = Map::new();
+                    let mut seen = HashSet::new();
+                    while let Some(name) = access.next_key::<String>()? {
+                        if !seen.insert(name.clone()) {
+                            return Err(serde::de::Error::custom("duplicate member"));
+                        }
+                        map.insert(name, access.next_value()?);
+                    }
+                    Ok(Strict(map))
+                }
+            }
+            deserializer.deserialize_map(ObjectVisitor)
+        }
+    }
+    match serde_json::from_slice::<Strict>(bytes) {
+        Ok(Strict(map)) => Ok(map),
+        Err(e) if e.to_string().starts_with("duplicate member") => Err("duplicate member names"),
+        Err(_) => Err("not a JSON object"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.{}", b64(header), b64(payload), b64("sig"))
+    }
+
+    fn issuer() -> TrustedIssuer {
+        TrustedIssuer {
+            id: "i1".into(),
+            name: "idp".into(),
+            issuer: "https://idp.example.com".into(),
+            alias: Some("trustgate-alias".into()),
+            jwks_uri: Some("https://idp.example.com/jwks".into()),
+            certificate: None,
+            allowed_algorithms: vec![Algorithm::RS256, Algorithm::ES256],
+            clock_skew_seconds: 60,
+            max_token_age_seconds: None,
+            require_jti: false,
+            enabled: true,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    const ORG: &str = "https://sts.example.com/t/acme/oauth2/token";
+    const NOW: i64 = 1_800_000_000;
+
+    fn validate(payload: Value, issuer: &TrustedIssuer) -> Result<Subject, Rejection> {
+        let claims = match payload {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        };
+        VerifiedToken { claims }.validate(&ClaimRules {
+            organization_issuer: ORG,
+            issuer,
+            now: NOW,
+        })
+    }
+
+    fn good() -> Value {
+        serde_json::json!({"iss": "https://idp.example.com", "sub": "user-1", "aud": ORG, "exp": NOW + 300, "iat": NOW})
+    }
+
+    fn with(mut claims: Value, name: &str, value: Value) -> Value {
+        if value.is_null() {
+            claims.as_object_mut().unwrap().remove(name);
+        } else {
+            claims[name] = value;
+        }
+        claims
+    }
+
+    #[test]
+    fn parses_a_well_formed_token() {
+        let t = token(
+            r#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#,
+            r#"{"iss":"https://idp.example.com"}"#,
+        );
+        let parsed = UnverifiedToken::parse(&t).unwrap();
+        assert_eq!(
+            parsed.header(),
+            &Header {
+                alg: Algorithm::RS256,
+                kid: Some("k1".into())
+            }
+        );
+        assert_eq!(
+            parsed.unverified_issuer().unwrap(),
+            "https://idp.example.com"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_shapes_in_order_of_cost() {
+        let big = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert_eq!(
+            UnverifiedToken::parse(&big).unwrap_err(),
+            Rejection::TooLarge
+        );
+        assert_eq!(
+            UnverifiedToken::parse("a.b.c.d.e").unwrap_err(),
+            Rejection::Encrypted
+        );
+        for bad in [
+            "a.b", "a.b.c.d", "", "..", "a.b.", "a=.b.c", "a.b+.c", "a b.c.d",
+        ] {
+            assert_eq!(
+                UnverifiedToken::parse(bad).unwrap_err(),
+                Rejection::Malformed,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_none_hmac_and_unknown_algorithms() {
+        for alg in ["none", "None", "HS256", "rs256", "EdDSA"] {
+            let t = token(&format!(r#"{{"alg":"{alg}"}}"#), "{}");
+            assert_eq!(
+                UnverifiedToken::parse(&t).unwrap_err(),
+                Rejection::AlgorithmNotAccepted,
+                "{alg}"
+            );
+        }
+        let unsigned = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64("{}"));
+        assert!(UnverifiedToken::parse(&unsigned).is_err());
+    }
+
+    #[test]
+    fn refuses_crit_nested_jwe_headers_and_long_kids() {
+        for header in [
+            r#"{"alg":"RS256","crit":["exp"],"exp":1}"#,
+            r#"{"alg":"RS256","cty":"JWT"}"#,
+            r#"{"alg":"RS256","zip":"DEF"}"#,
+            r#"{"alg":"RS256","b64":false}"#,
+            r#"{"alg":"RS256","kid":5}"#,
+            r#"{"alg":"RS256","alg":"RS256"}"#,
+            r#"["RS256"]"#,
+        ] {
+            let t = token(header, "{}");
+            assert!(
+                matches!(UnverifiedToken::parse(&t), Err(Rejection::BadHeader(_))),
+                "{header}"
+            );
+        }
+        let long_kid = format!(
+            r#"{{"alg":"RS256","kid":"{}"}}"#,
+            "k".repeat(MAX_KID_BYTES + 1)
+        );
+        assert!(UnverifiedToken::parse(&token(&long_kid, "{}")).is_err());
+        let jwe_header = token(r#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#, "{}");
+        assert_eq!(
+            UnverifiedToken::parse(&jwe_header).unwrap_err(),
+            Rejection::Encrypted
+        );
+    }
+
+    #[test]
+    fn refuses_duplicate_claim_names() {
+        let t = token(r#"{"alg":"RS256"}"#, r#"{"sub":"a","sub":"b"}"#);
+        assert_eq!(
+            UnverifiedToken::parse(&t).unwrap_err(),
+            Rejection::BadPayload("duplicate member names")
+        );
+    }
+
+    #[test]
+    fn routes_by_exact_issuer_and_allowed_algorithm() {
+        let issuers = [issuer()];
+        for iss in [
+            "https://idp.example.com/",
+            "HTTPS://IDP.EXAMPLE.COM",
+            "https://idp.example.com ",
+            "https://idp.exаmple.com",
+        ] {
+            let t = token(r#"{"alg":"RS256"}"#, &format!(r#"{{"iss":"{iss}"}}"#));
+            let parsed = UnverifiedToken::parse(&t).unwrap();
+            assert_eq!(
+                parsed.route(&issuers).unwrap_err(),
+                Rejection::UntrustedIssuer,
+                "{iss}"
+            );
+        }
+        let ps = token(r#"{"alg":"PS256"}"#, r#"{"iss":"https://idp.example.com"}"#);
+        assert_eq!(
+            UnverifiedToken::parse(&ps)
+                .unwrap()
+                .route(&issuers)
+                .unwrap_err(),
+            Rejection::AlgorithmNotAccepted
+        );
+        let mut disabled = issuer();
+        disabled.enabled = false;
+        let rs = token(r#"{"alg":"RS256"}"#, r#"{"iss":"https://idp.example.com"}"#);
+        assert_eq!(
+            UnverifiedToken::parse(&rs)
+                .unwrap()
+                .route(&[disabled])
+                .unwrap_err(),
+            Rejection::UntrustedIssuer
+        );
+    }
+
+    #[test]
+    fn accepts_valid_claims_and_copies_sub() {
+        let subject = validate(good(), &issuer()).unwrap();
+        assert_eq!(subject.sub, "user-1");
+        assert_eq!(subject.expires_at, NOW + 360);
+        let alias = with(
+            good(),
+            "aud",
+            serde_json::json!(["other", "trustgate-alias"]),
+        );
+        assert!(validate(alias, &issuer()).is_ok());
+        let float_exp = with(good(), "exp", serde_json::json!(NOW as f64 + 10.5));
+        assert!(validate(float_exp, &issuer()).is_ok());
+    }
+
+    #[test]
+    fn refuses_bad_time_claims() {
+        let cases = [
+            (with(good(), "exp", Value::Null), Rejection::BadClaim("exp")),
+            (
+                with(good(), "exp", serde_json::json!((NOW + 300).to_string())),
+                Rejection::BadClaim("exp"),
+            ),
+            (
+                with(good(), "exp", serde_json::json!(NOW - 61)),
+                Rejection::Expired,
+            ),
+            (
+                with(good(), "exp", serde_json::json!(-1)),
+                Rejection::Expired,
+            ),
+            (
+                with(good(), "nbf", serde_json::json!(NOW + 61)),
+                Rejection::NotYetValid,
+            ),
+            (
+                with(good(), "nbf", serde_json::json!("0")),
+                Rejection::BadClaim("nbf"),
+            ),
+            (
+                with(good(), "iat", serde_json::json!(NOW + 61)),
+                Rejection::IssuedInFuture,
+            ),
+            (
+                with(good(), "iat", serde_json::json!(true)),
+                Rejection::BadClaim("iat"),
+            ),
+        ];
+        for (claims, expected) in cases {
+            assert_eq!(
+                validate(claims.clone(), &issuer()).unwrap_err(),
+                expected,
+                "{claims}"
+            );
+        }
+        // Within the skew both ways.
+        let skewed = with(
+            with(good(), "exp", serde_json::json!(NOW - 59)),
+            "iat",
+            serde_json::json!(NOW + 59),
+        );
+        assert!(validate(skewed, &issuer()).is_ok());
+        let huge = with(good(), "exp", serde_json::json!(1e300));
+        assert!(validate(huge, &issuer()).is_ok());
+    }
+
+    #[test]
+    fn enforces_max_age_and_jti_rules() {
+        let mut strict = issuer();
+        strict.max_token_age_seconds = Some(600);
+        strict.require_jti = true;
+        let old = with(
+            with(good(), "iat", serde_json::json!(NOW - 601)),
+            "jti",
+            serde_json::json!("j"),
+        );
+        assert_eq!(validate(old, &strict).unwrap_err(), Rejection::TooOld);
+        let no_iat = with(
+            with(good(), "iat", Value::Null),
+            "jti",
+            serde_json::json!("j"),
+        );
+        assert_eq!(
+            validate(no_iat, &strict).unwrap_err(),
+            Rejection::BadClaim("iat")
+        );
+        assert_eq!(
+            validate(good(), &strict).unwrap_err(),
+            Rejection::BadClaim("jti")
+        );
+        let ok = with(good(), "jti", serde_json::json!("j-1"));
+        assert_eq!(validate(ok, &strict).unwrap().jti.as_deref(), Some("j-1"));
+        assert_eq!(
+            validate(with(good(), "jti", serde_json::json!(7)), &issuer()).unwrap_err(),
+            Rejection::BadClaim("jti")
+        );
+    }
+
+    #[test]
+    fn refuses_foreign_or_malformed_audience_and_bad_sub() {
+        for (claims, expected) in [
+            (
+                with(
+                    good(),
+                    "aud",
+                    serde_json::json!("https://other.example.com"),
+                ),
+                Rejection::WrongAudience,
+            ),
+            (with(good(), "aud", Value::Null), Rejection::WrongAudience),
+            (
+                with(good(), "aud", serde_json::json!([])),
+                Rejection::WrongAudience,
+            ),
+            (
+                with(good(), "aud", serde_json::json!([ORG, 5])),
+                Rejection::BadClaim("aud"),
+            ),
+            (
+                with(good(), "aud", serde_json::json!(format!("{ORG}/"))),
+                Rejection::WrongAudience,
+            ),
+            (
+                with(good(), "sub", serde_json::json!("")),
+                Rejection::BadClaim("sub"),
+            ),
+            (
+                with(good(), "sub", serde_json::json!(42)),
+                Rejection::BadClaim("sub"),
+            ),
+            (with(good(), "sub", Value::Null), Rejection::BadClaim("sub")),
+        ] {
+            assert_eq!(
+                validate(claims.clone(), &issuer()).unwrap_err(),
+                expected,
+                "{claims}"
+            );
+        }
+    }
+}

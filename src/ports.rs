@@ -1,0 +1,98 @@
+//! Narrow async ports the token service depends on; the AWS adapters implement them and unit
+//! tests or benchmarks can supply their own. Futures are boxed so the ports work as
+//! `Arc<dyn …>`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::domain::application::Application;
+use crate::domain::issuer::TrustedIssuer;
+use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
+use crate::domain::signing_key::SigningKey;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A port failure, sorted by what the client should be told.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PortError {
+    /// Throttling, timeouts, a service outage: 503 with `Retry-After`.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// Anything retrying will not fix (disabled key, permissions, bad data): 500.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Signs access tokens (KMS in production).
+pub trait Signer: Send + Sync {
+    /// The key new tokens are signed with; its `alg` and `kid` go into the JWS header.
+    fn current_key(&self) -> BoxFuture<'_, Result<Arc<SigningKey>, PortError>>;
+    /// The current key and the previous ones still published during a rotation.
+    fn published_keys(&self) -> BoxFuture<'_, Result<Vec<Arc<SigningKey>>, PortError>>;
+    /// The JWS signature (RFC 7515 §5.1) over `signing_input` with the current key, in the
+    /// JOSE form of its algorithm (for ES256 the 64-byte `r || s`).
+    fn sign<'a>(&'a self, signing_input: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, PortError>>;
+}
+
+/// The configuration records the token endpoint reads, and the `jti` replay log.
+pub trait ConfigStore: Send + Sync {
+    /// Every trusted issuer of `org` (enabled or not).
+    fn issuers<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<Vec<TrustedIssuer>, PortError>>;
+    fn application<'a>(
+        &'a self,
+        org: &'a str,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Application>, PortError>>;
+    /// One trusted issuer, read fresh (no cache).
+    fn issuer<'a>(
+        &'a self,
+        org: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<TrustedIssuer>, PortError>>;
+    fn organization_exists<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<bool, PortError>>;
+    /// Records a subject token's `jti` until `expires_at`; `Ok(false)` when it was seen before.
+    fn record_jti<'a>(
+        &'a self,
+        org: &'a str,
+        issuer_id: &'a str,
+        jti: &'a str,
+        expires_at: i64,
+    ) -> BoxFuture<'a, Result<bool, PortError>>;
+}
+
+/// Refresh tokens and their families. Tokens are addressed by the hex SHA-256 of their value.
+pub trait RefreshStore: Send + Sync {
+    /// Stores a new family and its first token, both or neither.
+    fn start_family<'a>(
+        &'a self,
+        token_hash: &'a str,
+        token: &'a RefreshToken,
+        family: &'a RefreshFamily,
+    ) -> BoxFuture<'a, Result<(), PortError>>;
+    fn token<'a>(
+        &'a self,
+        token_hash: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RefreshToken>, PortError>>;
+    fn family<'a>(
+        &'a self,
+        family_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RefreshFamily>, PortError>>;
+    /// Makes `new_hash` the family's active token if `old_hash` still is, storing the new
+    /// token in the same transaction. `Ok(false)` when `old_hash` is no longer active.
+    fn rotate<'a>(
+        &'a self,
+        family: &'a RefreshFamily,
+        old_hash: &'a str,
+        new_hash: &'a str,
+        new_token: &'a RefreshToken,
+    ) -> BoxFuture<'a, Result<bool, PortError>>;
+    /// Ends the family: none of its tokens is accepted afterwards.
+    fn revoke<'a>(&'a self, family_id: &'a str) -> BoxFuture<'a, Result<(), PortError>>;
+    /// Removes a family and its first token that were never handed out.
+    fn discard<'a>(
+        &'a self,
+        token_hash: &'a str,
+        family_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), PortError>>;
+}
