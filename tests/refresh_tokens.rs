@@ -4,10 +4,11 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
+use common::keys::RSA_2048;
 use common::stack::*;
-use jsonwebtoken::Algorithm as Jws;
 use lambda_http::http::StatusCode;
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
+use trustgate::domain::issuer::Algorithm;
 use trustgate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_token};
 use trustgate::domain::{now_epoch, random_hex};
 use trustgate::http::token::TokenApp;
@@ -30,7 +31,7 @@ async fn refresh_app(stack: &Stack) -> (Application, String) {
 }
 
 async fn exchange_as(stack: &Stack, token: &TokenApp, client: (&str, &str)) -> Reply {
-    let subject = sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims());
+    let subject = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims());
     let request = form_request(
         &stack.token_path(),
         &[

@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::TestApp;
+use common::keys::{ATTACKER_RSA_2048, EC_P256, RSA_2048};
 use common::stack::*;
 use jsonwebtoken::Algorithm as Jws;
 use lambda_http::http::StatusCode;
@@ -17,7 +18,7 @@ use serde_json::{Value, json};
 use trustgate::adapters::kms::KmsSigner;
 use trustgate::config;
 use trustgate::domain::application::{AppType, GrantType};
-use trustgate::domain::issuer::Certificate;
+use trustgate::domain::issuer::{Algorithm, Certificate};
 use trustgate::domain::random_hex;
 use trustgate::store::Table;
 
@@ -28,11 +29,13 @@ use trustgate::store::Table;
 async fn exchanges_rs256_ps256_and_es256_subject_tokens_for_a_kms_signed_token() {
     let stack = Stack::new().await;
     for (alg, kid, key) in [
-        (Jws::RS256, "rsa-1", RSA_KEY),
-        (Jws::PS256, "rsa-1", RSA_KEY),
-        (Jws::ES256, "ec-1", EC_KEY),
+        (Algorithm::RS256, "rsa-1", RSA_2048),
+        (Algorithm::PS256, "rsa-1", RSA_2048),
+        (Algorithm::ES256, "ec-1", EC_P256),
     ] {
-        let reply = stack.exchange(&sign(alg, kid, key, &stack.claims())).await;
+        let reply = stack
+            .exchange(&key.sign_with(alg, Some(kid), &stack.claims()))
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{alg:?}: {}", reply.body);
         assert_eq!(reply.headers.get("cache-control").unwrap(), "no-store");
         assert_eq!(reply.body["token_type"], "Bearer");
@@ -75,7 +78,7 @@ async fn exchanges_a_subject_token_from_a_certificate_trusted_issuer() {
         &format!("https://cert-idp.example.com/{}", stack.org),
     );
     issuer.certificate = Some(Certificate {
-        pem: RSA_CERT.into(),
+        pem: RSA_2048.certificate_pem.into(),
         subject: "CN=trustgate test rsa2048".into(),
         not_after: "2126-01-01T00:00:00Z".into(),
         sha256_fingerprint: String::new(),
@@ -84,7 +87,7 @@ async fn exchanges_a_subject_token_from_a_certificate_trusted_issuer() {
     let mut claims = stack.claims();
     claims["iss"] = json!(issuer.issuer);
     let reply = stack
-        .exchange(&sign(Jws::RS256, "any", RSA_KEY, &claims))
+        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("any"), &claims))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let (_, issued) = stack
@@ -104,7 +107,7 @@ async fn accepts_the_alias_as_audience_and_echoes_the_requested_token_type() {
             ("grant_type", TOKEN_EXCHANGE),
             (
                 "subject_token",
-                &sign(Jws::RS256, "rsa-1", RSA_KEY, &claims),
+                &RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims),
             ),
             (
                 "subject_token_type",
@@ -123,7 +126,7 @@ async fn accepts_the_alias_as_audience_and_echoes_the_requested_token_type() {
 #[tokio::test]
 async fn client_secret_post_and_public_mobile_clients_authenticate() {
     let stack = Stack::new().await;
-    let token = sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims());
+    let token = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims());
     let base = [
         ("grant_type", TOKEN_EXCHANGE),
         ("subject_token", token.as_str()),
@@ -157,7 +160,7 @@ async fn client_secret_post_and_public_mobile_clients_authenticate() {
 async fn a_warm_exchange_makes_no_dynamodb_read_and_one_kms_call() {
     let stack = Stack::new().await;
     let first = stack
-        .exchange(&sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims()))
+        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims()))
         .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     let (reads, kms) = (
@@ -171,16 +174,12 @@ async fn a_warm_exchange_makes_no_dynamodb_read_and_one_kms_call() {
     );
 
     let warm = stack
-        .exchange(&sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims()))
+        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims()))
         .await;
     assert_eq!(warm.status, StatusCode::OK, "{}", warm.body);
     assert_eq!(stack.counts.reads.load(Ordering::SeqCst) - reads, 0);
     assert_eq!(stack.counts.kms.load(Ordering::SeqCst) - kms, 1);
-    assert_eq!(
-        stack.jwks.fetches.load(Ordering::SeqCst),
-        1,
-        "issuer keys are cached too"
-    );
+    assert_eq!(stack.jwks.requests(), 1, "issuer keys are cached too");
 }
 
 #[tokio::test]
@@ -197,7 +196,7 @@ async fn es256_service_key_signs_with_a_64_byte_jose_signature() {
     let key_id = key.key_metadata.unwrap().key_id;
     let stack = Stack::with_config(&[(config::SIGNING_KEY, &key_id)]).await;
     let reply = stack
-        .exchange(&sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims()))
+        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims()))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let token = reply.body["access_token"].as_str().unwrap();
@@ -220,7 +219,7 @@ async fn es256_service_key_signs_with_a_64_byte_jose_signature() {
 async fn ps256_service_tokens_carry_a_valid_pss_signature() {
     let stack = Stack::with_config(&[(config::SIGNING_ALG, "PS256")]).await;
     let reply = stack
-        .exchange(&sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims()))
+        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims()))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let token = reply.body["access_token"].as_str().unwrap();
@@ -361,7 +360,7 @@ async fn serves_both_discovery_documents() {
 #[tokio::test]
 async fn answers_every_row_of_the_error_table() {
     let stack = Stack::new().await;
-    let token = sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims());
+    let token = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims());
     let creds = Some((stack.client_id.as_str(), stack.secret.as_str()));
     let path = stack.token_path();
     let ok = |extra: &[(&'static str, &str)]| {
@@ -475,7 +474,7 @@ async fn answers_every_row_of_the_error_table() {
 #[tokio::test]
 async fn a_public_client_presenting_a_secret_or_a_confidential_one_without_is_refused() {
     let stack = Stack::new().await;
-    let token = sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims());
+    let token = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims());
     let mobile = application(AppType::Mobile, &[GrantType::TokenExchange], None);
     stack.add_application(&mobile).await;
     let base = [
@@ -510,7 +509,7 @@ async fn unreachable_issuer_jwks_answers_503_with_retry_after() {
     let mut claims = stack.claims();
     claims["iss"] = json!(issuer.issuer);
     let reply = stack
-        .exchange(&sign(Jws::RS256, "rsa-1", RSA_KEY, &claims))
+        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims))
         .await;
     assert_error(
         &reply,
@@ -523,7 +522,7 @@ async fn unreachable_issuer_jwks_answers_503_with_retry_after() {
 #[tokio::test]
 async fn unreachable_kms_or_dynamodb_answers_503_with_retry_after() {
     let stack = Stack::new().await;
-    let token = sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims());
+    let token = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims());
     let (dead_dynamodb, dead_kms_client) = dead_clients(&dead_endpoint()).await;
     let config = config(&stack.app, &[]);
 
@@ -581,7 +580,7 @@ async fn a_permanent_kms_fault_is_a_500_with_nothing_internal_in_the_body() {
         .key_id;
     let stack = Stack::with_config(&[(config::SIGNING_KEY, &key_id)]).await;
     let reply = stack
-        .exchange(&sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims()))
+        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims()))
         .await;
     assert_error(&reply, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
     assert!(reply.headers.get("retry-after").is_none());
@@ -596,18 +595,18 @@ async fn a_permanent_kms_fault_is_a_500_with_nothing_internal_in_the_body() {
 async fn require_jti_refuses_a_replayed_subject_token() {
     let stack = Stack::new().await;
     let mut issuer = issuer_record("jti-idp", &format!("https://jti.example.com/{}", stack.org));
-    issuer.jwks_uri = Some(stack.jwks.url.clone());
+    issuer.jwks_uri = Some(stack.jwks.url());
     issuer.require_jti = true;
     stack.add_issuer(&issuer).await;
     let mut claims = stack.claims();
     claims["iss"] = json!(issuer.issuer);
     let without = stack
-        .exchange(&sign(Jws::RS256, "rsa-1", RSA_KEY, &claims))
+        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims))
         .await;
     assert_error(&without, StatusCode::BAD_REQUEST, "invalid_request");
 
     claims["jti"] = json!(random_hex(8));
-    let token = sign(Jws::RS256, "rsa-1", RSA_KEY, &claims);
+    let token = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims);
     assert_eq!(stack.exchange(&token).await.status, StatusCode::OK);
     let replay = stack.exchange(&token).await;
     assert_error(&replay, StatusCode::BAD_REQUEST, "invalid_request");
@@ -629,7 +628,7 @@ async fn refuses_the_classic_attacks() {
     let payload = claims.to_string();
     let refused = |name: &'static str, token: String| (name, token);
 
-    let es256 = sign(Jws::ES256, "ec-1", EC_KEY, &claims);
+    let es256 = EC_P256.sign_with(Algorithm::ES256, Some("ec-1"), &claims);
     let (es_input, es_sig) = es256.rsplit_once('.').unwrap();
     let raw_sig = URL_SAFE_NO_PAD.decode(es_sig).unwrap();
     let der_sig = {
@@ -665,7 +664,12 @@ async fn refuses_the_classic_attacks() {
     let header_key = |member: &str, value: Value| {
         let mut header = json!({"alg": "RS256", "kid": "rsa-1"});
         header[member] = value;
-        sign_raw(Jws::RS256, ATTACKER_KEY, &header.to_string(), &payload)
+        sign_raw(
+            Jws::RS256,
+            ATTACKER_RSA_2048.private_pem,
+            &header.to_string(),
+            &payload,
+        )
     };
 
     let cases = vec![
@@ -689,7 +693,7 @@ async fn refuses_the_classic_attacks() {
             "HS256 keyed with the issuer's public key",
             sign_raw(
                 Jws::HS256,
-                RSA_JWK,
+                RSA_2048.public_jwk,
                 r#"{"alg":"HS256","kid":"rsa-1"}"#,
                 &payload,
             ),
@@ -698,14 +702,17 @@ async fn refuses_the_classic_attacks() {
             "HS256 keyed with the issuer's certificate",
             sign_raw(
                 Jws::HS256,
-                RSA_CERT,
+                RSA_2048.certificate_pem,
                 r#"{"alg":"HS256","kid":"rsa-1"}"#,
                 &payload,
             ),
         ),
         refused(
             "attacker key in jwk header",
-            header_key("jwk", serde_json::from_str(ATTACKER_JWK).unwrap()),
+            header_key(
+                "jwk",
+                serde_json::from_str(ATTACKER_RSA_2048.public_jwk).unwrap(),
+            ),
         ),
         refused(
             "attacker jku",
@@ -725,28 +732,28 @@ async fn refuses_the_classic_attacks() {
         ),
         refused(
             "string exp",
-            sign(Jws::RS256, "rsa-1", RSA_KEY, &with_exp_string),
+            RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &with_exp_string),
         ),
         refused(
             "missing exp",
-            sign(Jws::RS256, "rsa-1", RSA_KEY, &without_exp),
+            RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &without_exp),
         ),
         refused(
             "foreign aud",
-            sign(Jws::RS256, "rsa-1", RSA_KEY, &foreign_aud),
+            RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &foreign_aud),
         ),
         refused(
             "token of an issuer this organization does not trust",
-            sign(Jws::RS256, "rsa-1", RSA_KEY, &other_issuer_claims),
+            RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &other_issuer_claims),
         ),
         refused(
             "right issuer, attacker's key",
-            sign(Jws::RS256, "rsa-1", ATTACKER_KEY, &claims),
+            ATTACKER_RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims),
         ),
         refused("20 KiB token", {
             let mut big = claims.clone();
             big["pad"] = json!("x".repeat(20 * 1024));
-            sign(Jws::RS256, "rsa-1", RSA_KEY, &big)
+            RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &big)
         }),
         refused(
             "JWE",
@@ -757,7 +764,7 @@ async fn refuses_the_classic_attacks() {
             assert_ne!(dup, payload);
             sign_raw(
                 Jws::RS256,
-                RSA_KEY,
+                RSA_2048.private_pem,
                 r#"{"alg":"RS256","kid":"rsa-1"}"#,
                 &dup,
             )
@@ -774,7 +781,7 @@ async fn refuses_the_classic_attacks() {
     // The genuine token still works, so the refusals above are about the attacks.
     assert_eq!(
         stack
-            .exchange(&sign(Jws::RS256, "rsa-1", RSA_KEY, &claims))
+            .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims))
             .await
             .status,
         StatusCode::OK
@@ -785,13 +792,13 @@ async fn refuses_the_classic_attacks() {
 async fn a_disabled_issuer_is_not_trusted() {
     let stack = Stack::new().await;
     let mut issuer = issuer_record("off", &format!("https://off.example.com/{}", stack.org));
-    issuer.jwks_uri = Some(stack.jwks.url.clone());
+    issuer.jwks_uri = Some(stack.jwks.url());
     issuer.enabled = false;
     stack.add_issuer(&issuer).await;
     let mut claims = stack.claims();
     claims["iss"] = json!(issuer.issuer);
     let reply = stack
-        .exchange(&sign(Jws::RS256, "rsa-1", RSA_KEY, &claims))
+        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims))
         .await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
 }
@@ -828,7 +835,11 @@ async fn documented_events_reach_their_routes() {
     )
     .await;
     assert_error(&example, StatusCode::UNAUTHORIZED, "invalid_client");
-    let fresh = stack.exchange_request(&sign(Jws::RS256, "rsa-1", RSA_KEY, &stack.claims()));
+    let fresh = stack.exchange_request(&RSA_2048.sign_with(
+        Algorithm::RS256,
+        Some("rsa-1"),
+        &stack.claims(),
+    ));
     request
         .headers_mut()
         .insert("authorization", fresh.headers()["authorization"].clone());

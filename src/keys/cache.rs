@@ -129,7 +129,8 @@ impl JwksCache {
                     issuer = issuer_id,
                     host,
                     problem,
-                    serving_stale = state.keys.is_some(),
+                    serving_stale =
+                        state.keys.is_some() && state.stale_until.is_some_and(|t| now < t),
                     "JWKS fetch failed"
                 );
                 state.last_failed = true;
@@ -210,7 +211,7 @@ impl JwksCache {
         let s = &self.settings;
         match max_age_seconds(cache_control) {
             None => s.default_ttl,
-            Some(seconds) => Duration::from_secs(seconds).clamp(s.min_ttl, s.max_ttl),
+            Some(seconds) => Duration::from_secs(seconds).min(s.max_ttl).max(s.min_ttl),
         }
     }
 }

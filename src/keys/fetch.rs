@@ -100,7 +100,7 @@ impl Resolve for GuardedResolver {
 
 /// Why a fetch failed. Messages hold no URL (only the host, through resolver errors).
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     #[error("redirect (status {0}) refused")]
     Redirect(u16),
     #[error("unexpected status {0}")]
@@ -115,10 +115,10 @@ pub enum FetchError {
 
 /// A fetched document and its caching headers.
 #[derive(Debug)]
-pub struct Fetched {
-    pub body: Vec<u8>,
+pub(crate) struct Fetched {
+    pub(crate) body: Vec<u8>,
     /// Every `Cache-Control` field line, joined with ", ".
-    pub cache_control: String,
+    pub(crate) cache_control: String,
 }
 
 /// The one HTTP client of a [`KeySource`](super::KeySource) and its limits.

@@ -7,11 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm as Jws, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm as Jws, DecodingKey, EncodingKey};
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use trustgate::adapters::kms::KmsSigner;
 use trustgate::config::{self, Config, Function};
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
@@ -26,68 +25,13 @@ use trustgate::secret::Secret;
 use trustgate::store::{Condition, Item, Key, Table};
 use trustgate::token_service::{Ports, TokenService};
 
+use super::jwks_server::{JwksServer, Reply as JwksReply};
+use super::keys::{EC_P256, RSA_2048, jwks};
 use super::{TestApp, unique};
 
 pub const PUBLIC_URL: &str = "https://sts.example.com";
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const JWT_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
-
-pub const RSA_KEY: &str = include_str!("../fixtures/rsa2048.key.pem");
-pub const RSA_CERT: &str = include_str!("../fixtures/rsa2048.cert.pem");
-pub const RSA_JWK: &str = include_str!("../fixtures/rsa2048.jwk.json");
-pub const EC_KEY: &str = include_str!("../fixtures/ec-p256.key.pem");
-pub const EC_JWK: &str = include_str!("../fixtures/ec-p256.jwk.json");
-pub const ATTACKER_KEY: &str = include_str!("../fixtures/attacker-rsa2048.key.pem");
-pub const ATTACKER_JWK: &str = include_str!("../fixtures/attacker-rsa2048.jwk.json");
-
-// ---------------------------------------------------------------------------------------------
-// A JWKS server the test controls.
-
-pub struct JwksServer {
-    pub url: String,
-    pub fetches: Arc<AtomicUsize>,
-}
-
-/// Serves `body` as a JWKS on 127.0.0.1, counting requests.
-pub async fn serve_jwks(body: Value) -> JwksServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/jwks", listener.local_addr().unwrap());
-    let fetches = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&fetches);
-    let body = body.to_string();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let body = body.clone();
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    JwksServer { url, fetches }
-}
-
-pub fn jwk(public: &str, kid: &str) -> Value {
-    let mut jwk: Value = serde_json::from_str(public).unwrap();
-    jwk["kid"] = json!(kid);
-    jwk["use"] = json!("sig");
-    jwk
-}
 
 // ---------------------------------------------------------------------------------------------
 // Counting decorators: how many DynamoDB reads and KMS calls a request makes.
@@ -277,9 +221,13 @@ impl Stack {
             },
         )
         .await;
-        let jwks = serve_jwks(json!({"keys": [jwk(RSA_JWK, "rsa-1"), jwk(EC_JWK, "ec-1")]})).await;
+        let jwks = JwksServer::start(JwksReply::json(jwks(&[
+            RSA_2048.jwk("rsa-1"),
+            EC_P256.jwk("ec-1"),
+        ])))
+        .await;
         let mut issuer = issuer_record("idp", &format!("https://idp.example.com/{org}"));
-        issuer.jwks_uri = Some(jwks.url.clone());
+        issuer.jwks_uri = Some(jwks.url());
         put(&app.table, Key::trusted_issuer(&org, &issuer.id), &issuer).await;
 
         let secret = random_hex(32);
@@ -465,16 +413,6 @@ pub fn assert_error(reply: &Reply, status: StatusCode, error: &str) {
 
 // ---------------------------------------------------------------------------------------------
 // Subject tokens.
-
-pub fn sign(alg: Jws, kid: &str, key_pem: &str, claims: &Value) -> String {
-    let key = match alg {
-        Jws::ES256 => EncodingKey::from_ec_pem(key_pem.as_bytes()).unwrap(),
-        _ => EncodingKey::from_rsa_pem(key_pem.as_bytes()).unwrap(),
-    };
-    let mut header = Header::new(alg);
-    header.kid = Some(kid.into());
-    jsonwebtoken::encode(&header, claims, &key).unwrap()
-}
 
 /// A token from raw header and payload JSON, signed over exactly those bytes.
 pub fn sign_raw(alg: Jws, key_pem: &str, header: &str, payload: &str) -> String {
