@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::jwks_server::{JwksServer, Reply};
-use common::keys::{EC_P256, EC_P384, RSA_1024, RSA_2048, jwks, jwt_alg};
+use common::keys::{EC_P256, EC_P384, RSA_1024, RSA_2048, jwks};
 use common::unique;
 use serde_json::{Value, json};
 use trustgate::domain::issuer::{Algorithm, Certificate, TrustedIssuer};
@@ -60,7 +60,7 @@ fn claims() -> Value {
 
 /// Whether one of `keys` verifies `token` under `alg`, as the token endpoint will check.
 fn verifies(keys: &[Arc<VerificationKey>], token: &str, alg: Algorithm) -> bool {
-    let mut validation = jsonwebtoken::Validation::new(jwt_alg(alg));
+    let mut validation = jsonwebtoken::Validation::new(alg.jsonwebtoken());
     validation.validate_aud = false;
     keys.iter()
         .any(|key| jsonwebtoken::decode::<Value>(token, &key.key, &validation).is_ok())

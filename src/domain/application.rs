@@ -1,7 +1,6 @@
 //! Applications (OAuth clients) and their credentials.
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -111,11 +110,7 @@ pub fn new_client_secret() -> Secret {
 
 /// What is stored for a secret: lower-case hex SHA-256.
 pub fn hash_secret(secret: &Secret) -> String {
-    digest(&SHA256, secret.expose().as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::sha256_hex(secret.expose().as_bytes())
 }
 
 #[cfg(test)]

@@ -30,6 +30,12 @@ pub fn rfc3339(epoch: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `n` bytes from the operating system's CSPRNG, as lower-case hex.
 pub fn random_hex(n: usize) -> String {
     random_bytes(n).iter().map(|b| format!("{b:02x}")).collect()

@@ -161,7 +161,7 @@ impl<'a> UnverifiedToken<'a> {
         if keys.is_empty() {
             return Err(Rejection::NoMatchingKey);
         }
-        let alg = jws_algorithm(self.header.alg);
+        let alg = self.header.alg.jsonwebtoken();
         let valid = keys.iter().any(|key| {
             jsonwebtoken::crypto::verify(self.signature, self.signing_input.as_bytes(), key, alg)
                 .unwrap_or(false)
@@ -307,20 +307,6 @@ fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64
             .map(Some)
             .ok_or(Rejection::BadClaim(name)),
         Some(_) => Err(Rejection::BadClaim(name)),
-    }
-}
-
-/// The jsonwebtoken algorithm of an accepted JWS algorithm.
-pub fn jws_algorithm(alg: Algorithm) -> jsonwebtoken::Algorithm {
-    match alg {
-        Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
-        Algorithm::RS384 => jsonwebtoken::Algorithm::RS384,
-        Algorithm::RS512 => jsonwebtoken::Algorithm::RS512,
-        Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
-        Algorithm::PS384 => jsonwebtoken::Algorithm::PS384,
-        Algorithm::PS512 => jsonwebtoken::Algorithm::PS512,
-        Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
-        Algorithm::ES384 => jsonwebtoken::Algorithm::ES384,
     }
 }
 

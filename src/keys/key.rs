@@ -15,9 +15,7 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// RSA moduli above this are refused: aws-lc verifies 2048–8192-bit keys only, and the bound
 /// keeps a hostile JWKS from buying expensive verifications.
 pub const MAX_RSA_BITS: usize = 8192;
-/// A token header `kid` longer than this matches no key (and keys with a longer `kid` are
-/// skipped), so an attacker-chosen `kid` never costs more than a short comparison.
-pub const MAX_KID_BYTES: usize = 256;
+pub use crate::domain::subject_token::MAX_KID_BYTES;
 
 /// The kind of public key, which decides the algorithms it can verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -21,7 +21,7 @@
 //! transaction as the issuer, each with `attribute_not_exists(pk)`. User-chosen strings are
 //! hashed before they enter a key, which bounds key size and keeps `#` out of the way.
 
-use aws_lc_rs::digest::{SHA256, digest};
+use crate::domain::sha256_hex;
 
 /// Partition key attribute.
 pub const PK: &str = "pk";
@@ -108,15 +108,6 @@ impl Key {
 /// The partition holding everything an organization owns (issuers, guards, applications).
 pub fn organization_pk(org: &str) -> String {
     format!("ORG#{org}")
-}
-
-/// Lower-case hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    digest(&SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

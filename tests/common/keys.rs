@@ -56,11 +56,6 @@ pub const ATTACKER_RSA_2048: TestKey = TestKey {
     certificate_pem: include_str!("../fixtures/attacker-rsa2048.cert.pem"),
 };
 
-/// The jsonwebtoken name of an algorithm.
-pub fn jwt_alg(alg: Algorithm) -> jsonwebtoken::Algorithm {
-    alg.as_str().parse().expect("same names")
-}
-
 impl TestKey {
     pub fn encoding_key(&self) -> EncodingKey {
         match self.alg {
@@ -89,7 +84,7 @@ impl TestKey {
 
     /// A compact JWS of `claims` signed with this key under `alg`, with `kid` in the header.
     pub fn sign_with(&self, alg: Algorithm, kid: Option<&str>, claims: &impl Serialize) -> String {
-        let mut header = Header::new(jwt_alg(alg));
+        let mut header = Header::new(alg.jsonwebtoken());
         header.kid = kid.map(str::to_owned);
         jsonwebtoken::encode(&header, claims, &self.encoding_key()).expect("signs")
     }
