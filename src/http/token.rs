@@ -45,11 +45,18 @@ impl Route {
 
 impl TokenApp {
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        let response = self.route(&request).await;
+        // Method, path and status only: bodies and headers carry tokens and secrets.
+        tracing::info!(method = %request.method(), path = request.uri().path(), status = response.status().as_u16(), "handled");
+        response
+    }
+
+    async fn route(&self, request: &Request) -> Response<Body> {
         let Some(route) = Route::parse(request.uri().path()) else {
             return super::not_found(request.method().as_str(), request.uri().path());
         };
         let result = match (&route, request.method()) {
-            (Route::Token(org), &Method::POST) => self.token(org, &request).await,
+            (Route::Token(org), &Method::POST) => self.token(org, request).await,
             (Route::Token(_), _) => Err(OAuthError::method_not_allowed("POST")),
             (Route::Jwks(org), &Method::GET) => self.jwks(org).await,
             (Route::Discovery(org), &Method::GET) => self.discovery(org).await,
