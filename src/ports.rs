@@ -96,3 +96,17 @@ pub trait RefreshStore: Send + Sync {
         family_id: &'a str,
     ) -> BoxFuture<'a, Result<(), PortError>>;
 }
+
+/// Counts failed client authentications (brute-force defence), shared by all functions.
+pub trait FailureLog: Send + Sync {
+    /// Adds one failure of `client_id` from `source` in the window starting at
+    /// `window_start` and returns the window's count so far.
+    fn record_failure<'a>(
+        &'a self,
+        org: &'a str,
+        client_id: &'a str,
+        source: &'a str,
+        window_start: i64,
+        window_end: i64,
+    ) -> BoxFuture<'a, Result<u64, PortError>>;
+}

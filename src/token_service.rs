@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::domain::access_token::{self, AccessTokenClaims};
 use crate::domain::application::{AppType, Application, GrantType, hash_secret};
 use crate::domain::issuer::TrustedIssuer;
+use crate::domain::lockout::{self, Lockouts};
 use crate::domain::now_epoch;
 use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_token};
@@ -26,7 +27,7 @@ use crate::keys::{KeyError, KeySource};
 use crate::oauth::OAuthError;
 use crate::oauth::client_auth::ClientCredentials;
 use crate::oauth::form::Form;
-use crate::ports::{ConfigStore, PortError, RefreshStore, Signer};
+use crate::ports::{ConfigStore, FailureLog, PortError, RefreshStore, Signer};
 use crate::secret::Secret;
 
 /// RFC 8693 §3 token type identifiers.
@@ -66,10 +67,19 @@ pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
 
+/// Who is calling: the client's credentials and the address the request came from.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub credentials: ClientCredentials,
+    /// The source IP address as API Gateway saw it (brute-force counting is per source).
+    pub source: String,
+}
+
 /// What the token service talks to.
 pub struct Ports {
     pub config_store: Arc<dyn ConfigStore>,
     pub refresh_store: Arc<dyn RefreshStore>,
+    pub failure_log: Arc<dyn FailureLog>,
     pub signer: Arc<dyn Signer>,
     pub keys: Arc<KeySource>,
 }
@@ -78,6 +88,8 @@ pub struct TokenService {
     config: Config,
     store: Arc<dyn ConfigStore>,
     refresh: Arc<dyn RefreshStore>,
+    failures: Arc<dyn FailureLog>,
+    lockouts: Lockouts,
     signer: Arc<dyn Signer>,
     keys: Arc<KeySource>,
     issuers: TtlCache<String, Arc<Vec<TrustedIssuer>>>,
@@ -92,6 +104,8 @@ impl TokenService {
             config,
             store: ports.config_store,
             refresh: ports.refresh_store,
+            failures: ports.failure_log,
+            lockouts: Lockouts::default(),
             signer: ports.signer,
             keys: ports.keys,
             issuers: TtlCache::new(ttl, CACHE_CAPACITY),
@@ -104,10 +118,10 @@ impl TokenService {
     pub async fn exchange(
         &self,
         org: &OrgName,
-        credentials: &ClientCredentials,
+        caller: &Caller,
         form: &Form,
     ) -> Result<TokenResponse, OAuthError> {
-        let application = self.authenticate(org, credentials).await?;
+        let application = self.authenticate(org, caller).await?;
         if !application.allows(GrantType::TokenExchange) || application.app_type == AppType::Spa {
             return Err(OAuthError::unauthorized_client(
                 "the token-exchange grant is not enabled for this application",
@@ -185,11 +199,11 @@ impl TokenService {
     pub async fn refresh(
         &self,
         org: &OrgName,
-        credentials: &ClientCredentials,
+        caller: &Caller,
         form: &Form,
     ) -> Result<TokenResponse, OAuthError> {
         // Read fresh: deleting or disabling the application ends its refresh tokens at once.
-        let application = self.authenticate_fresh(org, credentials).await?;
+        let application = self.authenticate_fresh(org, caller).await?;
         if !application.allows(GrantType::RefreshToken) {
             return Err(OAuthError::unauthorized_client(
                 "the refresh_token grant is not enabled for this application",
@@ -309,8 +323,9 @@ impl TokenService {
     async fn authenticate(
         &self,
         org: &OrgName,
-        credentials: &ClientCredentials,
+        caller: &Caller,
     ) -> Result<Arc<Application>, OAuthError> {
+        let credentials = &caller.credentials;
         let key = (org.as_str().to_owned(), credentials.client_id().to_owned());
         let application = self
             .applications
@@ -323,15 +338,16 @@ impl TokenService {
             })
             .await
             .map_err(port_failure)?;
-        check_credentials(application, credentials)
+        self.check_credentials(org, application, caller).await
     }
 
     /// Like [`Self::authenticate`], reading the record fresh (and refreshing the cache).
     async fn authenticate_fresh(
         &self,
         org: &OrgName,
-        credentials: &ClientCredentials,
+        caller: &Caller,
     ) -> Result<Arc<Application>, OAuthError> {
+        let credentials = &caller.credentials;
         let application = self
             .store
             .application(org.as_str(), credentials.client_id())
@@ -340,7 +356,64 @@ impl TokenService {
             .map(Arc::new);
         let key = (org.as_str().to_owned(), credentials.client_id().to_owned());
         self.applications.insert(key, application.clone());
-        check_credentials(application, credentials)
+        self.check_credentials(org, application, caller).await
+    }
+
+    /// Checks presented credentials against the application record (RFC 6749 §2.3.1): a
+    /// confidential client proves its secret (compared in constant time), a public one presents
+    /// none. Failures of a known client are counted per source; past the limit the client is
+    /// refused from that source until the window ends (see [`lockout`]).
+    async fn check_credentials(
+        &self,
+        org: &OrgName,
+        application: Option<Arc<Application>>,
+        caller: &Caller,
+    ) -> Result<Arc<Application>, OAuthError> {
+        let credentials = &caller.credentials;
+        let refused = || OAuthError::invalid_client("client authentication failed");
+        let application = application.filter(|a| a.enabled).ok_or_else(refused)?;
+        let now = now_epoch();
+        let subject = lockout::Subject {
+            org: org.as_str().to_owned(),
+            client_id: application.client_id.clone(),
+            source: caller.source.clone(),
+        };
+        if let Some(retry_after) = self.lockouts.retry_after(&subject, now) {
+            return Err(OAuthError::too_many_attempts(retry_after));
+        }
+        let authenticated = match credentials.secret() {
+            Some(secret) => {
+                application.app_type.is_confidential() && application.verify_secret(secret)
+            }
+            None => !application.app_type.is_confidential(),
+        };
+        if authenticated {
+            return Ok(application);
+        }
+        tracing::info!(client_id = %application.client_id, source = %caller.source, "client authentication failed");
+        let (start, end) = lockout::window(now);
+        match self
+            .failures
+            .record_failure(
+                org.as_str(),
+                &application.client_id,
+                &caller.source,
+                start,
+                end,
+            )
+            .await
+        {
+            Ok(count) if count > lockout::MAX_FAILURES => {
+                tracing::warn!(client_id = %application.client_id, source = %caller.source, "client locked out after repeated failures");
+                self.lockouts.lock(subject, end, now);
+                Err(OAuthError::too_many_attempts((end - now) as u64))
+            }
+            Ok(_) => Err(refused()),
+            Err(e) => {
+                tracing::warn!(detail = %e, "could not count a failed client authentication");
+                Err(refused())
+            }
+        }
     }
 
     /// The subject token's `sub` and the id of the trusted issuer that vouched for it, or why
@@ -435,25 +508,6 @@ impl TokenService {
             ],
         }
     }
-}
-
-/// Checks presented credentials against the application record (RFC 6749 §2.3.1): a
-/// confidential client proves its secret (compared in constant time), a public one presents none.
-fn check_credentials(
-    application: Option<Arc<Application>>,
-    credentials: &ClientCredentials,
-) -> Result<Arc<Application>, OAuthError> {
-    let refused = || OAuthError::invalid_client("client authentication failed");
-    let application = application.filter(|a| a.enabled).ok_or_else(refused)?;
-    let authenticated = match credentials.secret() {
-        Some(secret) => application.app_type.is_confidential() && application.verify_secret(secret),
-        None => !application.app_type.is_confidential(),
-    };
-    if !authenticated {
-        tracing::info!(client_id = %credentials.client_id(), "client authentication failed");
-        return Err(refused());
-    }
-    Ok(application)
 }
 
 /// Why a subject token did not yield a subject: refused (400), or a dependency failed.

@@ -369,6 +369,7 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
     let ports = Ports {
         config_store: Arc::new(stack.app.table.clone()),
         refresh_store: Arc::new(Table::new(dead_dynamodb, stack.app.table_name.clone())),
+        failure_log: Arc::new(stack.app.table.clone()),
         signer: Arc::new(kms_signer(&stack.app, &config)),
         keys: Arc::new(KeySource::new(true)),
     };
@@ -393,6 +394,7 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
     let ports = Ports {
         config_store: Arc::new(stack.app.table.clone()),
         refresh_store: recording.clone(),
+        failure_log: Arc::new(stack.app.table.clone()),
         signer: Arc::new(dead_kms),
         keys: Arc::new(KeySource::new(true)),
     };

@@ -846,3 +846,51 @@ async fn documented_events_reach_their_routes() {
     *request.body_mut() = fresh.into_body();
     assert_eq!(call(&stack.token, request).await.status, StatusCode::OK);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Brute force.
+
+#[tokio::test]
+async fn repeated_bad_secrets_are_refused_per_source_without_locking_out_others() {
+    let stack = Stack::new().await;
+    let token = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims());
+    let attacker = "198.51.100.66";
+    let attempt = |secret: &str, ip: &str| {
+        let mut request = stack.exchange_request(&token);
+        let good = request.headers()["authorization"].clone();
+        if secret != stack.secret {
+            let basic = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{secret}", stack.client_id));
+            request
+                .headers_mut()
+                .insert("authorization", format!("Basic {basic}").parse().unwrap());
+        } else {
+            request.headers_mut().insert("authorization", good);
+        }
+        from_source(request, ip)
+    };
+    for _ in 0..trustgate::domain::lockout::MAX_FAILURES {
+        let reply = call(&stack.token, attempt("guess", attacker)).await;
+        assert_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let locked = call(&stack.token, attempt("guess", attacker)).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.body
+    );
+    let retry_after: u64 = locked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry_after));
+
+    // Even the right secret is refused from the attacker's address while the lock holds …
+    let right_from_attacker = call(&stack.token, attempt(&stack.secret.clone(), attacker)).await;
+    assert_eq!(right_from_attacker.status, StatusCode::TOO_MANY_REQUESTS);
+    // … but the legitimate client elsewhere is not locked out.
+    let legitimate = call(&stack.token, attempt(&stack.secret.clone(), "203.0.113.10")).await;
+    assert_eq!(legitimate.status, StatusCode::OK, "{}", legitimate.body);
+}

@@ -1,10 +1,10 @@
-//! The [`ConfigStore`] port on the DynamoDB table: each call is one request (see
+//! The [`ConfigStore`] and [`FailureLog`] ports on the DynamoDB table: each call is one request (see
 //! [`crate::store::keys`]).
 
 use crate::domain::application::Application;
 use crate::domain::issuer::TrustedIssuer;
 use crate::domain::organization::Organization;
-use crate::ports::{BoxFuture, ConfigStore, PortError};
+use crate::ports::{BoxFuture, ConfigStore, FailureLog, PortError};
 use crate::store::keys::{ISSUER_PREFIX, organization_pk};
 use crate::store::{Condition, Item, Key, StoreError, Table};
 
@@ -64,6 +64,22 @@ impl ConfigStore for Table {
                 Err(StoreError::ConditionFailed) => Ok(false),
                 Err(e) => Err(e.into()),
             }
+        })
+    }
+}
+
+impl FailureLog for Table {
+    fn record_failure<'a>(
+        &'a self,
+        org: &'a str,
+        client_id: &'a str,
+        source: &'a str,
+        window_start: i64,
+        window_end: i64,
+    ) -> BoxFuture<'a, Result<u64, PortError>> {
+        Box::pin(async move {
+            let key = Key::auth_failures(org, client_id, source, window_start);
+            Ok(self.increment(&key, "failures", window_end).await?)
         })
     }
 }

@@ -29,7 +29,8 @@ async fn main() -> Result<(), Error> {
     );
     let ports = Ports {
         config_store: Arc::new(table.clone()),
-        refresh_store: Arc::new(table),
+        refresh_store: Arc::new(table.clone()),
+        failure_log: Arc::new(table),
         signer: Arc::new(signer),
         keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
     };

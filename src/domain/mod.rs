@@ -4,6 +4,7 @@ pub mod access_token;
 pub mod address;
 pub mod application;
 pub mod issuer;
+pub mod lockout;
 pub mod organization;
 pub mod refresh_token;
 pub mod signing_key;

@@ -2,14 +2,15 @@
 //! endpoints. The use cases live in [`crate::token_service`].
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
-use lambda_http::{Body, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::domain::application::GrantType;
 use crate::domain::organization::OrgName;
 use crate::oauth::OAuthError;
 use crate::oauth::client_auth;
 use crate::oauth::form::Form;
-use crate::token_service::TokenService;
+use crate::token_service::{Caller, TokenService};
 
 pub struct TokenApp {
     pub service: TokenService,
@@ -84,10 +85,13 @@ impl TokenApp {
                 "Authorization header is repeated",
             ));
         }
-        let credentials = client_auth::extract(first.map(HeaderValue::as_bytes), &form)?;
+        let caller = Caller {
+            credentials: client_auth::extract(first.map(HeaderValue::as_bytes), &form)?,
+            source: source_ip(request),
+        };
         let response = match grant {
-            GrantType::TokenExchange => self.service.exchange(org, &credentials, &form).await?,
-            GrantType::RefreshToken => self.service.refresh(org, &credentials, &form).await?,
+            GrantType::TokenExchange => self.service.exchange(org, &caller, &form).await?,
+            GrantType::RefreshToken => self.service.refresh(org, &caller, &form).await?,
         };
         let mut response = super::json(StatusCode::OK, &response, "application/json");
         super::no_store(response.headers_mut());
@@ -129,6 +133,15 @@ fn cacheable(mut response: Response<Body>) -> Response<Body> {
         HeaderValue::from_static("public, max-age=300"),
     );
     response
+}
+
+/// The caller's address as API Gateway saw it; `unknown` outside API Gateway.
+fn source_ip(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn is_form(content_type: Option<&HeaderValue>) -> bool {

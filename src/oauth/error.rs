@@ -92,6 +92,18 @@ impl OAuthError {
         }
     }
 
+    /// 429 with `Retry-After`: too many failed client authentications from this source.
+    pub fn too_many_attempts(retry_after: u64) -> OAuthError {
+        OAuthError {
+            retry_after: Some(retry_after),
+            ..OAuthError::new(
+                ErrorCode::InvalidClient,
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed client authentications; retry later",
+            )
+        }
+    }
+
     pub fn server_error() -> OAuthError {
         OAuthError::new(
             ErrorCode::ServerError,

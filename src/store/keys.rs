@@ -13,6 +13,7 @@
 //! | refresh token | `RT#{sha256(token)}` | `RT` |
 //! | refresh token family | `RTF#{family_id}` | `RTF` |
 //! | seen subject-token `jti` (replay) | `JTI#{org}#{issuer_id}#{sha256(jti)}` | `JTI` |
+//! | failed client authentications in a window | `AUTHFAIL#{org}#{sha256(client_id, source)}#{window}` | `AUTHFAIL` |
 //!
 //! So every lookup the token endpoint makes is one request: the organization's issuers are one
 //! `Query` (`pk = ORG#{org}`, `sk` begins with `TTI#`), an application, a refresh token and a
@@ -101,6 +102,18 @@ impl Key {
         Key {
             pk: format!("JTI#{org}#{issuer_id}#{}", sha256_hex(jti.as_bytes())),
             sk: "JTI".into(),
+        }
+    }
+}
+
+impl Key {
+    /// Failed authentications of `client_id` from `source` in the window starting at
+    /// `window_start` (epoch seconds).
+    pub fn auth_failures(org: &str, client_id: &str, source: &str, window_start: i64) -> Key {
+        let who = sha256_hex(format!("{client_id}\n{source}").as_bytes());
+        Key {
+            pk: format!("AUTHFAIL#{org}#{who}#{window_start}"),
+            sk: "AUTHFAIL".into(),
         }
     }
 }

@@ -285,6 +285,39 @@ impl Table {
         }
     }
 
+    /// Adds one to the number attribute `counter` of the item at `key` (created if absent,
+    /// with `expires_at` as its TTL) and returns the new value, atomically.
+    pub async fn increment(
+        &self,
+        key: &Key,
+        counter: &'static str,
+        expires_at: i64,
+    ) -> Result<u64, StoreError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .update_expression("ADD #counter :one SET #ttl = if_not_exists(#ttl, :expires)")
+            .expression_attribute_names("#counter", counter)
+            .expression_attribute_names("#ttl", EXPIRES_AT)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .attributes
+            .and_then(|a| {
+                a.get(counter)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+            })
+            .ok_or_else(|| StoreError::Corrupt(format!("{counter} missing after increment")))
+    }
+
     /// Deletes one item if `condition` holds.
     pub async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
         self.client

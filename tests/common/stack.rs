@@ -152,6 +152,7 @@ pub fn token_app(
     let ports = Ports {
         config_store: store,
         refresh_store: Arc::new(app.table.clone()),
+        failure_log: Arc::new(app.table.clone()),
         signer,
         keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
     };
@@ -450,4 +451,13 @@ pub async fn dead_clients(endpoint: &str) -> (aws_sdk_dynamodb::Client, aws_sdk_
 pub fn dead_endpoint() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     format!("http://{}", listener.local_addr().unwrap())
+}
+
+/// `request` as if API Gateway had received it from `ip`.
+pub fn from_source(request: Request, ip: &str) -> Request {
+    use lambda_http::RequestExt;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(ip.to_owned());
+    request.with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(context))
 }
