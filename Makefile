@@ -1,4 +1,4 @@
-.PHONY: dev test fmt lint clean
+.PHONY: dev test demo fmt lint clean
 
 ## Run both functions locally against the emulator (127.0.0.1:9000, moto on 4566).
 dev:
@@ -7,6 +7,10 @@ dev:
 ## Every test (unit and integration) against an emulator of its own.
 test:
 	@bash scripts/test.sh
+
+## The whole story (organization, issuers, application, exchange, verify, refresh) against make dev.
+demo:
+	@bash scripts/demo.sh
 
 fmt:
 	cargo fmt --all

@@ -5,6 +5,8 @@
     local_aws.py running  --endpoint URL      exit 0 when an emulator answers there
     local_aws.py wait     --endpoint URL      wait (up to 30 s) until it answers
     local_aws.py bootstrap --endpoint URL --table NAME --key-alias ALIAS
+    local_aws.py answers  --endpoint URL [--timeout S]
+                                              exit 0 once any HTTP answer comes from URL
 
 `bootstrap` is idempotent: it creates the table from the `Table` resource of
 infra/template.yaml (its one definition) and an RSA_2048 SIGN_VERIFY key behind ALIAS,
@@ -54,6 +56,21 @@ def client(service, endpoint):
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
     )
+
+
+def answers(url, timeout):
+    """Waits until `url` gives any HTTP answer (an error status counts), at most `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=max(1.0, deadline - time.monotonic())):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.25)
 
 
 def running(endpoint):
@@ -106,7 +123,8 @@ def bootstrap_key(endpoint, alias):
 
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["free-port", "running", "wait", "bootstrap"])
+    parser.add_argument("command", choices=["free-port", "running", "wait", "bootstrap", "answers"])
+    parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--endpoint")
     parser.add_argument("--table", default="trustgate")
     parser.add_argument("--key-alias", default="alias/trustgate-signing")
@@ -119,6 +137,8 @@ def main(argv):
         return 0
     if not args.endpoint:
         parser.error("--endpoint is required")
+    if args.command == "answers":
+        return 0 if answers(args.endpoint, args.timeout) else 1
     if args.command == "running":
         return 0 if running(args.endpoint) else 1
     if args.command == "wait":

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make test`: an emulator of its own on a free port (so it runs beside `make dev`), the table
-# and signing key bootstrapped as in development, then every test. Stops what it started, also
-# when tests fail; exits with the tests' status. Extra arguments go to `cargo test`.
-set -euo pipefail
+# and signing key bootstrapped as in development, then every test: unit and integration tests
+# (`cargo test`), then end-to-end tests against the real functions under `cargo lambda watch`
+# (pytest, tests/e2e). Stops what it started, also when tests fail; exits non-zero when any
+# test failed. Extra arguments go to `cargo test` (and skip the end-to-end tests).
+set -uo pipefail
 source "$(dirname "$0")/venv.sh"
 cd "$ROOT"
 
@@ -10,14 +12,41 @@ port="$(local_aws free-port)"
 endpoint="http://127.0.0.1:$port"
 mkdir -p target
 MOTO_PID=""
-trap '[ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null; wait 2>/dev/null || true' EXIT
+WATCH_PID=""
+cleanup() {
+  [ -n "$WATCH_PID" ] && kill -- "-$WATCH_PID" 2>/dev/null
+  [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
 echo "==> moto on $endpoint (log: target/moto-test.log)"
-start_moto "$port" target/moto-test.log
+start_moto "$port" target/moto-test.log || exit 1
 
 export AWS_ENDPOINT_URL="$endpoint"
 export TRUSTGATE_TABLE=trustgate-test
 export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
-local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY"
+local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY" || exit 1
 
 echo "==> cargo test"
 cargo test --locked --no-fail-fast "$@"
+cargo_status=$?
+[ $# -gt 0 ] && exit $cargo_status
+
+echo "==> end-to-end: cargo lambda watch (log: target/watch-test.log), then pytest tests/e2e"
+watch_port="$(local_aws free-port)"
+export TRUSTGATE_TABLE=trustgate-e2e
+export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port/lambda-url/token"
+export TRUSTGATE_ADMIN_AUTH=none
+export TRUSTGATE_ALLOW_INSECURE_JWKS=true
+local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY" >/dev/null || exit 1
+setsid cargo lambda watch -A 127.0.0.1 -P "$watch_port" >target/watch-test.log 2>&1 &
+WATCH_PID=$!
+local_aws answers --endpoint "http://127.0.0.1:$watch_port/" --timeout 60
+export TRUSTGATE_E2E_TOKEN_URL="$TRUSTGATE_PUBLIC_URL"
+export TRUSTGATE_E2E_ADMIN_URL="http://127.0.0.1:$watch_port/lambda-url/admin"
+export TRUSTGATE_E2E_WATCH_PORT="$watch_port"
+python3 -m pytest tests/e2e -q -p no:cacheprovider
+e2e_status=$?
+
+echo "==> cargo test: exit $cargo_status; end-to-end: exit $e2e_status"
+[ $cargo_status -eq 0 ] && [ $e2e_status -eq 0 ]
