@@ -2,6 +2,8 @@
 
 pub mod address;
 pub mod application;
+pub mod certificate;
+pub mod input;
 pub mod issuer;
 pub mod organization;
 
