@@ -2,6 +2,8 @@
 //! and unique names so tests sharing the table never see each other's items.
 #![allow(dead_code)]
 
+pub mod admin;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use trustgate::store::Table;
