@@ -34,8 +34,23 @@ struct ApplicationView<'a> {
     enabled: bool,
     created_at: &'a str,
     updated_at: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_secret: Option<&'a str>,
+    /// A [`Secret`], so a `Debug` of the view prints `[redacted]`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_secret"
+    )]
+    client_secret: Option<&'a Secret>,
+}
+
+/// The one place the plaintext secret is written: the response body that issues it.
+fn expose_secret<S: serde::Serializer>(
+    secret: &Option<&Secret>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => serializer.serialize_some(secret.expose()),
+        None => serializer.serialize_none(),
+    }
 }
 
 fn view<'a>(app: &'a Application, secret: Option<&'a Secret>) -> ApplicationView<'a> {
@@ -49,7 +64,7 @@ fn view<'a>(app: &'a Application, secret: Option<&'a Secret>) -> ApplicationView
         enabled: app.enabled,
         created_at: &app.created_at,
         updated_at: &app.updated_at,
-        client_secret: secret.map(Secret::expose),
+        client_secret: secret,
     }
 }
 
@@ -173,4 +188,33 @@ pub(super) async fn new_secret(call: &Call<'_>) -> Result<Response<Body>, ApiErr
         .map_err(|e| ApiError::from_admin(e, WHAT))?;
     call.audit("application.secret.rotate", org.as_str(), client_id, "");
     Ok(ok(StatusCode::OK, &view(&updated, Some(&secret))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_shows_the_secret_in_json_only_and_never_the_hash() {
+        let secret = new_client_secret();
+        let app = Application {
+            client_id: "c".into(),
+            name: "n".into(),
+            app_type: AppType::Web,
+            grant_types: vec![GrantType::TokenExchange],
+            access_token_ttl_seconds: 3600,
+            refresh_token_ttl_seconds: 86400,
+            secret_hash: Some(hash_secret(&secret)),
+            enabled: true,
+            created_at: "t".into(),
+            updated_at: "t".into(),
+        };
+        let shown = view(&app, Some(&secret));
+        assert!(!format!("{shown:?}").contains(secret.expose()));
+        let json = serde_json::to_value(&shown).unwrap();
+        assert_eq!(json["client_secret"], secret.expose());
+        assert!(json.get("secret_hash").is_none());
+        let without = serde_json::to_value(view(&app, None)).unwrap();
+        assert!(without.get("client_secret").is_none());
+    }
 }
