@@ -99,6 +99,19 @@ async fn refuses_bodies_that_are_not_json_too_large_or_malformed() {
     let reply = admin.post("/api/organizations", big).await;
     reply.assert_problem(413, None);
 
+    // Bytes that are not UTF-8 arrive base64-encoded from API Gateway.
+    let binary = Event::new("POST", "/api/organizations")
+        .header("content-type", "application/json")
+        .binary_body(b"{\"name\": \"\xff\xfe\"}")
+        .build();
+    admin.send(&binary).await.assert_problem(400, None);
+    let org = unique("org");
+    let encoded = Event::new("POST", "/api/organizations")
+        .header("content-type", "application/json")
+        .binary_body(json!({ "name": org }).to_string().as_bytes())
+        .build();
+    assert_eq!(admin.send(&encoded).await.status, 201);
+
     for text in ["{\"name\":", "", "nul"] {
         let broken = Event::new("POST", "/api/organizations")
             .header("content-type", "application/json; charset=utf-8")

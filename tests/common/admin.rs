@@ -197,6 +197,7 @@ pub struct Event {
     query: String,
     headers: serde_json::Map<String, Value>,
     body: Option<String>,
+    base64: bool,
     iam: bool,
 }
 
@@ -213,6 +214,7 @@ impl Event {
             query: query.into(),
             headers,
             body: None,
+            base64: false,
             iam: true,
         }
     }
@@ -224,6 +226,15 @@ impl Event {
 
     pub fn body(mut self, body: &str) -> Event {
         self.body = Some(body.into());
+        self
+    }
+
+    /// A body API Gateway passes base64-encoded (`isBase64Encoded`), as it does for bytes
+    /// that are not UTF-8.
+    pub fn binary_body(mut self, bytes: &[u8]) -> Event {
+        use base64::Engine;
+        self.body = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+        self.base64 = true;
         self
     }
 
@@ -283,7 +294,7 @@ impl Event {
             "headers": self.headers,
             "requestContext": context,
             "body": self.body,
-            "isBase64Encoded": false
+            "isBase64Encoded": self.base64
         })
     }
 }
