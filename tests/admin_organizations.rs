@@ -343,7 +343,7 @@ async fn a_delete_that_stopped_halfway_blocks_new_children_and_is_finished_by_th
 }
 
 #[tokio::test]
-async fn deleting_an_organization_with_more_children_than_one_transaction_holds_removes_all() {
+async fn deleting_an_organization_with_hundreds_of_children_removes_them_all() {
     let admin = Admin::new().await;
     let org = admin.organization().await;
     // Written directly: 230 applications would be slow to make through the API.

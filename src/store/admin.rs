@@ -12,8 +12,8 @@
 //!   together, each guard with `attribute_not_exists(pk)`;
 //! - a change is written only if the record's `revision` is the one it was computed from;
 //! - deleting an organization first marks it `deleting_since` (so no child can be added), then
-//!   deletes its whole partition, then the organization item. A delete that stops halfway is
-//!   finished by the next one.
+//!   deletes its whole partition (batched: nothing can be added meanwhile), then the
+//!   organization item. A delete that stops halfway is finished by the next one.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,7 +21,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem,
+    WriteRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,10 @@ pub const DELETING_SINCE: &str = "deleting_since";
 /// How often a write computed from a record that changed meanwhile is recomputed, and a
 /// transaction that collided with another is retried.
 const ATTEMPTS: u32 = 3;
+/// Keys read per query while deleting an organization's partition.
+const SWEEP_PAGE: usize = 100;
+/// DynamoDB's `BatchWriteItem` limit.
+const BATCH_ITEMS: usize = 25;
 
 /// Why an admin write did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -233,24 +238,19 @@ impl<'a> AdminStore<'a> {
             Err(StoreError::ConditionFailed) => return Err(AdminError::NotFound),
             Err(e) => return Err(e.into()),
         }
-        // 2. Delete the partition, a transaction of at most 100 items at a time, until a
-        //    (strongly consistent) query finds nothing left.
+        // 2. Delete the partition, a page of keys at a time, until a (strongly consistent)
+        //    query finds nothing left. Batched deletes, not transactions: nothing can be
+        //    added meanwhile, each delete is idempotent, and a stop halfway is finished by
+        //    the next call (transactions would cost twice the writes, and moto copies the
+        //    whole table per transaction item).
         let pk = organization_pk(org);
         let mut removed = 0;
         loop {
-            let keys = self
-                .partition_keys(&pk, super::MAX_TRANSACTION_ITEMS)
-                .await?;
+            let keys = self.partition_keys(&pk, SWEEP_PAGE).await?;
             if keys.is_empty() {
                 break;
             }
-            let deletes = keys
-                .iter()
-                .map(|key| self.delete_write(key, None))
-                .collect::<Result<Vec<_>, _>>()?;
-            if self.transact(deletes).await?.is_err() {
-                return Err(StoreError::Internal("an unconditional delete failed".into()).into());
-            }
+            self.delete_batch(&keys).await?;
             removed += keys.len();
         }
         // 3. The organization item itself; a parallel delete may have removed it already.
@@ -542,6 +542,48 @@ impl<'a> AdminStore<'a> {
                 Some(Key { pk, sk })
             })
             .collect())
+    }
+
+    /// Deletes `keys` (unconditionally) with `BatchWriteItem`, retrying what DynamoDB leaves
+    /// unprocessed under throttling; still unprocessed after [`ATTEMPTS`] is `Unavailable`.
+    async fn delete_batch(&self, keys: &[Key]) -> Result<(), StoreError> {
+        for chunk in keys.chunks(BATCH_ITEMS) {
+            let mut pending = chunk
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(key_map(key)))
+                        .build()
+                        .map_err(built)?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                if attempt > ATTEMPTS {
+                    return Err(StoreError::Unavailable(
+                        "deletes stayed unprocessed (throttled)".into(),
+                    ));
+                }
+                if attempt > 1 {
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                }
+                let output = self
+                    .table
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table.name, pending)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                pending = output
+                    .unprocessed_items
+                    .and_then(|mut by_table| by_table.remove(&self.table.name))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
     }
 
     async fn get_versioned<T: DeserializeOwned>(
