@@ -148,7 +148,7 @@ impl Captured {
     }
 }
 
-/// Runs `scenario` with every log line (info and up) captured as JSON.
+/// The (action, record, actor) of each audit event among the captured log lines.
 fn audit_events(lines: &[Value]) -> Vec<(String, String, String)> {
     lines
         .iter()

@@ -73,32 +73,28 @@ pub fn parse_certificate(input: &str) -> Result<(Certificate, CertificateKey), S
     certificate_from_der(&der)
 }
 
+/// Reads the PEM blocks of `input` (RFC 7468) by their markers, not by lines, so a PEM whose
+/// line breaks were lost (pasted as one line, or with `\r\n`) still reads. Text around the
+/// blocks (e.g. `openssl x509 -text` output) is ignored.
 fn der_from_pem(input: &str) -> Result<Vec<u8>, String> {
     let mut certificates = Vec::new();
-    let mut lines = input.lines().map(str::trim);
-    while let Some(line) = lines.next() {
-        let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|rest| rest.strip_suffix("-----"))
-        else {
-            continue;
+    let mut rest = input;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + "-----BEGIN ".len()..];
+        let Some(label_end) = after.find("-----") else {
+            return Err("has a PEM BEGIN line without its closing dashes".into());
         };
-        let end = format!("-----END {label}-----");
-        let mut body = String::new();
-        let mut closed = false;
-        for line in lines.by_ref() {
-            if line == end {
-                closed = true;
-                break;
-            }
-            body.push_str(line);
-        }
+        let label = after[..label_end].trim();
         if label.contains("PRIVATE KEY") {
             return Err(private_key_refused());
         }
-        if !closed {
+        let body_and_rest = &after[label_end + "-----".len()..];
+        let end = format!("-----END {label}-----");
+        let Some(body_end) = body_and_rest.find(&end) else {
             return Err(format!("PEM block {label:?} has no END line"));
-        }
+        };
+        let body = &body_and_rest[..body_end];
+        rest = &body_and_rest[body_end + end.len()..];
         match label {
             "CERTIFICATE" | "X509 CERTIFICATE" => certificates.push(body),
             "PUBLIC KEY" | "RSA PUBLIC KEY" => {
@@ -349,6 +345,15 @@ mod tests {
         );
         let (cert, _) = parse_certificate(&pasted).unwrap();
         assert_eq!(cert.pem, RSA_2048);
+    }
+
+    #[test]
+    fn accepts_a_pem_whose_line_breaks_were_lost() {
+        let one_line = RSA_2048.replace('\n', " ");
+        let (cert, _) = parse_certificate(&one_line).unwrap();
+        assert_eq!(cert.pem, RSA_2048);
+        let no_spaces = RSA_2048.replace('\n', "");
+        assert_eq!(parse_certificate(&no_spaces).unwrap().0.pem, RSA_2048);
     }
 
     #[test]
