@@ -7,6 +7,7 @@
     local_aws.py bootstrap --endpoint URL --table NAME --key-alias ALIAS
     local_aws.py answers  --endpoint URL [--timeout S]
                                               exit 0 once any HTTP answer comes from URL
+    local_aws.py serve --port PORT            run moto's server, one request at a time
 
 `bootstrap` is idempotent: it creates the table from the `Table` resource of
 infra/template.yaml (its one definition) and an RSA_2048 SIGN_VERIFY key behind ALIAS,
@@ -121,11 +122,38 @@ def bootstrap_key(endpoint, alias):
     print(f"created key {alias} ({key_id})")
 
 
+def serve(port):
+    """moto's server (as `python -m moto.server`), but handling one request at a time.
+
+    moto's TransactWriteItems is not atomic under concurrent requests: it checks conditions
+    and writes item by item, and on a failed condition rolls back by putting back a copy of
+    the whole table taken when it began, which drops the writes other requests made
+    meanwhile. DynamoDB's transactions are serializable, and the tests of uniqueness under
+    parallel requests (one 201, one 409) rely on that; a lock around each request restores
+    it. Connections are still served on threads, so keep-alive clients don't block others.
+    """
+    import threading
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import run_simple
+
+    os.environ.setdefault("MOTO_PORT", str(port))  # as moto.server sets it
+    app = DomainDispatcherApplication(create_backend_app)
+    lock = threading.Lock()
+
+    def one_at_a_time(environ, start_response):
+        with lock:
+            return list(app(environ, start_response))
+
+    run_simple("127.0.0.1", port, one_at_a_time, threaded=True)
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["free-port", "running", "wait", "bootstrap", "answers"])
+    parser.add_argument("command", choices=["free-port", "running", "wait", "bootstrap", "answers", "serve"])
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--endpoint")
+    parser.add_argument("--port", type=int)
     parser.add_argument("--table", default="trustgate")
     parser.add_argument("--key-alias", default="alias/trustgate-signing")
     args = parser.parse_args(argv)
@@ -134,6 +162,11 @@ def main(argv):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             print(s.getsockname()[1])
+        return 0
+    if args.command == "serve":
+        if not args.port:
+            parser.error("--port is required")
+        serve(args.port)
         return 0
     if not args.endpoint:
         parser.error("--endpoint is required")

@@ -26,9 +26,10 @@ export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 
 local_aws() { "$VENV/bin/python" "$ROOT/scripts/local_aws.py" "$@"; }
 
-# start_moto PORT LOGFILE: starts moto's server on 127.0.0.1:PORT; sets MOTO_PID.
+# start_moto PORT LOGFILE: starts moto's server on 127.0.0.1:PORT, serving one request at a
+# time (see `serve` in local_aws.py: moto's transactions are not atomic otherwise); sets MOTO_PID.
 start_moto() {
-  "$VENV/bin/python" -m moto.server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+  "$VENV/bin/python" "$ROOT/scripts/local_aws.py" serve --port "$1" >"$2" 2>&1 &
   MOTO_PID=$!
   local_aws wait --endpoint "http://127.0.0.1:$1"
 }

@@ -4,7 +4,9 @@ use aws_lc_rs::constant_time::verify_slices_are_equal;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
+use super::input::{Fields, InputError, Schema, merge_patch};
 use crate::secret::Secret;
 
 /// Application types of the contract.
@@ -22,6 +24,21 @@ pub enum AppType {
 }
 
 impl AppType {
+    pub const ALL: [AppType; 4] = [AppType::Oidc, AppType::Web, AppType::Mobile, AppType::Spa];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppType::Oidc => "oidc",
+            AppType::Web => "web",
+            AppType::Mobile => "mobile",
+            AppType::Spa => "spa",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<AppType> {
+        AppType::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+
     /// Confidential clients authenticate with a secret (RFC 6749 §2.1).
     pub fn is_confidential(self) -> bool {
         matches!(self, AppType::Oidc | AppType::Web)
@@ -113,6 +130,171 @@ pub fn hash_secret(secret: &Secret) -> String {
     super::sha256_hex(secret.expose().as_bytes())
 }
 
+/// What an administrator sets on an application: the checked input of a create or a patch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationSettings {
+    pub name: String,
+    pub app_type: AppType,
+    pub grant_types: Vec<GrantType>,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub enabled: bool,
+}
+
+impl ApplicationSettings {
+    pub const MAX_NAME_CHARS: usize = 128;
+
+    /// The members of a create body.
+    pub const SCHEMA: Schema = Schema {
+        fields: &[
+            "name",
+            "type",
+            "grant_types",
+            "access_token_ttl_seconds",
+            "refresh_token_ttl_seconds",
+            "enabled",
+        ],
+        fixed: &[
+            ("client_id", "is made by the server and cannot be set"),
+            (
+                "client_secret",
+                "is made by the server; POST .../{client_id}/secret issues a new one",
+            ),
+            ("created_at", "is set by the server"),
+            ("updated_at", "is set by the server"),
+        ],
+    };
+
+    /// The members of a patch: as a create, but the type is fixed (a client can't turn from
+    /// public to confidential or back: create a new application instead).
+    pub const PATCH_SCHEMA: Schema = Schema {
+        fields: &[
+            "name",
+            "grant_types",
+            "access_token_ttl_seconds",
+            "refresh_token_ttl_seconds",
+            "enabled",
+        ],
+        fixed: &[
+            ("client_id", "is made by the server and cannot be set"),
+            (
+                "client_secret",
+                "is made by the server; POST .../{client_id}/secret issues a new one",
+            ),
+            ("created_at", "is set by the server"),
+            ("updated_at", "is set by the server"),
+            (
+                "type",
+                "cannot be changed; create a new application of the other type",
+            ),
+        ],
+    };
+
+    /// Reads a create body (or a patched document): applies the defaults and every rule.
+    /// `grant_types` defaults to token exchange, except for `spa`, where it defaults to none.
+    pub fn from_json(value: &Value) -> Result<Self, InputError> {
+        let fields = Fields::new(value, &Self::SCHEMA)?;
+        let name = fields.text("name", Self::MAX_NAME_CHARS)?;
+        let app_type = match fields.string("type")? {
+            None => return Err(InputError::field("type", "is required")),
+            Some(raw) => AppType::parse(raw).ok_or_else(|| {
+                InputError::field("type", "must be one of oidc, web, mobile, spa")
+            })?,
+        };
+        let grant_types = fields
+            .string_set("grant_types", |s| {
+                GrantType::parse(s).ok_or_else(|| {
+                    format!(
+                        "{s:?} is not one of {}, {}",
+                        GrantType::TOKEN_EXCHANGE,
+                        GrantType::REFRESH_TOKEN
+                    )
+                })
+            })?
+            .unwrap_or_else(|| match app_type {
+                AppType::Spa => Vec::new(),
+                _ => vec![GrantType::TokenExchange],
+            });
+        if app_type == AppType::Spa && grant_types.contains(&GrantType::TokenExchange) {
+            return Err(InputError::field(
+                "grant_types",
+                "token exchange is not supported for single-page applications (type spa)",
+            ));
+        }
+        let range = |r: &std::ops::RangeInclusive<u32>| u64::from(*r.start())..=u64::from(*r.end());
+        let access_token_ttl_seconds = fields
+            .integer(
+                "access_token_ttl_seconds",
+                range(&Application::ACCESS_TOKEN_TTL_RANGE),
+            )?
+            .map_or(Application::DEFAULT_ACCESS_TOKEN_TTL, |n| n as u32);
+        let refresh_token_ttl_seconds = fields
+            .integer(
+                "refresh_token_ttl_seconds",
+                range(&Application::REFRESH_TOKEN_TTL_RANGE),
+            )?
+            .map_or(Application::DEFAULT_REFRESH_TOKEN_TTL, |n| n as u32);
+        let enabled = fields.boolean("enabled")?.unwrap_or(true);
+        Ok(ApplicationSettings {
+            name,
+            app_type,
+            grant_types,
+            access_token_ttl_seconds,
+            refresh_token_ttl_seconds,
+            enabled,
+        })
+    }
+
+    /// Applies a JSON Merge Patch (RFC 7396) to the editable fields of `current`, then every
+    /// rule again.
+    pub fn patched(current: &Application, patch: &Value) -> Result<Self, InputError> {
+        Fields::new(patch, &Self::PATCH_SCHEMA)?;
+        let mut document = Self::editable_json(current);
+        merge_patch(&mut document, patch);
+        Self::from_json(&document)
+    }
+
+    /// The editable fields of a stored application (with its type), as a create body.
+    pub fn editable_json(app: &Application) -> Value {
+        let mut map = Map::new();
+        map.insert("name".into(), json!(app.name));
+        map.insert("type".into(), json!(app.app_type));
+        map.insert("grant_types".into(), json!(app.grant_types));
+        map.insert(
+            "access_token_ttl_seconds".into(),
+            json!(app.access_token_ttl_seconds),
+        );
+        map.insert(
+            "refresh_token_ttl_seconds".into(),
+            json!(app.refresh_token_ttl_seconds),
+        );
+        map.insert("enabled".into(), json!(app.enabled));
+        Value::Object(map)
+    }
+
+    /// The record these settings make. `secret_hash` is `Some` exactly for confidential types.
+    pub fn into_application(
+        self,
+        client_id: String,
+        secret_hash: Option<String>,
+        created_at: String,
+        updated_at: String,
+    ) -> Application {
+        Application {
+            client_id,
+            name: self.name,
+            app_type: self.app_type,
+            grant_types: self.grant_types,
+            access_token_ttl_seconds: self.access_token_ttl_seconds,
+            refresh_token_ttl_seconds: self.refresh_token_ttl_seconds,
+            secret_hash,
+            enabled: self.enabled,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +338,112 @@ mod tests {
             Some(GrantType::RefreshToken)
         );
         assert_eq!(GrantType::parse("password"), None);
+    }
+
+    fn field_of(body: serde_json::Value) -> String {
+        ApplicationSettings::from_json(&body)
+            .unwrap_err()
+            .field
+            .expect("names a field")
+    }
+
+    #[test]
+    fn applies_the_contracts_defaults() {
+        let s = ApplicationSettings::from_json(&json!({"name": "Portal", "type": "web"})).unwrap();
+        assert_eq!(s.grant_types, vec![GrantType::TokenExchange]);
+        assert_eq!(s.access_token_ttl_seconds, 3600);
+        assert_eq!(s.refresh_token_ttl_seconds, 86400);
+        assert!(s.enabled);
+        let spa = ApplicationSettings::from_json(&json!({"name": "SPA", "type": "spa"})).unwrap();
+        assert!(spa.grant_types.is_empty());
+    }
+
+    #[test]
+    fn refuses_token_exchange_for_single_page_applications() {
+        let err = ApplicationSettings::from_json(&json!({
+            "name": "SPA", "type": "spa",
+            "grant_types": [GrantType::TOKEN_EXCHANGE]
+        }))
+        .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("grant_types"));
+        assert!(
+            err.message
+                .contains("not supported for single-page applications")
+        );
+        let refresh_only = json!({"name": "SPA", "type": "spa", "grant_types": ["refresh_token"]});
+        assert!(ApplicationSettings::from_json(&refresh_only).is_ok());
+    }
+
+    #[test]
+    fn names_each_field_that_breaks_a_rule() {
+        let cases = [
+            ("name", json!("")),
+            ("name", json!("n".repeat(129))),
+            ("type", json!("native")),
+            ("type", json!(null)),
+            ("grant_types", json!(["password"])),
+            ("grant_types", json!(["refresh_token", "refresh_token"])),
+            ("grant_types", json!("refresh_token")),
+            ("access_token_ttl_seconds", json!(59)),
+            ("access_token_ttl_seconds", json!(86401)),
+            ("refresh_token_ttl_seconds", json!(299)),
+            ("refresh_token_ttl_seconds", json!(31_536_001)),
+            ("enabled", json!("no")),
+            ("client_id", json!("x")),
+            ("client_secret", json!("x")),
+            ("secret_hash", json!("x")),
+        ];
+        for (field, value) in cases {
+            let mut body = json!({"name": "App", "type": "oidc"});
+            body[field] = value.clone();
+            assert_eq!(field_of(body), field, "{field} = {value}");
+        }
+        for (field, value) in [
+            ("access_token_ttl_seconds", 60),
+            ("access_token_ttl_seconds", 86400),
+            ("refresh_token_ttl_seconds", 300),
+            ("refresh_token_ttl_seconds", 31_536_000),
+        ] {
+            let mut body = json!({"name": "App", "type": "mobile"});
+            body[field] = json!(value);
+            assert!(
+                ApplicationSettings::from_json(&body).is_ok(),
+                "{field} {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn patch_keeps_the_type_and_reapplies_every_rule() {
+        let current = ApplicationSettings::from_json(&json!({"name": "App", "type": "spa"}))
+            .unwrap()
+            .into_application("c".into(), None, "t".into(), "t".into());
+        let renamed = ApplicationSettings::patched(&current, &json!({"name": "New"})).unwrap();
+        assert_eq!(renamed.name, "New");
+        assert_eq!(renamed.app_type, AppType::Spa);
+        let te = ApplicationSettings::patched(
+            &current,
+            &json!({"grant_types": [GrantType::TOKEN_EXCHANGE]}),
+        );
+        assert_eq!(te.unwrap_err().field.as_deref(), Some("grant_types"));
+        for fixed in [
+            "type",
+            "client_id",
+            "client_secret",
+            "created_at",
+            "updated_at",
+        ] {
+            let err = ApplicationSettings::patched(&current, &json!({ fixed: "web" }));
+            assert_eq!(err.unwrap_err().field.as_deref(), Some(fixed));
+        }
+    }
+
+    #[test]
+    fn app_type_names_round_trip() {
+        for t in AppType::ALL {
+            assert_eq!(AppType::parse(t.as_str()), Some(t));
+            assert_eq!(serde_json::to_value(t).unwrap(), json!(t.as_str()));
+        }
+        assert_eq!(AppType::parse("SPA"), None);
     }
 }

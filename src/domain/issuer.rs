@@ -1,9 +1,12 @@
 //! Trusted token issuers: the third-party identity providers whose JWTs an organization accepts.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 use url::{Host, Url};
 
 use super::address;
+use super::certificate::parse_certificate;
+use super::input::{Fields, InputError, Schema, merge_patch};
 
 /// JWS algorithms a trusted issuer may sign with (RFC 7518 §3.1). Asymmetric only: `none` and
 /// HMAC are not representable, so no configuration can allow them (RFC 8725 §3.1).
@@ -153,6 +156,201 @@ pub fn check_jwks_uri(raw: &str, allow_insecure: bool) -> Result<Url, String> {
     Ok(url)
 }
 
+/// What an administrator sets on a trusted issuer: the checked input of a create or a patch.
+/// Every rule of the contract's table holds for a value of this type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerSettings {
+    pub name: String,
+    pub issuer: String,
+    pub alias: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub certificate: Option<Certificate>,
+    pub allowed_algorithms: Vec<Algorithm>,
+    pub clock_skew_seconds: u32,
+    pub max_token_age_seconds: Option<u64>,
+    pub require_jti: bool,
+    pub enabled: bool,
+}
+
+impl IssuerSettings {
+    pub const MAX_NAME_CHARS: usize = 128;
+    pub const MAX_ISSUER_CHARS: usize = 2048;
+    pub const MAX_ALIAS_CHARS: usize = 2048;
+    /// `max_token_age_seconds` is 1 second to 1 year.
+    pub const MAX_TOKEN_AGE_RANGE: std::ops::RangeInclusive<u64> = 1..=31_536_000;
+
+    /// The members of a create body or a patch.
+    pub const SCHEMA: Schema = Schema {
+        fields: &[
+            "name",
+            "issuer",
+            "alias",
+            "jwks_uri",
+            "certificate",
+            "allowed_algorithms",
+            "clock_skew_seconds",
+            "max_token_age_seconds",
+            "require_jti",
+            "enabled",
+        ],
+        fixed: &[
+            ("id", "is made by the server and cannot be set"),
+            ("created_at", "is set by the server"),
+            ("updated_at", "is set by the server"),
+        ],
+    };
+
+    /// Reads a create body (or a patched document): applies the defaults and every rule.
+    /// `allow_insecure_jwks` is `TRUSTGATE_ALLOW_INSECURE_JWKS`.
+    pub fn from_json(value: &Value, allow_insecure_jwks: bool) -> Result<Self, InputError> {
+        let fields = Fields::new(value, &Self::SCHEMA)?;
+        let name = fields.text("name", Self::MAX_NAME_CHARS)?;
+        let issuer = fields.text("issuer", Self::MAX_ISSUER_CHARS)?;
+        let alias = fields.optional_text("alias", Self::MAX_ALIAS_CHARS)?;
+        let jwks_uri = match fields.string("jwks_uri")? {
+            None => None,
+            Some(raw) => {
+                check_jwks_uri(raw, allow_insecure_jwks)
+                    .map_err(|why| InputError::field("jwks_uri", why))?;
+                Some(raw.to_owned())
+            }
+        };
+        let certificate = match fields.string("certificate")? {
+            None => None,
+            Some(raw) => {
+                Some(parse_certificate(raw).map_err(|why| InputError::field("certificate", why))?)
+            }
+        };
+        let allowed_algorithms = fields
+            .string_set("allowed_algorithms", |s| {
+                Algorithm::parse(s).ok_or_else(|| {
+                    format!(
+                        "{s:?} is not one of {}",
+                        Algorithm::ALL.map(Algorithm::as_str).join(", ")
+                    )
+                })
+            })?
+            .unwrap_or_else(|| Algorithm::ALL.to_vec());
+        if allowed_algorithms.is_empty() {
+            return Err(InputError::field(
+                "allowed_algorithms",
+                "must list at least one algorithm",
+            ));
+        }
+        let clock_skew_seconds = fields
+            .integer(
+                "clock_skew_seconds",
+                0..=u64::from(TrustedIssuer::MAX_CLOCK_SKEW_SECONDS),
+            )?
+            .map_or(TrustedIssuer::DEFAULT_CLOCK_SKEW_SECONDS, |n| n as u32);
+        let max_token_age_seconds =
+            fields.integer("max_token_age_seconds", Self::MAX_TOKEN_AGE_RANGE)?;
+        let require_jti = fields.boolean("require_jti")?.unwrap_or(false);
+        let enabled = fields.boolean("enabled")?.unwrap_or(true);
+
+        let certificate = match (jwks_uri.is_some(), certificate) {
+            (true, None) => None,
+            (false, Some((certificate, key))) => {
+                // A configuration no token could ever pass is a mistake worth naming now.
+                if !allowed_algorithms.iter().any(|alg| key.fits(*alg)) {
+                    return Err(InputError::field(
+                        "allowed_algorithms",
+                        format!(
+                            "lists no algorithm that fits the certificate's key ({})",
+                            key.describe()
+                        ),
+                    ));
+                }
+                Some(certificate)
+            }
+            (true, Some(_)) => {
+                return Err(InputError::field(
+                    "jwks_uri",
+                    "exactly one of jwks_uri and certificate may be set, not both",
+                ));
+            }
+            (false, None) => {
+                return Err(InputError::field(
+                    "jwks_uri",
+                    "exactly one of jwks_uri and certificate is required",
+                ));
+            }
+        };
+        Ok(IssuerSettings {
+            name,
+            issuer,
+            alias,
+            jwks_uri,
+            certificate,
+            allowed_algorithms,
+            clock_skew_seconds,
+            max_token_age_seconds,
+            require_jti,
+            enabled,
+        })
+    }
+
+    /// Applies a JSON Merge Patch (RFC 7396) to the editable fields of `current`, then every
+    /// rule again. A certificate takes part as its PEM text.
+    pub fn patched(
+        current: &TrustedIssuer,
+        patch: &Value,
+        allow_insecure_jwks: bool,
+    ) -> Result<Self, InputError> {
+        Fields::new(patch, &Self::SCHEMA)?;
+        let mut document = Self::editable_json(current);
+        merge_patch(&mut document, patch);
+        Self::from_json(&document, allow_insecure_jwks)
+    }
+
+    /// The editable fields of a stored issuer, as a create body would give them.
+    pub fn editable_json(issuer: &TrustedIssuer) -> Value {
+        let mut map = Map::new();
+        map.insert("name".into(), json!(issuer.name));
+        map.insert("issuer".into(), json!(issuer.issuer));
+        map.insert("alias".into(), json!(issuer.alias));
+        map.insert("jwks_uri".into(), json!(issuer.jwks_uri));
+        map.insert(
+            "certificate".into(),
+            json!(issuer.certificate.as_ref().map(|c| &c.pem)),
+        );
+        map.insert(
+            "allowed_algorithms".into(),
+            json!(issuer.allowed_algorithms),
+        );
+        map.insert(
+            "clock_skew_seconds".into(),
+            json!(issuer.clock_skew_seconds),
+        );
+        map.insert(
+            "max_token_age_seconds".into(),
+            json!(issuer.max_token_age_seconds),
+        );
+        map.insert("require_jti".into(), json!(issuer.require_jti));
+        map.insert("enabled".into(), json!(issuer.enabled));
+        Value::Object(map)
+    }
+
+    /// The record these settings make, with its server-made fields.
+    pub fn into_issuer(self, id: String, created_at: String, updated_at: String) -> TrustedIssuer {
+        TrustedIssuer {
+            id,
+            name: self.name,
+            issuer: self.issuer,
+            alias: self.alias,
+            jwks_uri: self.jwks_uri,
+            certificate: self.certificate,
+            allowed_algorithms: self.allowed_algorithms,
+            clock_skew_seconds: self.clock_skew_seconds,
+            max_token_age_seconds: self.max_token_age_seconds,
+            require_jti: self.require_jti,
+            enabled: self.enabled,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +388,150 @@ mod tests {
     fn insecure_flag_allows_local_http() {
         assert!(check_jwks_uri("http://127.0.0.1:8080/jwks", true).is_ok());
         assert!(check_jwks_uri("ftp://127.0.0.1/jwks", true).is_err());
+    }
+
+    const CERT: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/certificates/rsa2048.pem"
+    ));
+    const EC_CERT: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/certificates/ec-p256.pem"
+    ));
+
+    fn settings(body: serde_json::Value) -> Result<IssuerSettings, InputError> {
+        IssuerSettings::from_json(&body, false)
+    }
+
+    fn field_of(body: serde_json::Value) -> String {
+        settings(body).unwrap_err().field.expect("names a field")
+    }
+
+    fn minimal() -> serde_json::Value {
+        json!({"name": "Okta", "issuer": "https://login.example.com", "jwks_uri": "https://login.example.com/jwks"})
+    }
+
+    fn stored(body: serde_json::Value) -> TrustedIssuer {
+        settings(body)
+            .unwrap()
+            .into_issuer("id".into(), "t0".into(), "t0".into())
+    }
+
+    #[test]
+    fn applies_the_contracts_defaults() {
+        let s = settings(minimal()).unwrap();
+        assert_eq!(s.allowed_algorithms, Algorithm::ALL.to_vec());
+        assert_eq!(s.clock_skew_seconds, 60);
+        assert_eq!(s.max_token_age_seconds, None);
+        assert!(!s.require_jti);
+        assert!(s.enabled);
+        assert_eq!(s.alias, None);
+    }
+
+    #[test]
+    fn requires_exactly_one_of_jwks_uri_and_certificate() {
+        let mut both = minimal();
+        both["certificate"] = json!(CERT);
+        assert_eq!(field_of(both), "jwks_uri");
+        let mut neither = minimal();
+        neither["jwks_uri"] = json!(null);
+        assert_eq!(field_of(neither), "jwks_uri");
+        let mut cert_only = minimal();
+        cert_only["jwks_uri"] = json!(null);
+        cert_only["certificate"] = json!(CERT);
+        let s = settings(cert_only).unwrap();
+        assert_eq!(
+            s.certificate.unwrap().subject,
+            "CN=RSA 2048 issuer,O=Trustgate Test,C=DE"
+        );
+    }
+
+    #[test]
+    fn names_each_field_that_breaks_a_rule() {
+        let cases = [
+            ("name", json!("")),
+            ("name", json!("x".repeat(129))),
+            ("name", json!(42)),
+            ("issuer", json!("")),
+            ("issuer", json!("x".repeat(2049))),
+            ("alias", json!("")),
+            ("alias", json!(["a"])),
+            ("jwks_uri", json!("http://login.example.com/jwks")),
+            ("jwks_uri", json!("https://169.254.169.254/keys")),
+            ("allowed_algorithms", json!([])),
+            ("allowed_algorithms", json!(["HS256"])),
+            ("allowed_algorithms", json!(["none"])),
+            ("allowed_algorithms", json!(["RS256", "RS256"])),
+            ("allowed_algorithms", json!("RS256")),
+            ("clock_skew_seconds", json!(301)),
+            ("clock_skew_seconds", json!(-1)),
+            ("max_token_age_seconds", json!(0)),
+            ("max_token_age_seconds", json!(31_536_001)),
+            ("require_jti", json!("true")),
+            ("enabled", json!(1)),
+            ("colour", json!("blue")),
+            ("id", json!("abc")),
+            ("created_at", json!("2026-01-01T00:00:00Z")),
+        ];
+        for (field, value) in cases {
+            let mut body = minimal();
+            body[field] = value.clone();
+            assert_eq!(field_of(body), field, "{field} = {value}");
+        }
+        let mut missing = minimal();
+        missing.as_object_mut().unwrap().remove("issuer");
+        assert_eq!(field_of(missing), "issuer");
+    }
+
+    #[test]
+    fn insecure_flag_allows_a_local_jwks_uri() {
+        let mut body = minimal();
+        body["jwks_uri"] = json!("http://127.0.0.1:8080/jwks");
+        assert!(IssuerSettings::from_json(&body, true).is_ok());
+        assert!(IssuerSettings::from_json(&body, false).is_err());
+    }
+
+    #[test]
+    fn refuses_algorithms_that_cannot_use_the_certificates_key() {
+        let body = json!({"name": "n", "issuer": "i", "certificate": EC_CERT, "allowed_algorithms": ["RS256"]});
+        assert_eq!(field_of(body), "allowed_algorithms");
+        let body = json!({"name": "n", "issuer": "i", "certificate": EC_CERT, "allowed_algorithms": ["ES256", "RS256"]});
+        assert!(settings(body).is_ok());
+    }
+
+    #[test]
+    fn patch_replaces_members_and_reapplies_every_rule() {
+        let current = stored(minimal());
+        let patched = IssuerSettings::patched(
+            &current,
+            &json!({"jwks_uri": null, "certificate": CERT, "clock_skew_seconds": 0}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(patched.jwks_uri, None);
+        assert!(patched.certificate.is_some());
+        assert_eq!(patched.clock_skew_seconds, 0);
+        assert_eq!(patched.name, "Okta");
+
+        let both = IssuerSettings::patched(&current, &json!({"certificate": CERT}), false);
+        assert_eq!(both.unwrap_err().field.as_deref(), Some("jwks_uri"));
+        let reset = IssuerSettings::patched(&current, &json!({"clock_skew_seconds": null}), false);
+        assert_eq!(reset.unwrap().clock_skew_seconds, 60);
+        let unnamed = IssuerSettings::patched(&current, &json!({"name": null}), false);
+        assert_eq!(unnamed.unwrap_err().field.as_deref(), Some("name"));
+        for fixed in ["id", "created_at", "updated_at"] {
+            let err = IssuerSettings::patched(&current, &json!({ fixed: "x" }), false);
+            assert_eq!(err.unwrap_err().field.as_deref(), Some(fixed));
+        }
+        let not_object = IssuerSettings::patched(&current, &json!(["x"]), false);
+        assert_eq!(not_object.unwrap_err().field, None);
+    }
+
+    #[test]
+    fn a_stored_certificate_survives_a_patch_unchanged() {
+        let current = stored(json!({"name": "n", "issuer": "i", "certificate": CERT}));
+        let patched = IssuerSettings::patched(&current, &json!({"enabled": false}), false).unwrap();
+        assert_eq!(patched.certificate, current.certificate);
+        assert!(!patched.enabled);
     }
 }

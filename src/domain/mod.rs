@@ -3,6 +3,8 @@
 pub mod access_token;
 pub mod address;
 pub mod application;
+pub mod certificate;
+pub mod input;
 pub mod issuer;
 pub mod lockout;
 pub mod organization;

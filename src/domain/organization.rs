@@ -3,6 +3,9 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::input::{Fields, InputError, Schema};
 
 /// An organization name: `[a-z0-9][a-z0-9-]{0,62}` (it appears in URLs and issuer values).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -46,6 +49,26 @@ pub struct Organization {
     pub created_at: String,
 }
 
+impl Organization {
+    /// The members of a create body.
+    pub const SCHEMA: Schema = Schema {
+        fields: &["name"],
+        fixed: &[
+            ("issuer", "is derived from the name"),
+            ("created_at", "is set by the server"),
+        ],
+    };
+
+    /// Reads a create body: `{"name": "acme"}`.
+    pub fn name_from_json(value: &Value) -> Result<OrgName, InputError> {
+        let fields = Fields::new(value, &Self::SCHEMA)?;
+        let raw = fields
+            .string("name")?
+            .ok_or_else(|| InputError::field("name", "is required"))?;
+        OrgName::parse(raw).map_err(|why| InputError::field("name", why))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +90,24 @@ mod tests {
             "a#b",
         ] {
             assert!(OrgName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reads_a_create_body_and_names_the_field_at_fault() {
+        use serde_json::json;
+        let name = Organization::name_from_json(&json!({"name": "acme"})).unwrap();
+        assert_eq!(name.as_str(), "acme");
+        for (body, field) in [
+            (json!({}), Some("name")),
+            (json!({"name": "Acme"}), Some("name")),
+            (json!({"name": 1}), Some("name")),
+            (json!({"name": "acme", "x": 1}), Some("x")),
+            (json!({"name": "acme", "issuer": "x"}), Some("issuer")),
+            (json!("acme"), None),
+        ] {
+            let err = Organization::name_from_json(&body).unwrap_err();
+            assert_eq!(err.field.as_deref(), field, "{body}");
         }
     }
 }

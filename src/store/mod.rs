@@ -3,6 +3,7 @@
 //! never carries storage concerns. Uniqueness is only ever enforced by conditions and
 //! transactions, never by reading first.
 
+pub mod admin;
 pub mod keys;
 
 use std::collections::HashMap;

@@ -2,6 +2,7 @@
 //! and unique names so tests sharing the table never see each other's items.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod jwks_server;
 pub mod keys;
 pub mod stack;

@@ -1,0 +1,220 @@
+//! `/t/{org}/api/applications`: create, list, get, merge-patch, delete, new secret.
+//!
+//! A confidential client's secret (`oidc`, `web`) is shown once, in the response that made it,
+//! and stored only as a hash; no response or log carries `secret_hash`.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use super::error::ApiError;
+use super::request::{encode_cursor, json_body, org_param, page_request, server_id_param};
+use super::{Call, List, created, no_content, ok, patched_fields};
+use crate::domain::application::{
+    AppType, Application, ApplicationSettings, GrantType, hash_secret, new_client_secret,
+};
+use crate::domain::input::InputError;
+use crate::domain::random_hex;
+use crate::secret::Secret;
+use crate::store::keys::APPLICATION_PREFIX;
+
+const WHAT: &str = "application";
+
+/// An application as the API shows it: the record without `secret_hash`, plus the new
+/// `client_secret` in the one response that issues it.
+#[derive(Debug, Serialize)]
+struct ApplicationView<'a> {
+    client_id: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    app_type: AppType,
+    grant_types: &'a [GrantType],
+    access_token_ttl_seconds: u32,
+    refresh_token_ttl_seconds: u32,
+    enabled: bool,
+    created_at: &'a str,
+    updated_at: &'a str,
+    /// A [`Secret`], so a `Debug` of the view prints `[redacted]`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_secret"
+    )]
+    client_secret: Option<&'a Secret>,
+}
+
+/// The one place the plaintext secret is written: the response body that issues it.
+fn expose_secret<S: serde::Serializer>(
+    secret: &Option<&Secret>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => serializer.serialize_some(secret.expose()),
+        None => serializer.serialize_none(),
+    }
+}
+
+fn view<'a>(app: &'a Application, secret: Option<&'a Secret>) -> ApplicationView<'a> {
+    ApplicationView {
+        client_id: &app.client_id,
+        name: &app.name,
+        app_type: app.app_type,
+        grant_types: &app.grant_types,
+        access_token_ttl_seconds: app.access_token_ttl_seconds,
+        refresh_token_ttl_seconds: app.refresh_token_ttl_seconds,
+        enabled: app.enabled,
+        created_at: &app.created_at,
+        updated_at: &app.updated_at,
+        client_secret: secret,
+    }
+}
+
+pub(super) async fn create(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let org = org_param(call.params.get("org"))?;
+    let body = json_body(call.request, false)?;
+    let settings = ApplicationSettings::from_json(&body)?;
+    let secret = settings.app_type.is_confidential().then(new_client_secret);
+    let app = settings.into_application(
+        random_hex(16),
+        secret.as_ref().map(hash_secret),
+        call.now.clone(),
+        call.now.clone(),
+    );
+    call.store()
+        .create_application(org.as_str(), &app)
+        .await
+        .map_err(|e| ApiError::from_admin(e, WHAT))?;
+    call.audit(
+        "application.create",
+        org.as_str(),
+        &app.client_id,
+        app.app_type.as_str(),
+    );
+    let location = format!("/t/{org}/api/applications/{}", app.client_id);
+    Ok(created(&location, &view(&app, secret.as_ref())))
+}
+
+pub(super) async fn list(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let org = org_param(call.params.get("org"))?;
+    let page = page_request(call.request, APPLICATION_PREFIX)?;
+    let store = call.store();
+    if store.organization(org.as_str()).await?.is_none() {
+        return Err(ApiError::not_found("organization"));
+    }
+    let found = store
+        .list_applications(org.as_str(), page.limit, page.after.as_deref())
+        .await?;
+    Ok(ok(
+        StatusCode::OK,
+        &List {
+            items: found.items.iter().map(|a| view(a, None)).collect(),
+            next_cursor: found.next.as_deref().map(encode_cursor),
+        },
+    ))
+}
+
+pub(super) async fn get(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let org = org_param(call.params.get("org"))?;
+    let client_id = server_id_param(call.params.get("client_id"), WHAT)?;
+    match call.store().application(org.as_str(), client_id).await? {
+        Some(app) => Ok(ok(StatusCode::OK, &view(&app, None))),
+        None => Err(ApiError::not_found(WHAT)),
+    }
+}
+
+/// JSON Merge Patch (RFC 7396) of the editable fields; every rule is checked again. The
+/// secret is left as it is.
+pub(super) async fn patch(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let org = org_param(call.params.get("org"))?;
+    let client_id = server_id_param(call.params.get("client_id"), WHAT)?;
+    let patch = json_body(call.request, true)?;
+    let updated = call
+        .store()
+        .update_application(org.as_str(), client_id, |current| {
+            let settings = ApplicationSettings::patched(current, &patch)?;
+            Ok(settings.into_application(
+                current.client_id.clone(),
+                current.secret_hash.clone(),
+                current.created_at.clone(),
+                call.now.clone(),
+            ))
+        })
+        .await
+        .map_err(|e| ApiError::from_admin(e, WHAT))?;
+    call.audit(
+        "application.update",
+        org.as_str(),
+        client_id,
+        &patched_fields(&patch),
+    );
+    Ok(ok(StatusCode::OK, &view(&updated, None)))
+}
+
+pub(super) async fn delete(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let org = org_param(call.params.get("org"))?;
+    let client_id = server_id_param(call.params.get("client_id"), WHAT)?;
+    call.store()
+        .delete_application(org.as_str(), client_id)
+        .await
+        .map_err(|e| ApiError::from_admin(e, WHAT))?;
+    call.audit("application.delete", org.as_str(), client_id, "");
+    Ok(no_content())
+}
+
+/// Issues a new secret for a confidential client; the old one stops working at once.
+pub(super) async fn new_secret(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let org = org_param(call.params.get("org"))?;
+    let client_id = server_id_param(call.params.get("client_id"), WHAT)?;
+    let secret = new_client_secret();
+    let secret_hash = hash_secret(&secret);
+    let updated = call
+        .store()
+        .update_application(org.as_str(), client_id, |current| {
+            if !current.app_type.is_confidential() {
+                return Err(InputError::field(
+                    "type",
+                    format!(
+                        "a {} application is a public client and has no secret",
+                        current.app_type.as_str()
+                    ),
+                ));
+            }
+            Ok(Application {
+                secret_hash: Some(secret_hash.clone()),
+                updated_at: call.now.clone(),
+                ..current.clone()
+            })
+        })
+        .await
+        .map_err(|e| ApiError::from_admin(e, WHAT))?;
+    call.audit("application.secret.rotate", org.as_str(), client_id, "");
+    Ok(ok(StatusCode::OK, &view(&updated, Some(&secret))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_shows_the_secret_in_json_only_and_never_the_hash() {
+        let secret = new_client_secret();
+        let app = Application {
+            client_id: "c".into(),
+            name: "n".into(),
+            app_type: AppType::Web,
+            grant_types: vec![GrantType::TokenExchange],
+            access_token_ttl_seconds: 3600,
+            refresh_token_ttl_seconds: 86400,
+            secret_hash: Some(hash_secret(&secret)),
+            enabled: true,
+            created_at: "t".into(),
+            updated_at: "t".into(),
+        };
+        let shown = view(&app, Some(&secret));
+        assert!(!format!("{shown:?}").contains(secret.expose()));
+        let json = serde_json::to_value(&shown).unwrap();
+        assert_eq!(json["client_secret"], secret.expose());
+        assert!(json.get("secret_hash").is_none());
+        let without = serde_json::to_value(view(&app, None)).unwrap();
+        assert!(without.get("client_secret").is_none());
+    }
+}

@@ -1,0 +1,780 @@
+//! What the admin API stores: organizations, trusted issuers with their uniqueness guards, and
+//! applications, at the keys of [`super::keys`]. Issuers and applications are stored exactly as
+//! their domain records (the token endpoint reads them back as such) plus a `revision`
+//! attribute for optimistic concurrency; organizations carry `deleting_since` while a delete
+//! is under way.
+//!
+//! Every rule that involves more than one item is one condition or one transaction, never a
+//! read followed by a write:
+//! - a child (issuer, guard, application) is only created in a transaction that checks its
+//!   organization exists and is not being deleted;
+//! - an issuer and the guards of its name and `iss` value are created, changed and deleted
+//!   together, each guard with `attribute_not_exists(pk)`;
+//! - a change is written only if the record's `revision` is the one it was computed from;
+//! - deleting an organization first marks it `deleting_since` (so no child can be added), then
+//!   deletes its whole partition (batched: nothing can be added meanwhile), then the
+//!   organization item. A delete that stops halfway is finished by the next one.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem,
+    WriteRequest,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::keys::{
+    APPLICATION_PREFIX, ISSUER_PREFIX, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK, PK, SK,
+    organization_pk,
+};
+use super::{Item, Page, StoreError, Table, classify, decode};
+use crate::domain::application::Application;
+use crate::domain::input::InputError;
+use crate::domain::issuer::TrustedIssuer;
+use crate::domain::organization::Organization;
+use crate::domain::{now_epoch, rfc3339};
+
+/// Attribute counting the writes of an issuer or application (optimistic concurrency).
+pub const REVISION: &str = "revision";
+/// Attribute marking an organization whose delete has begun (RFC 3339).
+pub const DELETING_SINCE: &str = "deleting_since";
+
+/// How often a write computed from a record that changed meanwhile is recomputed, and a
+/// transaction that collided with another is retried.
+const ATTEMPTS: u32 = 3;
+/// Keys read per query while deleting an organization's partition.
+const SWEEP_PAGE: usize = 100;
+/// DynamoDB's `BatchWriteItem` limit.
+const BATCH_ITEMS: usize = 25;
+
+/// Why an admin write did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The organization does not exist, or is being deleted.
+    #[error("the organization does not exist")]
+    NoOrganization,
+    /// The record does not exist.
+    #[error("the record does not exist")]
+    NotFound,
+    /// A uniqueness rule: `field` holds a value another record already has.
+    #[error("{field}: {message}")]
+    Conflict {
+        field: &'static str,
+        message: &'static str,
+    },
+    /// The change asked for breaks a rule of the record.
+    #[error(transparent)]
+    Invalid(#[from] InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The organization item: the domain record plus the delete marker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OrganizationItem {
+    name: String,
+    created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deleting_since: Option<String>,
+}
+
+/// A name or `iss` guard: which issuer holds the value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Guard {
+    issuer_id: String,
+}
+
+/// A condition on the item a write targets.
+#[derive(Debug, Clone)]
+struct Cond {
+    expression: &'static str,
+    values: Option<HashMap<String, AttributeValue>>,
+}
+
+impl Cond {
+    const fn new(expression: &'static str) -> Cond {
+        Cond {
+            expression,
+            values: None,
+        }
+    }
+}
+
+const ABSENT: Cond = Cond::new("attribute_not_exists(pk)");
+const PRESENT: Cond = Cond::new("attribute_exists(pk)");
+/// The organization exists and no delete has begun.
+const ORGANIZATION_LIVE: Cond =
+    Cond::new("attribute_exists(pk) AND attribute_not_exists(deleting_since)");
+
+/// The item exists at `revision` (or, written before revisions, without one).
+fn at_revision(revision: Option<u64>) -> Cond {
+    match revision {
+        Some(n) => Cond {
+            expression: "attribute_exists(pk) AND revision = :revision",
+            values: Some(HashMap::from([(
+                ":revision".to_owned(),
+                AttributeValue::N(n.to_string()),
+            )])),
+        },
+        None => Cond::new("attribute_exists(pk) AND attribute_not_exists(revision)"),
+    }
+}
+
+/// A record read with its revision.
+#[derive(Debug, Clone)]
+struct Versioned<T> {
+    record: T,
+    revision: Option<u64>,
+}
+
+/// The admin API's view of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminStore<'a> {
+    table: &'a Table,
+}
+
+impl<'a> AdminStore<'a> {
+    pub fn new(table: &'a Table) -> AdminStore<'a> {
+        AdminStore { table }
+    }
+
+    // ---- organizations ----
+
+    /// Creates the organization; [`AdminError::Conflict`] on `name` if one of that name exists
+    /// (or is still being deleted).
+    pub async fn create_organization(&self, org: &Organization) -> Result<(), AdminError> {
+        let item = OrganizationItem {
+            name: org.name.clone(),
+            created_at: org.created_at.clone(),
+            deleting_since: None,
+        };
+        let key = Key::organization(&org.name);
+        match self.put(&key, &item, None, ABSENT).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed) => {
+                // Only to choose the message; the condition decided.
+                let existing: Option<OrganizationItem> = self.table.get(&key).await?;
+                let message = match existing.and_then(|o| o.deleting_since) {
+                    Some(_) => {
+                        "an organization of this name is being deleted; retry its DELETE to finish"
+                    }
+                    None => "an organization of this name already exists",
+                };
+                Err(AdminError::Conflict {
+                    field: "name",
+                    message,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The organization, unless it does not exist or is being deleted.
+    pub async fn organization(&self, org: &str) -> Result<Option<Organization>, StoreError> {
+        let item: Option<OrganizationItem> = self.table.get(&Key::organization(org)).await?;
+        Ok(item
+            .filter(|o| o.deleting_since.is_none())
+            .map(|o| Organization {
+                name: o.name,
+                created_at: o.created_at,
+            }))
+    }
+
+    /// Up to `limit` organizations in name order, after the sort key `after`. Organizations
+    /// being deleted are left out (so a page may hold fewer).
+    pub async fn list_organizations(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<Organization>, StoreError> {
+        let page: Page<OrganizationItem> = self
+            .page(
+                ORGANIZATIONS_PK,
+                ORGANIZATION_PREFIX,
+                limit,
+                after,
+                |o: &OrganizationItem| Key::organization(&o.name).sk,
+            )
+            .await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .filter(|o| o.deleting_since.is_none())
+                .map(|o| Organization {
+                    name: o.name,
+                    created_at: o.created_at,
+                })
+                .collect(),
+            next: page.next,
+        })
+    }
+
+    /// Deletes the organization and everything it owns (issuers, guards, applications);
+    /// returns how many of those items went. Finishes a delete an earlier call began.
+    pub async fn delete_organization(&self, org: &str) -> Result<usize, AdminError> {
+        let key = Key::organization(org);
+        // 1. Mark it, so every child create from now on fails its organization check.
+        let marked = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .update_expression("SET deleting_since = if_not_exists(deleting_since, :now)")
+            .condition_expression(PRESENT.expression)
+            .expression_attribute_values(":now", AttributeValue::S(rfc3339(now_epoch())))
+            .return_values(ReturnValue::None)
+            .send()
+            .await
+            .map_err(classify);
+        match marked {
+            Ok(_) => {}
+            Err(StoreError::ConditionFailed) => return Err(AdminError::NotFound),
+            Err(e) => return Err(e.into()),
+        }
+        // 2. Delete the partition, a page of keys at a time, until a (strongly consistent)
+        //    query finds nothing left. Batched deletes, not transactions: nothing can be
+        //    added meanwhile, each delete is idempotent, and a stop halfway is finished by
+        //    the next call (transactions would cost twice the writes, and moto copies the
+        //    whole table per transaction item).
+        let pk = organization_pk(org);
+        let mut removed = 0;
+        loop {
+            let keys = self.partition_keys(&pk, SWEEP_PAGE).await?;
+            if keys.is_empty() {
+                break;
+            }
+            self.delete_batch(&keys).await?;
+            removed += keys.len();
+        }
+        // 3. The organization item itself; a parallel delete may have removed it already.
+        match self
+            .table
+            .client
+            .delete_item()
+            .table_name(&self.table.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .condition_expression("attribute_exists(deleting_since)")
+            .send()
+            .await
+            .map_err(classify)
+        {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(removed),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // ---- trusted issuers ----
+
+    /// Creates the issuer and the guards of its name and `iss` value in one transaction.
+    pub async fn create_issuer(&self, org: &str, issuer: &TrustedIssuer) -> Result<(), AdminError> {
+        let guard = Guard {
+            issuer_id: issuer.id.clone(),
+        };
+        let writes = vec![
+            self.check_write(&Key::organization(org), ORGANIZATION_LIVE)?,
+            self.put_write(
+                &Key::trusted_issuer(org, &issuer.id),
+                issuer,
+                Some(1),
+                ABSENT,
+            )?,
+            self.put_write(
+                &Key::issuer_name_guard(org, &issuer.name),
+                &guard,
+                None,
+                ABSENT,
+            )?,
+            self.put_write(
+                &Key::issuer_value_guard(org, &issuer.issuer),
+                &guard,
+                None,
+                ABSENT,
+            )?,
+        ];
+        match self.transact(writes).await? {
+            Ok(()) => Ok(()),
+            Err(failed) if failed.contains(&0) => Err(AdminError::NoOrganization),
+            Err(failed) if failed.contains(&2) => Err(name_taken()),
+            Err(failed) if failed.contains(&3) => Err(issuer_taken()),
+            Err(_) => Err(StoreError::Internal("issuer id collision".into()).into()),
+        }
+    }
+
+    pub async fn issuer(&self, org: &str, id: &str) -> Result<Option<TrustedIssuer>, StoreError> {
+        self.table.get(&Key::trusted_issuer(org, id)).await
+    }
+
+    /// Up to `limit` issuers in id order, after the sort key `after`.
+    pub async fn list_issuers(
+        &self,
+        org: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<TrustedIssuer>, StoreError> {
+        self.page(
+            &organization_pk(org),
+            ISSUER_PREFIX,
+            limit,
+            after,
+            |i: &TrustedIssuer| Key::trusted_issuer(org, &i.id).sk,
+        )
+        .await
+    }
+
+    /// Replaces the issuer with `change(current)`, moving the name and `iss` guards in the
+    /// same transaction when those values change. Returns the record before and after.
+    pub async fn update_issuer(
+        &self,
+        org: &str,
+        id: &str,
+        change: impl Fn(&TrustedIssuer) -> Result<TrustedIssuer, InputError>,
+    ) -> Result<(TrustedIssuer, TrustedIssuer), AdminError> {
+        let key = Key::trusted_issuer(org, id);
+        for _ in 0..ATTEMPTS {
+            let Some(current) = self.get_versioned::<TrustedIssuer>(&key).await? else {
+                return Err(AdminError::NotFound);
+            };
+            let updated = change(&current.record)?;
+            let old = &current.record;
+            let guard = Guard {
+                issuer_id: id.to_owned(),
+            };
+            let mut writes = vec![
+                self.check_write(&Key::organization(org), ORGANIZATION_LIVE)?,
+                self.put_write(
+                    &key,
+                    &updated,
+                    Some(current.revision.unwrap_or(0) + 1),
+                    at_revision(current.revision),
+                )?,
+            ];
+            let mut new_name = None;
+            if updated.name != old.name {
+                writes.push(self.delete_write(&Key::issuer_name_guard(org, &old.name), None)?);
+                new_name = Some(writes.len());
+                writes.push(self.put_write(
+                    &Key::issuer_name_guard(org, &updated.name),
+                    &guard,
+                    None,
+                    ABSENT,
+                )?);
+            }
+            let mut new_issuer = None;
+            if updated.issuer != old.issuer {
+                writes.push(self.delete_write(&Key::issuer_value_guard(org, &old.issuer), None)?);
+                new_issuer = Some(writes.len());
+                writes.push(self.put_write(
+                    &Key::issuer_value_guard(org, &updated.issuer),
+                    &guard,
+                    None,
+                    ABSENT,
+                )?);
+            }
+            match self.transact(writes).await? {
+                Ok(()) => return Ok((current.record, updated)),
+                Err(failed) if failed.contains(&0) => return Err(AdminError::NoOrganization),
+                Err(failed) if new_name.is_some_and(|i| failed.contains(&i)) => {
+                    return Err(name_taken());
+                }
+                Err(failed) if new_issuer.is_some_and(|i| failed.contains(&i)) => {
+                    return Err(issuer_taken());
+                }
+                // Changed or deleted since it was read: read it again.
+                Err(_) => continue,
+            }
+        }
+        Err(concurrent_changes())
+    }
+
+    /// Deletes the issuer and its guards together; returns the deleted record.
+    pub async fn delete_issuer(&self, org: &str, id: &str) -> Result<TrustedIssuer, AdminError> {
+        let key = Key::trusted_issuer(org, id);
+        for _ in 0..ATTEMPTS {
+            let Some(current) = self.get_versioned::<TrustedIssuer>(&key).await? else {
+                return Err(AdminError::NotFound);
+            };
+            let issuer = &current.record;
+            let writes = vec![
+                self.delete_write(&key, Some(at_revision(current.revision)))?,
+                self.delete_write(&Key::issuer_name_guard(org, &issuer.name), None)?,
+                self.delete_write(&Key::issuer_value_guard(org, &issuer.issuer), None)?,
+            ];
+            if self.transact(writes).await?.is_ok() {
+                return Ok(current.record);
+            }
+        }
+        Err(concurrent_changes())
+    }
+
+    // ---- applications ----
+
+    pub async fn create_application(&self, org: &str, app: &Application) -> Result<(), AdminError> {
+        let writes = vec![
+            self.check_write(&Key::organization(org), ORGANIZATION_LIVE)?,
+            self.put_write(&Key::application(org, &app.client_id), app, Some(1), ABSENT)?,
+        ];
+        match self.transact(writes).await? {
+            Ok(()) => Ok(()),
+            Err(failed) if failed.contains(&0) => Err(AdminError::NoOrganization),
+            Err(_) => Err(StoreError::Internal("client_id collision".into()).into()),
+        }
+    }
+
+    pub async fn application(
+        &self,
+        org: &str,
+        client_id: &str,
+    ) -> Result<Option<Application>, StoreError> {
+        self.table.get(&Key::application(org, client_id)).await
+    }
+
+    /// Up to `limit` applications in `client_id` order, after the sort key `after`.
+    pub async fn list_applications(
+        &self,
+        org: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<Application>, StoreError> {
+        self.page(
+            &organization_pk(org),
+            APPLICATION_PREFIX,
+            limit,
+            after,
+            |a: &Application| Key::application(org, &a.client_id).sk,
+        )
+        .await
+    }
+
+    /// Replaces the application with `change(current)` unless it changed meanwhile (then
+    /// `change` runs again on the newer record). Returns the record written.
+    pub async fn update_application(
+        &self,
+        org: &str,
+        client_id: &str,
+        change: impl Fn(&Application) -> Result<Application, InputError>,
+    ) -> Result<Application, AdminError> {
+        let key = Key::application(org, client_id);
+        for _ in 0..ATTEMPTS {
+            let Some(current) = self.get_versioned::<Application>(&key).await? else {
+                return Err(AdminError::NotFound);
+            };
+            let updated = change(&current.record)?;
+            let written = self
+                .put(
+                    &key,
+                    &updated,
+                    Some(current.revision.unwrap_or(0) + 1),
+                    at_revision(current.revision),
+                )
+                .await;
+            match written {
+                Ok(()) => return Ok(updated),
+                Err(StoreError::ConditionFailed) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(concurrent_changes())
+    }
+
+    pub async fn delete_application(&self, org: &str, client_id: &str) -> Result<(), AdminError> {
+        match self
+            .table
+            .delete(&Key::application(org, client_id), super::Condition::Present)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed) => Err(AdminError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // ---- building blocks ----
+
+    /// One page of `limit` records. Asks for one more than `limit`, so `next` is `None`
+    /// exactly when nothing follows; `sort_key` gives a record's sort key.
+    async fn page<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+        limit: usize,
+        after: Option<&str>,
+        sort_key: impl Fn(&T) -> String,
+    ) -> Result<Page<T>, StoreError> {
+        let ask = i32::try_from(limit + 1).unwrap_or(i32::MAX);
+        let mut page: Page<T> = self.table.query(pk, prefix, ask, after).await?;
+        if page.items.len() > limit {
+            page.items.truncate(limit);
+            page.next = page.items.last().map(&sort_key);
+        }
+        Ok(page)
+    }
+
+    /// Up to `limit` keys of partition `pk` (strongly consistent).
+    async fn partition_keys(&self, pk: &str, limit: usize) -> Result<Vec<Key>, StoreError> {
+        let output = self
+            .table
+            .client
+            .query()
+            .table_name(&self.table.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .projection_expression("pk, sk")
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| {
+                let pk = item.get(PK)?.as_s().ok()?.clone();
+                let sk = item.get(SK)?.as_s().ok()?.clone();
+                Some(Key { pk, sk })
+            })
+            .collect())
+    }
+
+    /// Deletes `keys` (unconditionally) with `BatchWriteItem`, retrying what DynamoDB leaves
+    /// unprocessed under throttling; still unprocessed after [`ATTEMPTS`] is `Unavailable`.
+    async fn delete_batch(&self, keys: &[Key]) -> Result<(), StoreError> {
+        for chunk in keys.chunks(BATCH_ITEMS) {
+            let mut pending = chunk
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(key_map(key)))
+                        .build()
+                        .map_err(built)?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                if attempt > ATTEMPTS {
+                    return Err(StoreError::Unavailable(
+                        "deletes stayed unprocessed (throttled)".into(),
+                    ));
+                }
+                if attempt > 1 {
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                }
+                let output = self
+                    .table
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table.name, pending)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                pending = output
+                    .unprocessed_items
+                    .and_then(|mut by_table| by_table.remove(&self.table.name))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_versioned<T: DeserializeOwned>(
+        &self,
+        key: &Key,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        let output = self
+            .table
+            .client
+            .get_item()
+            .table_name(&self.table.name)
+            .key(PK, AttributeValue::S(key.pk.clone()))
+            .key(SK, AttributeValue::S(key.sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(mut item) = output.item else {
+            return Ok(None);
+        };
+        let revision = item
+            .remove(REVISION)
+            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()));
+        Ok(Some(Versioned {
+            record: decode(item)?,
+            revision,
+        }))
+    }
+
+    fn attributes<T: Serialize>(
+        key: &Key,
+        record: &T,
+        revision: Option<u64>,
+    ) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let mut attributes = Item::from_record(record, None)?.with_key(key);
+        if attributes.contains_key(REVISION) {
+            return Err(StoreError::Corrupt(format!(
+                "record uses reserved attribute {REVISION}"
+            )));
+        }
+        if let Some(n) = revision {
+            attributes.insert(REVISION.into(), AttributeValue::N(n.to_string()));
+        }
+        Ok(attributes)
+    }
+
+    async fn put<T: Serialize>(
+        &self,
+        key: &Key,
+        record: &T,
+        revision: Option<u64>,
+        condition: Cond,
+    ) -> Result<(), StoreError> {
+        self.table
+            .client
+            .put_item()
+            .table_name(&self.table.name)
+            .set_item(Some(Self::attributes(key, record, revision)?))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_values(condition.values)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    fn put_write<T: Serialize>(
+        &self,
+        key: &Key,
+        record: &T,
+        revision: Option<u64>,
+        condition: Cond,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table.name)
+            .set_item(Some(Self::attributes(key, record, revision)?))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_values(condition.values)
+            .build()
+            .map_err(built)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn delete_write(
+        &self,
+        key: &Key,
+        condition: Option<Cond>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let (expression, values) = match condition {
+            Some(c) => (Some(c.expression.to_owned()), c.values),
+            None => (None, None),
+        };
+        let delete = Delete::builder()
+            .table_name(&self.table.name)
+            .set_key(Some(key_map(key)))
+            .set_condition_expression(expression)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(built)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    fn check_write(&self, key: &Key, condition: Cond) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table.name)
+            .set_key(Some(key_map(key)))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_values(condition.values)
+            .build()
+            .map_err(built)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// Applies every write or none. `Ok(Err(indexes))`: the writes at `indexes` failed their
+    /// conditions, and nothing was written. A transaction that collided with another one on
+    /// the same items (`TransactionConflict`) is tried again, up to [`ATTEMPTS`] times.
+    async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<usize>>, StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .table
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(error) => error,
+            };
+            if let SdkError::ServiceError(context) = &error
+                && let TransactWriteItemsError::TransactionCanceledException(cancelled) =
+                    context.err()
+            {
+                let reasons = cancelled.cancellation_reasons();
+                let failed: Vec<usize> = reasons
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|(i, _)| i)
+                    .collect();
+                if !failed.is_empty() {
+                    return Ok(Err(failed));
+                }
+                let conflict = reasons
+                    .iter()
+                    .any(|r| r.code() == Some("TransactionConflict"));
+                if conflict && attempt < ATTEMPTS {
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                    continue;
+                }
+                if conflict {
+                    return Err(StoreError::Unavailable(
+                        "transaction kept colliding with concurrent writes".into(),
+                    ));
+                }
+            }
+            return Err(classify(error));
+        }
+    }
+}
+
+fn key_map(key: &Key) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(key.pk.clone())),
+        (SK.to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
+fn name_taken() -> AdminError {
+    AdminError::Conflict {
+        field: "name",
+        message: "another trusted token issuer of this organization has this name",
+    }
+}
+
+fn issuer_taken() -> AdminError {
+    AdminError::Conflict {
+        field: "issuer",
+        message: "another trusted token issuer of this organization has this issuer value",
+    }
+}
+
+fn concurrent_changes() -> AdminError {
+    StoreError::Unavailable("the record kept changing while it was being updated".into()).into()
+}
