@@ -369,11 +369,13 @@ fn event(name: &str, org: &str, issuer_id: &str, client_id: &str) -> Value {
 }
 
 #[test]
-fn every_file_under_events_is_exercised_and_is_for_a_route() {
+fn every_admin_event_file_is_exercised_and_is_for_a_route() {
+    // events/admin-*.json are the admin function's; the token function's are tested beside it.
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
     let files: BTreeSet<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("admin-"))
         .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
         .collect();
     let listed: BTreeSet<String> = EVENTS.iter().map(|(n, _)| n.to_string()).collect();

@@ -826,6 +826,14 @@ async fn documented_events_reach_their_routes() {
     )
     .await;
     assert_eq!(discovery.body["issuer"], stack.org_issuer());
+    let rfc8414_event = include_str!("../events/token-discovery-rfc8414.json")
+        .replace("/t/acme/", &format!("/t/{}/", stack.org));
+    let rfc8414 = call(
+        &stack.token,
+        lambda_http::request::from_str(&rfc8414_event).unwrap(),
+    )
+    .await;
+    assert_eq!(rfc8414.body, discovery.body);
 
     // The exchange event holds example credentials; with this stack's own they succeed.
     let mut request = load(include_str!("../events/token-exchange.json"));
@@ -893,4 +901,37 @@ async fn repeated_bad_secrets_are_refused_per_source_without_locking_out_others(
     // … but the legitimate client elsewhere is not locked out.
     let legitimate = call(&stack.token, attempt(&stack.secret.clone(), "203.0.113.10")).await;
     assert_eq!(legitimate.status, StatusCode::OK, "{}", legitimate.body);
+}
+
+#[tokio::test]
+async fn an_organization_being_deleted_has_no_jwks_or_discovery() {
+    #[derive(serde::Serialize)]
+    struct Deleting {
+        name: String,
+        created_at: String,
+        deleting_since: String,
+    }
+    let stack = Stack::new().await;
+    let org = format!("{}-gone", stack.org);
+    let record = Deleting {
+        name: org.clone(),
+        created_at: String::new(),
+        deleting_since: "2026-11-26T00:00:00Z".into(),
+    };
+    put(
+        &stack.app.table,
+        trustgate::store::Key::organization(&org),
+        &record,
+    )
+    .await;
+    let jwks = call(&stack.token, get(&format!("/t/{org}/oauth2/jwks"))).await;
+    assert_eq!(jwks.status, StatusCode::NOT_FOUND);
+    let discovery = call(
+        &stack.token,
+        get(&format!(
+            "/t/{org}/oauth2/token/.well-known/openid-configuration"
+        )),
+    )
+    .await;
+    assert_eq!(discovery.status, StatusCode::NOT_FOUND);
 }

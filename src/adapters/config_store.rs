@@ -3,10 +3,16 @@
 
 use crate::domain::application::Application;
 use crate::domain::issuer::TrustedIssuer;
-use crate::domain::organization::Organization;
 use crate::ports::{BoxFuture, ConfigStore, FailureLog, PortError};
 use crate::store::keys::{ISSUER_PREFIX, organization_pk};
 use crate::store::{Condition, Item, Key, StoreError, Table};
+
+/// The part of an organization item the token endpoint needs.
+#[derive(serde::Deserialize)]
+struct OrganizationState {
+    #[serde(default)]
+    deleting_since: Option<String>,
+}
 
 #[derive(serde::Serialize)]
 struct SeenJti {
@@ -34,12 +40,13 @@ impl ConfigStore for Table {
         Box::pin(async move { Ok(self.get(&Key::trusted_issuer(org, id)).await?) })
     }
 
+    /// An organization being deleted (see [`crate::store::admin`]) counts as gone.
     fn organization_exists<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<bool, PortError>> {
         Box::pin(async move {
-            Ok(self
-                .get::<Organization>(&Key::organization(org))
-                .await?
-                .is_some())
+            let item = self
+                .get::<OrganizationState>(&Key::organization(org))
+                .await?;
+            Ok(item.is_some_and(|o| o.deleting_since.is_none()))
         })
     }
 
