@@ -50,11 +50,11 @@ def show_exchange(response):
             fields = dict(urllib.parse.parse_qsl(body))
             print("    " + "&".join(f"{k}={short(v) if k in SECRET_FIELDS else v}" for k, v in fields.items()))
         else:
-            text = json.dumps(masked(json.loads(body)))
+            text = json.dumps(masked(json.loads(body)), ensure_ascii=False)
             print(f"    {text if len(text) < 300 else text[:300] + '…'}")
     print(f"  ← {response.status_code} {response.headers.get('Content-Type', '')}")
     try:
-        text = json.dumps(masked(response.json()), indent=2)
+        text = json.dumps(masked(response.json()), indent=2, ensure_ascii=False)
         print("    " + text.replace("\n", "\n    "))
     except ValueError:
         pass
