@@ -15,41 +15,26 @@
 //!   deletes its whole partition (batched: nothing can be added meanwhile), then the
 //!   organization item. A delete that stops halfway is finished by the next one.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem,
-    WriteRequest,
-};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{
-    APPLICATION_PREFIX, ISSUER_PREFIX, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK, PK, SK,
-    organization_pk,
+    APPLICATION_PREFIX, ISSUER_PREFIX, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK, organization_pk,
 };
-use super::{Item, Page, StoreError, Table, classify, decode};
+use super::{Condition, Item, Page, StoreError, Table, Write};
 use crate::domain::application::Application;
 use crate::domain::input::InputError;
 use crate::domain::issuer::TrustedIssuer;
 use crate::domain::organization::Organization;
 use crate::domain::{now_epoch, rfc3339};
 
-/// Attribute counting the writes of an issuer or application (optimistic concurrency).
-pub const REVISION: &str = "revision";
 /// Attribute marking an organization whose delete has begun (RFC 3339).
 pub const DELETING_SINCE: &str = "deleting_since";
 
-/// How often a write computed from a record that changed meanwhile is recomputed, and a
-/// transaction that collided with another is retried.
+/// How often a write computed from a record that changed meanwhile is recomputed.
 const ATTEMPTS: u32 = 3;
 /// Keys read per query while deleting an organization's partition.
 const SWEEP_PAGE: usize = 100;
-/// DynamoDB's `BatchWriteItem` limit.
-const BATCH_ITEMS: usize = 25;
 
 /// Why an admin write did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -88,41 +73,9 @@ struct Guard {
     issuer_id: String,
 }
 
-/// A condition on the item a write targets.
-#[derive(Debug, Clone)]
-struct Cond {
-    expression: &'static str,
-    values: Option<HashMap<String, AttributeValue>>,
-}
-
-impl Cond {
-    const fn new(expression: &'static str) -> Cond {
-        Cond {
-            expression,
-            values: None,
-        }
-    }
-}
-
-const ABSENT: Cond = Cond::new("attribute_not_exists(pk)");
-const PRESENT: Cond = Cond::new("attribute_exists(pk)");
 /// The organization exists and no delete has begun.
-const ORGANIZATION_LIVE: Cond =
-    Cond::new("attribute_exists(pk) AND attribute_not_exists(deleting_since)");
-
-/// The item exists at `revision` (or, written before revisions, without one).
-fn at_revision(revision: Option<u64>) -> Cond {
-    match revision {
-        Some(n) => Cond {
-            expression: "attribute_exists(pk) AND revision = :revision",
-            values: Some(HashMap::from([(
-                ":revision".to_owned(),
-                AttributeValue::N(n.to_string()),
-            )])),
-        },
-        None => Cond::new("attribute_exists(pk) AND attribute_not_exists(revision)"),
-    }
-}
+const ORGANIZATION_LIVE: Condition =
+    Condition::Expression("attribute_exists(pk) AND attribute_not_exists(deleting_since)");
 
 /// A record read with its revision.
 #[derive(Debug, Clone)]
@@ -147,13 +100,17 @@ impl<'a> AdminStore<'a> {
     /// Creates the organization; [`AdminError::Conflict`] on `name` if one of that name exists
     /// (or is still being deleted).
     pub async fn create_organization(&self, org: &Organization) -> Result<(), AdminError> {
-        let item = OrganizationItem {
+        let record = OrganizationItem {
             name: org.name.clone(),
             created_at: org.created_at.clone(),
             deleting_since: None,
         };
         let key = Key::organization(&org.name);
-        match self.put(&key, &item, None, ABSENT).await {
+        match self
+            .table
+            .put(&key, item(&record, None)?, Condition::Absent)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed) => {
                 // Only to choose the message; the condition decided.
@@ -219,22 +176,12 @@ impl<'a> AdminStore<'a> {
     pub async fn delete_organization(&self, org: &str) -> Result<usize, AdminError> {
         let key = Key::organization(org);
         // 1. Mark it, so every child create from now on fails its organization check.
-        let marked = self
+        match self
             .table
-            .client
-            .update_item()
-            .table_name(&self.table.name)
-            .key(PK, AttributeValue::S(key.pk.clone()))
-            .key(SK, AttributeValue::S(key.sk.clone()))
-            .update_expression("SET deleting_since = if_not_exists(deleting_since, :now)")
-            .condition_expression(PRESENT.expression)
-            .expression_attribute_values(":now", AttributeValue::S(rfc3339(now_epoch())))
-            .return_values(ReturnValue::None)
-            .send()
+            .mark(&key, DELETING_SINCE, &rfc3339(now_epoch()))
             .await
-            .map_err(classify);
-        match marked {
-            Ok(_) => {}
+        {
+            Ok(()) => {}
             Err(StoreError::ConditionFailed) => return Err(AdminError::NotFound),
             Err(e) => return Err(e.into()),
         }
@@ -246,27 +193,17 @@ impl<'a> AdminStore<'a> {
         let pk = organization_pk(org);
         let mut removed = 0;
         loop {
-            let keys = self.partition_keys(&pk, SWEEP_PAGE).await?;
+            let keys = self.table.keys(&pk, SWEEP_PAGE).await?;
             if keys.is_empty() {
                 break;
             }
-            self.delete_batch(&keys).await?;
+            self.table.delete_many(&keys).await?;
             removed += keys.len();
         }
         // 3. The organization item itself; a parallel delete may have removed it already.
-        match self
-            .table
-            .client
-            .delete_item()
-            .table_name(&self.table.name)
-            .key(PK, AttributeValue::S(key.pk.clone()))
-            .key(SK, AttributeValue::S(key.sk.clone()))
-            .condition_expression("attribute_exists(deleting_since)")
-            .send()
-            .await
-            .map_err(classify)
-        {
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(removed),
+        let marked = Condition::Expression("attribute_exists(deleting_since)");
+        match self.table.delete(&key, marked).await {
+            Ok(()) | Err(StoreError::ConditionFailed) => Ok(removed),
             Err(e) => Err(e.into()),
         }
     }
@@ -279,27 +216,27 @@ impl<'a> AdminStore<'a> {
             issuer_id: issuer.id.clone(),
         };
         let writes = vec![
-            self.check_write(&Key::organization(org), ORGANIZATION_LIVE)?,
-            self.put_write(
+            check(&Key::organization(org), ORGANIZATION_LIVE),
+            put(
                 &Key::trusted_issuer(org, &issuer.id),
                 issuer,
                 Some(1),
-                ABSENT,
+                Condition::Absent,
             )?,
-            self.put_write(
+            put(
                 &Key::issuer_name_guard(org, &issuer.name),
                 &guard,
                 None,
-                ABSENT,
+                Condition::Absent,
             )?,
-            self.put_write(
+            put(
                 &Key::issuer_value_guard(org, &issuer.issuer),
                 &guard,
                 None,
-                ABSENT,
+                Condition::Absent,
             )?,
         ];
-        match self.transact(writes).await? {
+        match self.table.transact_reporting(writes).await? {
             Ok(()) => Ok(()),
             Err(failed) if failed.contains(&0) => Err(AdminError::NoOrganization),
             Err(failed) if failed.contains(&2) => Err(name_taken()),
@@ -348,37 +285,43 @@ impl<'a> AdminStore<'a> {
                 issuer_id: id.to_owned(),
             };
             let mut writes = vec![
-                self.check_write(&Key::organization(org), ORGANIZATION_LIVE)?,
-                self.put_write(
+                check(&Key::organization(org), ORGANIZATION_LIVE),
+                put(
                     &key,
                     &updated,
                     Some(current.revision.unwrap_or(0) + 1),
-                    at_revision(current.revision),
+                    Condition::AtRevision(current.revision),
                 )?,
             ];
             let mut new_name = None;
             if updated.name != old.name {
-                writes.push(self.delete_write(&Key::issuer_name_guard(org, &old.name), None)?);
+                writes.push(delete(
+                    &Key::issuer_name_guard(org, &old.name),
+                    Condition::None,
+                ));
                 new_name = Some(writes.len());
-                writes.push(self.put_write(
+                writes.push(put(
                     &Key::issuer_name_guard(org, &updated.name),
                     &guard,
                     None,
-                    ABSENT,
+                    Condition::Absent,
                 )?);
             }
             let mut new_issuer = None;
             if updated.issuer != old.issuer {
-                writes.push(self.delete_write(&Key::issuer_value_guard(org, &old.issuer), None)?);
+                writes.push(delete(
+                    &Key::issuer_value_guard(org, &old.issuer),
+                    Condition::None,
+                ));
                 new_issuer = Some(writes.len());
-                writes.push(self.put_write(
+                writes.push(put(
                     &Key::issuer_value_guard(org, &updated.issuer),
                     &guard,
                     None,
-                    ABSENT,
+                    Condition::Absent,
                 )?);
             }
-            match self.transact(writes).await? {
+            match self.table.transact_reporting(writes).await? {
                 Ok(()) => return Ok((current.record, updated)),
                 Err(failed) if failed.contains(&0) => return Err(AdminError::NoOrganization),
                 Err(failed) if new_name.is_some_and(|i| failed.contains(&i)) => {
@@ -403,11 +346,14 @@ impl<'a> AdminStore<'a> {
             };
             let issuer = &current.record;
             let writes = vec![
-                self.delete_write(&key, Some(at_revision(current.revision)))?,
-                self.delete_write(&Key::issuer_name_guard(org, &issuer.name), None)?,
-                self.delete_write(&Key::issuer_value_guard(org, &issuer.issuer), None)?,
+                delete(&key, Condition::AtRevision(current.revision)),
+                delete(&Key::issuer_name_guard(org, &issuer.name), Condition::None),
+                delete(
+                    &Key::issuer_value_guard(org, &issuer.issuer),
+                    Condition::None,
+                ),
             ];
-            if self.transact(writes).await?.is_ok() {
+            if self.table.transact_reporting(writes).await?.is_ok() {
                 return Ok(current.record);
             }
         }
@@ -418,10 +364,15 @@ impl<'a> AdminStore<'a> {
 
     pub async fn create_application(&self, org: &str, app: &Application) -> Result<(), AdminError> {
         let writes = vec![
-            self.check_write(&Key::organization(org), ORGANIZATION_LIVE)?,
-            self.put_write(&Key::application(org, &app.client_id), app, Some(1), ABSENT)?,
+            check(&Key::organization(org), ORGANIZATION_LIVE),
+            put(
+                &Key::application(org, &app.client_id),
+                app,
+                Some(1),
+                Condition::Absent,
+            )?,
         ];
-        match self.transact(writes).await? {
+        match self.table.transact_reporting(writes).await? {
             Ok(()) => Ok(()),
             Err(failed) if failed.contains(&0) => Err(AdminError::NoOrganization),
             Err(_) => Err(StoreError::Internal("client_id collision".into()).into()),
@@ -467,12 +418,13 @@ impl<'a> AdminStore<'a> {
                 return Err(AdminError::NotFound);
             };
             let updated = change(&current.record)?;
+            let revision = current.revision.unwrap_or(0) + 1;
             let written = self
+                .table
                 .put(
                     &key,
-                    &updated,
-                    Some(current.revision.unwrap_or(0) + 1),
-                    at_revision(current.revision),
+                    item(&updated, Some(revision))?,
+                    Condition::AtRevision(current.revision),
                 )
                 .await;
             match written {
@@ -517,248 +469,52 @@ impl<'a> AdminStore<'a> {
         Ok(page)
     }
 
-    /// Up to `limit` keys of partition `pk` (strongly consistent).
-    async fn partition_keys(&self, pk: &str, limit: usize) -> Result<Vec<Key>, StoreError> {
-        let output = self
-            .table
-            .client
-            .query()
-            .table_name(&self.table.name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-            .projection_expression("pk, sk")
-            .consistent_read(true)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|item| {
-                let pk = item.get(PK)?.as_s().ok()?.clone();
-                let sk = item.get(SK)?.as_s().ok()?.clone();
-                Some(Key { pk, sk })
-            })
-            .collect())
-    }
-
-    /// Deletes `keys` (unconditionally) with `BatchWriteItem`, retrying what DynamoDB leaves
-    /// unprocessed under throttling; still unprocessed after [`ATTEMPTS`] is `Unavailable`.
-    async fn delete_batch(&self, keys: &[Key]) -> Result<(), StoreError> {
-        for chunk in keys.chunks(BATCH_ITEMS) {
-            let mut pending = chunk
-                .iter()
-                .map(|key| {
-                    let delete = DeleteRequest::builder()
-                        .set_key(Some(key_map(key)))
-                        .build()
-                        .map_err(built)?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                attempt += 1;
-                if attempt > ATTEMPTS {
-                    return Err(StoreError::Unavailable(
-                        "deletes stayed unprocessed (throttled)".into(),
-                    ));
-                }
-                if attempt > 1 {
-                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
-                }
-                let output = self
-                    .table
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table.name, pending)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                pending = output
-                    .unprocessed_items
-                    .and_then(|mut by_table| by_table.remove(&self.table.name))
-                    .unwrap_or_default();
-            }
-        }
-        Ok(())
-    }
-
     async fn get_versioned<T: DeserializeOwned>(
         &self,
         key: &Key,
     ) -> Result<Option<Versioned<T>>, StoreError> {
-        let output = self
+        Ok(self
             .table
-            .client
-            .get_item()
-            .table_name(&self.table.name)
-            .key(PK, AttributeValue::S(key.pk.clone()))
-            .key(SK, AttributeValue::S(key.sk.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        let Some(mut item) = output.item else {
-            return Ok(None);
-        };
-        let revision = item
-            .remove(REVISION)
-            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()));
-        Ok(Some(Versioned {
-            record: decode(item)?,
-            revision,
-        }))
-    }
-
-    fn attributes<T: Serialize>(
-        key: &Key,
-        record: &T,
-        revision: Option<u64>,
-    ) -> Result<HashMap<String, AttributeValue>, StoreError> {
-        let mut attributes = Item::from_record(record, None)?.with_key(key);
-        if attributes.contains_key(REVISION) {
-            return Err(StoreError::Corrupt(format!(
-                "record uses reserved attribute {REVISION}"
-            )));
-        }
-        if let Some(n) = revision {
-            attributes.insert(REVISION.into(), AttributeValue::N(n.to_string()));
-        }
-        Ok(attributes)
-    }
-
-    async fn put<T: Serialize>(
-        &self,
-        key: &Key,
-        record: &T,
-        revision: Option<u64>,
-        condition: Cond,
-    ) -> Result<(), StoreError> {
-        self.table
-            .client
-            .put_item()
-            .table_name(&self.table.name)
-            .set_item(Some(Self::attributes(key, record, revision)?))
-            .condition_expression(condition.expression)
-            .set_expression_attribute_values(condition.values)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify)
-    }
-
-    fn put_write<T: Serialize>(
-        &self,
-        key: &Key,
-        record: &T,
-        revision: Option<u64>,
-        condition: Cond,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table.name)
-            .set_item(Some(Self::attributes(key, record, revision)?))
-            .condition_expression(condition.expression)
-            .set_expression_attribute_values(condition.values)
-            .build()
-            .map_err(built)?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    fn delete_write(
-        &self,
-        key: &Key,
-        condition: Option<Cond>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let (expression, values) = match condition {
-            Some(c) => (Some(c.expression.to_owned()), c.values),
-            None => (None, None),
-        };
-        let delete = Delete::builder()
-            .table_name(&self.table.name)
-            .set_key(Some(key_map(key)))
-            .set_condition_expression(expression)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(built)?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
-    }
-
-    fn check_write(&self, key: &Key, condition: Cond) -> Result<TransactWriteItem, StoreError> {
-        let check = ConditionCheck::builder()
-            .table_name(&self.table.name)
-            .set_key(Some(key_map(key)))
-            .condition_expression(condition.expression)
-            .set_expression_attribute_values(condition.values)
-            .build()
-            .map_err(built)?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
-    }
-
-    /// Applies every write or none. `Ok(Err(indexes))`: the writes at `indexes` failed their
-    /// conditions, and nothing was written. A transaction that collided with another one on
-    /// the same items (`TransactionConflict`) is tried again, up to [`ATTEMPTS`] times.
-    async fn transact(
-        &self,
-        writes: Vec<TransactWriteItem>,
-    ) -> Result<Result<(), Vec<usize>>, StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = self
-                .table
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => return Ok(Ok(())),
-                Err(error) => error,
-            };
-            if let SdkError::ServiceError(context) = &error
-                && let TransactWriteItemsError::TransactionCanceledException(cancelled) =
-                    context.err()
-            {
-                let reasons = cancelled.cancellation_reasons();
-                let failed: Vec<usize> = reasons
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                    .map(|(i, _)| i)
-                    .collect();
-                if !failed.is_empty() {
-                    return Ok(Err(failed));
-                }
-                let conflict = reasons
-                    .iter()
-                    .any(|r| r.code() == Some("TransactionConflict"));
-                if conflict && attempt < ATTEMPTS {
-                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
-                    continue;
-                }
-                if conflict {
-                    return Err(StoreError::Unavailable(
-                        "transaction kept colliding with concurrent writes".into(),
-                    ));
-                }
-            }
-            return Err(classify(error));
-        }
+            .get_versioned(key)
+            .await?
+            .map(|(record, revision)| Versioned { record, revision }))
     }
 }
 
-fn key_map(key: &Key) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (PK.to_owned(), AttributeValue::S(key.pk.clone())),
-        (SK.to_owned(), AttributeValue::S(key.sk.clone())),
-    ])
+/// `record` as an item, with `revision` when the record is versioned.
+fn item<T: Serialize>(record: &T, revision: Option<u64>) -> Result<Item, StoreError> {
+    let item = Item::from_record(record, None)?;
+    Ok(match revision {
+        Some(n) => item.with_revision(n),
+        None => item,
+    })
 }
 
-fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Internal(e.to_string())
+fn put<T: Serialize>(
+    key: &Key,
+    record: &T,
+    revision: Option<u64>,
+    condition: Condition,
+) -> Result<Write, StoreError> {
+    Ok(Write::Put {
+        key: key.clone(),
+        item: item(record, revision)?,
+        condition,
+    })
+}
+
+fn delete(key: &Key, condition: Condition) -> Write {
+    Write::Delete {
+        key: key.clone(),
+        condition,
+    }
+}
+
+fn check(key: &Key, condition: Condition) -> Write {
+    Write::Check {
+        key: key.clone(),
+        condition,
+    }
 }
 
 fn name_taken() -> AdminError {

@@ -7,12 +7,14 @@ pub mod admin;
 pub mod keys;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, Select, TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, Select, TransactWriteItem,
+    WriteRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -23,6 +25,14 @@ use keys::{EXPIRES_AT, PK, SK};
 
 /// DynamoDB allows at most 100 actions in one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
+/// DynamoDB's `BatchWriteItem` limit.
+const BATCH_ITEMS: usize = 25;
+/// Tries of a transaction that collided with another one, or of batch deletes left
+/// unprocessed under throttling.
+const ATTEMPTS: u32 = 3;
+/// Attribute counting the writes of a record, for optimistic concurrency
+/// ([`Condition::AtRevision`], [`Table::get_versioned`]).
+pub const REVISION: &str = "revision";
 
 /// What went wrong in storage, and whether trying again later may help.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +79,10 @@ pub enum Condition {
     AbsentOrExpired,
     /// The item is there and its string attribute `.0` equals `.1` (compare-and-swap).
     Equals(&'static str, String),
+    /// The item is there at this [`REVISION`] (`None`: written before revisions existed).
+    AtRevision(Option<u64>),
+    /// Any condition expression that needs no values.
+    Expression(&'static str),
 }
 
 impl Condition {
@@ -81,6 +95,13 @@ impl Condition {
                 Some("attribute_not_exists(pk) OR expires_at <= :now".into())
             }
             Condition::Equals(..) => Some("attribute_exists(pk) AND #attr = :expected".into()),
+            Condition::AtRevision(Some(_)) => {
+                Some("attribute_exists(pk) AND revision = :revision".into())
+            }
+            Condition::AtRevision(None) => {
+                Some("attribute_exists(pk) AND attribute_not_exists(revision)".into())
+            }
+            Condition::Expression(expression) => Some((*expression).into()),
         }
     }
 
@@ -102,6 +123,10 @@ impl Condition {
             Condition::Equals(_, expected) => Some(HashMap::from([(
                 ":expected".to_owned(),
                 AttributeValue::S(expected.clone()),
+            )])),
+            Condition::AtRevision(Some(revision)) => Some(HashMap::from([(
+                ":revision".to_owned(),
+                AttributeValue::N(revision.to_string()),
             )])),
             _ => None,
         }
@@ -140,7 +165,7 @@ impl Item {
     ) -> Result<Item, StoreError> {
         let mut attributes: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        for reserved in [PK, SK, EXPIRES_AT] {
+        for reserved in [PK, SK, EXPIRES_AT, REVISION] {
             if attributes.contains_key(reserved) {
                 return Err(StoreError::Corrupt(format!(
                     "record uses reserved attribute {reserved}"
@@ -151,6 +176,13 @@ impl Item {
             attributes.insert(EXPIRES_AT.into(), AttributeValue::N(at.to_string()));
         }
         Ok(Item { attributes })
+    }
+
+    /// Stores `revision` with the record (see [`Condition::AtRevision`]).
+    pub fn with_revision(mut self, revision: u64) -> Item {
+        self.attributes
+            .insert(REVISION.into(), AttributeValue::N(revision.to_string()));
+        self
     }
 
     fn with_key(mut self, key: &Key) -> HashMap<String, AttributeValue> {
@@ -206,20 +238,21 @@ impl Table {
     /// Reads one record (strongly consistent). An item past its `expires_at` counts as absent:
     /// DynamoDB deletes expired items lazily, up to days later.
     pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
+        self.read(key).await?.map(decode).transpose()
+    }
+
+    /// The raw item at `key` (strongly consistent), unless absent or expired.
+    async fn read(&self, key: &Key) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.name)
-            .key(PK, AttributeValue::S(key.pk.clone()))
-            .key(SK, AttributeValue::S(key.sk.clone()))
+            .set_key(Some(key_map(key)))
             .consistent_read(true)
             .send()
             .await
             .map_err(classify)?;
-        match output.item {
-            Some(item) if !is_expired(&item, now_epoch()) => decode(item).map(Some),
-            _ => Ok(None),
-        }
+        Ok(output.item.filter(|item| !is_expired(item, now_epoch())))
     }
 
     /// Reads up to `limit` records of partition `pk` whose sort key starts with `prefix`, after
@@ -338,8 +371,21 @@ impl Table {
     /// Applies every write or none of them. A failed condition on any of them is
     /// [`StoreError::ConditionFailed`] and nothing is written.
     pub async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        match self.transact_reporting(writes).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(StoreError::ConditionFailed),
+        }
+    }
+
+    /// Like [`Table::transact`], saying which writes failed their conditions: `Ok(Err(indexes))`
+    /// and nothing was written. A transaction that collided with a concurrent one on the same
+    /// items (`TransactionConflict`) is tried again, up to [`ATTEMPTS`] times.
+    pub async fn transact_reporting(
+        &self,
+        writes: Vec<Write>,
+    ) -> Result<Result<(), Vec<usize>>, StoreError> {
         if writes.is_empty() {
-            return Ok(());
+            return Ok(Ok(()));
         }
         if writes.len() > MAX_TRANSACTION_ITEMS {
             return Err(StoreError::Internal(format!(
@@ -351,35 +397,151 @@ impl Table {
             .into_iter()
             .map(|write| self.transact_item(write))
             .collect::<Result<Vec<_>, _>>()?;
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(context))
-                if matches!(
-                    context.err(),
-                    TransactWriteItemsError::TransactionCanceledException(e)
-                        if e.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
-                ) =>
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
             {
-                Err(StoreError::ConditionFailed)
+                Ok(_) => return Ok(Ok(())),
+                Err(error) => error,
+            };
+            if let SdkError::ServiceError(context) = &error
+                && let TransactWriteItemsError::TransactionCanceledException(cancelled) =
+                    context.err()
+            {
+                let reasons = cancelled.cancellation_reasons();
+                let failed: Vec<usize> = reasons
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|(i, _)| i)
+                    .collect();
+                if !failed.is_empty() {
+                    return Ok(Err(failed));
+                }
+                if reasons
+                    .iter()
+                    .any(|r| r.code() == Some("TransactionConflict"))
+                {
+                    if attempt < ATTEMPTS {
+                        tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                        continue;
+                    }
+                    return Err(StoreError::Unavailable(
+                        "transaction kept colliding with concurrent writes".into(),
+                    ));
+                }
             }
-            Err(e) => Err(classify(e)),
+            return Err(classify(error));
         }
     }
 
-    fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
-        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Internal(e.to_string());
-        let key_map = |key: &Key| {
-            HashMap::from([
-                (PK.to_owned(), AttributeValue::S(key.pk.clone())),
-                (SK.to_owned(), AttributeValue::S(key.sk.clone())),
-            ])
+    /// Reads one record with its [`REVISION`] (strongly consistent).
+    pub async fn get_versioned<T: DeserializeOwned>(
+        &self,
+        key: &Key,
+    ) -> Result<Option<(T, Option<u64>)>, StoreError> {
+        let Some(item) = self.read(key).await? else {
+            return Ok(None);
         };
+        let revision = item
+            .get(REVISION)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok());
+        Ok(Some((decode(item)?, revision)))
+    }
+
+    /// Sets the string attribute `name` of the existing item at `key` to `value` unless it is
+    /// set already; [`StoreError::ConditionFailed`] when there is no such item.
+    pub async fn mark(&self, key: &Key, name: &'static str, value: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(key_map(key)))
+            .update_expression("SET #mark = if_not_exists(#mark, :value)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#mark", name)
+            .expression_attribute_values(":value", AttributeValue::S(value.to_owned()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    /// Up to `limit` keys of partition `pk`, in sort-key order (strongly consistent).
+    pub async fn keys(&self, pk: &str, limit: usize) -> Result<Vec<Key>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .projection_expression("pk, sk")
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| {
+                let pk = item.get(PK)?.as_s().ok()?.clone();
+                let sk = item.get(SK)?.as_s().ok()?.clone();
+                Some(Key { pk, sk })
+            })
+            .collect())
+    }
+
+    /// Deletes `keys` unconditionally with `BatchWriteItem` (not atomically), retrying what
+    /// DynamoDB leaves unprocessed under throttling; still unprocessed after [`ATTEMPTS`] tries
+    /// is [`StoreError::Unavailable`].
+    pub async fn delete_many(&self, keys: &[Key]) -> Result<(), StoreError> {
+        for chunk in keys.chunks(BATCH_ITEMS) {
+            let mut pending = chunk
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(key_map(key)))
+                        .build()
+                        .map_err(built)?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                if attempt > ATTEMPTS {
+                    return Err(StoreError::Unavailable(
+                        "deletes stayed unprocessed (throttled)".into(),
+                    ));
+                }
+                if attempt > 1 {
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                }
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.name, pending)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                pending = output
+                    .unprocessed_items
+                    .and_then(|mut by_table| by_table.remove(&self.name))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
+    fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
         Ok(match write {
             Write::Put {
                 key,
@@ -427,6 +589,17 @@ impl Table {
     }
 }
 
+fn key_map(key: &Key) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(key.pk.clone())),
+        (SK.to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+fn built(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Internal(error.to_string())
+}
+
 fn is_expired(item: &HashMap<String, AttributeValue>, now: i64) -> bool {
     match item
         .get(EXPIRES_AT)
@@ -439,7 +612,7 @@ fn is_expired(item: &HashMap<String, AttributeValue>, now: i64) -> bool {
 }
 
 fn decode<T: DeserializeOwned>(mut item: HashMap<String, AttributeValue>) -> Result<T, StoreError> {
-    for attribute in [PK, SK, EXPIRES_AT] {
+    for attribute in [PK, SK, EXPIRES_AT, REVISION] {
         item.remove(attribute);
     }
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
