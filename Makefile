@@ -1,4 +1,4 @@
-.PHONY: dev test demo fmt lint clean
+.PHONY: dev test demo fmt lint lint-infra clean
 
 ## Run both functions locally against the emulator (127.0.0.1:9000, moto on 4566).
 dev:
@@ -19,6 +19,10 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 
+## infra/template.yaml: cfn-lint (warnings fail), the SAM translator, checkov.
+lint-infra:
+	@bash scripts/lint_infra.sh
+
 clean:
 	cargo clean
-	rm -rf .venv
+	rm -rf .venv .venv-lint

@@ -1,0 +1,938 @@
+//! infra/template.yaml against the code it deploys: each function's role grants exactly the AWS
+//! actions its code calls, on this stack's resources only; every variable of the contract is
+//! set on the function that needs it and parses as the function would parse it; the routes are
+//! the contract's. No AWS needed: the template is parsed and the source scanned for its AWS
+//! calls, so a new SDK call without its IAM grant fails here instead of in production.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use trustgate::config::{self, AdminAuth, Config, Function, SigningAlg};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+// ---------------------------------------------------------------------------------------------
+// What the code calls
+// ---------------------------------------------------------------------------------------------
+
+/// The IAM action of every DynamoDB operation the code may call on its SDK client.
+/// `transact_write_items` has no action of its own: IAM authorizes each of its items, see
+/// [`TRANSACTION_ITEMS`]. An operation missing here fails the scan: add it, and its grant.
+const DYNAMODB_OPERATIONS: &[(&str, Option<&str>)] = &[
+    ("get_item", Some("dynamodb:GetItem")),
+    ("put_item", Some("dynamodb:PutItem")),
+    ("update_item", Some("dynamodb:UpdateItem")),
+    ("delete_item", Some("dynamodb:DeleteItem")),
+    ("query", Some("dynamodb:Query")),
+    ("scan", Some("dynamodb:Scan")),
+    ("batch_get_item", Some("dynamodb:BatchGetItem")),
+    ("batch_write_item", Some("dynamodb:BatchWriteItem")),
+    ("transact_get_items", Some("dynamodb:GetItem")),
+    ("transact_write_items", None),
+];
+
+/// Items of a `TransactWriteItems` and the action that authorizes each
+/// (DynamoDB developer guide, "Using IAM with DynamoDB transactions").
+const TRANSACTION_ITEMS: &[(&str, &str)] = &[
+    ("Put::builder()", "dynamodb:PutItem"),
+    ("Update::builder()", "dynamodb:UpdateItem"),
+    ("Delete::builder()", "dynamodb:DeleteItem"),
+    ("ConditionCheck::builder()", "dynamodb:ConditionCheckItem"),
+];
+
+const KMS_OPERATIONS: &[(&str, Option<&str>)] = &[
+    ("sign", Some("kms:Sign")),
+    ("get_public_key", Some("kms:GetPublicKey")),
+    ("describe_key", Some("kms:DescribeKey")),
+    ("verify", Some("kms:Verify")),
+];
+
+/// The operations of `src/store`'s `Table` and the action each needs. `transact` is
+/// authorized per write, see [`TABLE_WRITES`].
+const TABLE_OPERATIONS: &[(&str, Option<&str>)] = &[
+    ("put", Some("dynamodb:PutItem")),
+    ("get", Some("dynamodb:GetItem")),
+    ("query", Some("dynamodb:Query")),
+    ("query_all", Some("dynamodb:Query")),
+    ("delete", Some("dynamodb:DeleteItem")),
+    ("transact", None),
+];
+
+/// The variants of `store::Write` (one action of a transaction) and the action each needs.
+const TABLE_WRITES: &[(&str, &str)] = &[
+    ("Put", "dynamodb:PutItem"),
+    ("Delete", "dynamodb:DeleteItem"),
+    ("Check", "dynamodb:ConditionCheckItem"),
+];
+
+struct Source {
+    path: String,
+    text: String,
+}
+
+impl Source {
+    /// The code without line comments and without any whitespace, so a call chain split over
+    /// lines (`self.client\n    .put_item()`) reads `self.client.put_item()`.
+    fn squashed(&self) -> String {
+        self.text
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .flat_map(|line| line.chars().filter(|c| !c.is_whitespace()))
+            .collect()
+    }
+
+    fn mentions(&self, what: &str) -> bool {
+        self.squashed().contains(what)
+    }
+}
+
+fn sources() -> Vec<Source> {
+    fn walk(dir: &Path, out: &mut Vec<Source>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(Source {
+                    path: path
+                        .strip_prefix(ROOT)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                    text: std::fs::read_to_string(&path).unwrap(),
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(ROOT).join("src"), &mut out);
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// Every `word` in `code` that is not the tail of a longer identifier.
+fn occurrences(code: &str, word: &str) -> usize {
+    code.match_indices(word)
+        .filter(|(at, _)| {
+            !code[..*at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+        .count()
+}
+
+/// The IAM actions of the SDK calls a file makes on its `client` (DynamoDB or KMS, by the
+/// crate it imports). Panics on an operation this test does not know.
+fn sdk_actions(source: &Source) -> BTreeSet<String> {
+    let code = source.squashed();
+    let table = if source.mentions("aws_sdk_kms") {
+        KMS_OPERATIONS
+    } else if source.mentions("aws_sdk_dynamodb") {
+        DYNAMODB_OPERATIONS
+    } else {
+        return BTreeSet::new();
+    };
+    let mut actions = BTreeSet::new();
+    for (at, _) in code.match_indices("client.") {
+        let rest = &code[at + "client.".len()..];
+        let operation: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !rest[operation.len()..].starts_with('(') {
+            continue; // a field, not a call
+        }
+        let known = table.iter().find(|(name, _)| *name == operation);
+        let Some((_, action)) = known else {
+            panic!(
+                "{} calls the SDK operation `{operation}`, unknown to tests/infra_template.rs: \
+                 add its IAM action there and grant it in infra/template.yaml",
+                source.path
+            );
+        };
+        actions.extend(action.map(str::to_owned));
+    }
+    for (builder, action) in TRANSACTION_ITEMS {
+        if occurrences(&code, builder) > 0 {
+            actions.insert((*action).to_owned());
+        }
+    }
+    actions
+}
+
+/// Lines of `text` between the line equal to `open` and the next line `}`.
+fn block<'a>(text: &'a str, open: &str) -> Vec<&'a str> {
+    text.lines()
+        .skip_while(|line| *line != open)
+        .skip(1)
+        .take_while(|line| *line != "}")
+        .collect()
+}
+
+fn store() -> Source {
+    sources()
+        .into_iter()
+        .find(|s| s.path == "src/store/mod.rs")
+        .unwrap()
+}
+
+/// Which store operations a file that implements ports on `Table` calls (`self.get(…)`,
+/// `Write::Put { … }`), as IAM actions.
+fn table_actions_of_port_impl(source: &Source) -> BTreeSet<String> {
+    let code = source.squashed();
+    let mut actions = BTreeSet::new();
+    for (name, action) in TABLE_OPERATIONS {
+        if code.contains(&format!("self.{name}(")) || code.contains(&format!("self.{name}::<")) {
+            actions.extend(action.map(str::to_owned));
+        }
+    }
+    for (variant, action) in TABLE_WRITES {
+        if occurrences(&code, &format!("Write::{variant}")) > 0 {
+            actions.insert((*action).to_owned());
+        }
+    }
+    actions
+}
+
+/// Whose code a source file is. Admin code is any file whose path names `admin`.
+fn is_admin_code(path: &str) -> bool {
+    path.contains("admin")
+}
+
+/// The actions the `token` function's code calls: its ports on `Table` and KMS, all in
+/// src/adapters (token_service.rs and http/token.rs only see the ports).
+fn token_actions() -> BTreeSet<String> {
+    let mut actions = BTreeSet::new();
+    for source in sources()
+        .iter()
+        .filter(|s| s.path.starts_with("src/adapters/"))
+    {
+        actions.extend(sdk_actions(source));
+        if source.mentions("forTable{") {
+            actions.extend(table_actions_of_port_impl(source));
+        }
+    }
+    actions
+}
+
+/// The actions the `admin` function's code calls. Admin is the read-write front of every
+/// record kind, so it may use every operation of the `Table` API: its grant follows the store
+/// (and any SDK call an admin module makes itself).
+fn admin_actions() -> BTreeSet<String> {
+    let mut actions: BTreeSet<String> = TABLE_OPERATIONS
+        .iter()
+        .filter_map(|(_, action)| action.map(str::to_owned))
+        .chain(TABLE_WRITES.iter().map(|(_, action)| (*action).to_owned()))
+        .collect();
+    for source in sources().iter().filter(|s| is_admin_code(&s.path)) {
+        actions.extend(sdk_actions(source));
+    }
+    actions
+}
+
+#[test]
+fn the_scan_knows_every_operation_of_the_store() {
+    let store = store();
+    let operations: BTreeSet<&str> = block(&store.text, "impl Table {")
+        .iter()
+        .filter_map(|line| line.strip_prefix("    pub async fn "))
+        .map(|rest| {
+            rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .unwrap()
+        })
+        .collect();
+    let known: BTreeSet<&str> = TABLE_OPERATIONS.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        operations, known,
+        "src/store's Table operations changed: update TABLE_OPERATIONS and the roles"
+    );
+
+    let variants: BTreeSet<&str> = block(&store.text, "pub enum Write {")
+        .iter()
+        .filter_map(|line| line.strip_prefix("    "))
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|rest| rest.split(|c: char| !c.is_alphanumeric()).next().unwrap())
+        .collect();
+    let known: BTreeSet<&str> = TABLE_WRITES.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        variants, known,
+        "store::Write changed: update TABLE_WRITES and the roles"
+    );
+
+    // Together the store's operations need exactly the actions its SDK calls need.
+    let declared: BTreeSet<String> = TABLE_OPERATIONS
+        .iter()
+        .filter_map(|(_, action)| action.map(str::to_owned))
+        .chain(TABLE_WRITES.iter().map(|(_, a)| (*a).to_owned()))
+        .collect();
+    assert_eq!(sdk_actions(&store), declared);
+}
+
+#[test]
+fn the_scan_sees_the_calls_the_code_makes_today() {
+    // Guards the scan itself: if these disappear, the scan has gone blind, not the code.
+    let token = token_actions();
+    for action in [
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "kms:Sign",
+        "kms:GetPublicKey",
+    ] {
+        assert!(
+            token.contains(action),
+            "token scan lost {action}: {token:?}"
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "unknown to tests/infra_template.rs")]
+fn the_scan_refuses_an_sdk_operation_it_does_not_know() {
+    let source = Source {
+        path: "src/example.rs".into(),
+        text: "use aws_sdk_dynamodb::Client;\n\
+               async fn f(s: &S) {\n    s.client\n        .delete_table()\n        .send()\n}\n"
+            .into(),
+    };
+    sdk_actions(&source);
+}
+
+#[test]
+fn only_known_modules_reach_aws() {
+    for source in sources() {
+        let reaches_aws = source.mentions("aws_sdk_") || source.mentions("store::Table");
+        let allowed = source.path.starts_with("src/store/")
+            || source.path.starts_with("src/adapters/")
+            || source.path == "src/aws.rs"
+            || source.path == "src/bin/token.rs"
+            || is_admin_code(&source.path);
+        assert!(
+            !reaches_aws || allowed,
+            "{} reaches AWS directly: say which function it belongs to in \
+             tests/infra_template.rs so its calls are checked against that function's role",
+            source.path
+        );
+        if is_admin_code(&source.path) {
+            for kms in ["aws_sdk_kms", "adapters::kms", "KmsSigner"] {
+                assert!(
+                    !source.mentions(kms),
+                    "{} uses KMS, but the admin role grants none",
+                    source.path
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The template
+// ---------------------------------------------------------------------------------------------
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(format!("{ROOT}/infra/template.yaml")).unwrap();
+    long_form(serde_yaml::from_str(&text).unwrap())
+}
+
+/// CloudFormation's short tags (`!Ref X`, `!GetAtt A.B`, `!If […]`) in their long JSON forms.
+fn long_form(value: serde_yaml::Value) -> Value {
+    use serde_yaml::Value as Y;
+    match value {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => match n.as_i64() {
+            Some(i) => json!(i),
+            None => json!(n.as_f64().unwrap()),
+        },
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().map(long_form).collect()),
+        Y::Mapping(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k.as_str().expect("string keys").to_owned(), long_form(v)))
+                .collect(),
+        ),
+        Y::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let inner = long_form(tagged.value);
+            match tag.trim_start_matches('!') {
+                "Ref" => json!({ "Ref": inner }),
+                "Condition" => json!({ "Condition": inner }),
+                "GetAtt" => match inner.as_str().and_then(|s| s.split_once('.')) {
+                    Some((resource, attribute)) => json!({ "Fn::GetAtt": [resource, attribute] }),
+                    None => json!({ "Fn::GetAtt": inner }),
+                },
+                function => json!({ format!("Fn::{function}"): inner }),
+            }
+        }
+    }
+}
+
+fn resources_of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+/// Evaluates template values as CloudFormation would for given parameters (the others at
+/// their defaults); resources become plausible placeholders.
+struct Evaluator<'a> {
+    template: &'a Value,
+    parameters: BTreeMap<&'a str, &'a str>,
+}
+
+impl<'a> Evaluator<'a> {
+    fn new(template: &'a Value, parameters: &[(&'a str, &'a str)]) -> Evaluator<'a> {
+        Evaluator {
+            template,
+            parameters: parameters.iter().copied().collect(),
+        }
+    }
+
+    fn string(&self, value: &Value) -> String {
+        match self.eval(value) {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            other => panic!("not a string: {other}"),
+        }
+    }
+
+    fn eval(&self, value: &Value) -> Value {
+        let Some((function, argument)) = value
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.iter().next())
+        else {
+            return value.clone();
+        };
+        let args = || argument.as_array().expect("a list of arguments");
+        match function.as_str() {
+            "Ref" => self.reference(argument.as_str().unwrap()),
+            "Fn::GetAtt" => {
+                let resource = argument[0].as_str().unwrap();
+                assert!(self.template["Resources"].get(resource).is_some());
+                json!(format!(
+                    "arn:aws:placeholder:us-east-1:123456789012:{resource}/{}",
+                    argument[1].as_str().unwrap()
+                ))
+            }
+            "Fn::Sub" => {
+                let mut text = argument.as_str().expect("Fn::Sub of a string").to_owned();
+                while let Some(start) = text.find("${") {
+                    let end = start + text[start..].find('}').unwrap();
+                    let name = &text[start + 2..end];
+                    let replacement = match name.split_once('.') {
+                        Some((resource, attribute)) => self.string(&json!({
+                            "Fn::GetAtt": [resource, attribute]
+                        })),
+                        None => self.string(&json!({ "Ref": name })),
+                    };
+                    text.replace_range(start..=end, &replacement);
+                }
+                json!(text)
+            }
+            "Fn::Join" => {
+                let separator = args()[0].as_str().unwrap();
+                let items = match self.eval(&args()[1]) {
+                    Value::Array(items) => items,
+                    other => panic!("Fn::Join of {other}"),
+                };
+                let items: Vec<String> = items.iter().map(|v| self.string(v)).collect();
+                json!(items.join(separator))
+            }
+            "Fn::If" => {
+                let branch = if self.condition(args()[0].as_str().unwrap()) {
+                    &args()[1]
+                } else {
+                    &args()[2]
+                };
+                self.eval(branch)
+            }
+            "Condition" => json!(self.condition(argument.as_str().unwrap())),
+            "Fn::Equals" => json!(self.eval(&args()[0]) == self.eval(&args()[1])),
+            "Fn::Not" => json!(!self.truth(&args()[0])),
+            "Fn::And" => json!(args().iter().all(|c| self.truth(c))),
+            "Fn::Or" => json!(args().iter().any(|c| self.truth(c))),
+            _ => value.clone(),
+        }
+    }
+
+    fn truth(&self, value: &Value) -> bool {
+        self.eval(value).as_bool().expect("a condition")
+    }
+
+    fn condition(&self, name: &str) -> bool {
+        self.truth(&self.template["Conditions"][name])
+    }
+
+    fn reference(&self, name: &str) -> Value {
+        if let Some(parameter) = self.template["Parameters"].get(name) {
+            let value = match self.parameters.get(name) {
+                Some(given) => (*given).to_owned(),
+                None => match &parameter["Default"] {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    other => panic!("parameter {name} has no usable default: {other}"),
+                },
+            };
+            return if parameter["Type"] == "CommaDelimitedList" {
+                json!(value.split(',').collect::<Vec<_>>())
+            } else {
+                json!(value)
+            };
+        }
+        match name {
+            "AWS::Region" => json!("us-east-1"),
+            "AWS::URLSuffix" => json!("amazonaws.com"),
+            "AWS::AccountId" => json!("123456789012"),
+            "AWS::Partition" => json!("aws"),
+            "AWS::StackName" => json!("trustgate"),
+            resource => {
+                assert!(
+                    self.template["Resources"].get(resource).is_some(),
+                    "Ref to unknown {resource}"
+                );
+                json!(format!("trustgate-{}", resource.to_lowercase()))
+            }
+        }
+    }
+}
+
+/// Logical ids per function: (function, role, log group).
+const TOKEN: (&str, &str, &str) = ("TokenFunction", "TokenRole", "TokenLogGroup");
+const ADMIN: (&str, &str, &str) = ("AdminFunction", "AdminRole", "AdminLogGroup");
+
+/// A function's environment: SAM's `Globals` merged with its own.
+fn environment(t: &Value, function: &str) -> BTreeMap<String, Value> {
+    let mut variables = BTreeMap::new();
+    for source in [
+        &t["Globals"]["Function"],
+        &t["Resources"][function]["Properties"],
+    ] {
+        if let Some(map) = source["Environment"]["Variables"].as_object() {
+            variables.extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    variables
+}
+
+/// How a resource is named in a policy: `Table.Arn`, `Ref PreviousSigningKeyArns`, or text.
+fn resource_name(resource: &Value) -> String {
+    if let Some([resource, attribute]) = resource["Fn::GetAtt"].as_array().map(Vec::as_slice) {
+        return format!(
+            "{}.{}",
+            resource.as_str().unwrap(),
+            attribute.as_str().unwrap()
+        );
+    }
+    if let Some(name) = resource["Ref"].as_str() {
+        return format!("Ref {name}");
+    }
+    match resource.as_str() {
+        Some(text) => text.to_owned(),
+        None => panic!("unexpected policy resource {resource}"),
+    }
+}
+
+/// The statements of a policy document, both branches of every `Fn::If`.
+fn statements(document: &Value) -> Vec<&Value> {
+    let mut out = Vec::new();
+    for statement in document["Statement"].as_array().expect("a statement list") {
+        match statement["Fn::If"].as_array() {
+            Some(branches) => {
+                out.extend(branches[1..].iter().filter(|b| b["Ref"] != "AWS::NoValue"))
+            }
+            None => out.push(statement),
+        }
+    }
+    out
+}
+
+fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        single => vec![single],
+    }
+}
+
+/// The (action, resource) pairs a role's inline policies allow.
+fn grants(t: &Value, role: &str) -> BTreeSet<(String, String)> {
+    let properties = &t["Resources"][role]["Properties"];
+    assert!(properties.get("ManagedPolicyArns").is_none());
+    let mut grants = BTreeSet::new();
+    for policy in properties["Policies"].as_array().unwrap() {
+        for statement in statements(&policy["PolicyDocument"]) {
+            assert_eq!(statement["Effect"], "Allow", "{role}: {statement}");
+            for forbidden in ["NotAction", "NotResource"] {
+                assert!(statement.get(forbidden).is_none(), "{role}: {statement}");
+            }
+            for action in as_list(&statement["Action"]) {
+                for resource in as_list(&statement["Resource"]) {
+                    grants.insert((action.as_str().unwrap().to_owned(), resource_name(resource)));
+                }
+            }
+        }
+    }
+    grants
+}
+
+fn pairs(actions: &BTreeSet<String>, resource: &str) -> BTreeSet<(String, String)> {
+    actions
+        .iter()
+        .map(|a| (a.clone(), resource.to_owned()))
+        .collect()
+}
+
+fn logging_grants(log_group: &str) -> BTreeSet<(String, String)> {
+    let actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        .map(str::to_owned)
+        .into();
+    pairs(&actions, &format!("{log_group}.Arn"))
+}
+
+fn of_service(actions: &BTreeSet<String>, prefix: &str) -> BTreeSet<String> {
+    actions
+        .iter()
+        .filter(|a| a.starts_with(prefix))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn token_role_grants_exactly_what_the_token_code_calls() {
+    let t = template();
+    let (function, role, log_group) = TOKEN;
+    let code = token_actions();
+
+    let mut expected = pairs(&of_service(&code, "dynamodb:"), "Table.Arn");
+    expected.extend(pairs(&of_service(&code, "kms:"), "SigningKey.Arn"));
+    // Earlier keys are only published in the JWKS (src/adapters/kms.rs loads their public
+    // keys), never used to sign.
+    assert!(code.contains("kms:GetPublicKey"));
+    expected.insert((
+        "kms:GetPublicKey".into(),
+        "Ref PreviousSigningKeyArns".into(),
+    ));
+    expected.extend(logging_grants(log_group));
+    assert_eq!(grants(&t, role), expected);
+
+    let properties = &t["Resources"][function]["Properties"];
+    assert_eq!(properties["Role"], json!({ "Fn::GetAtt": [role, "Arn"] }));
+    assert_eq!(
+        properties["LoggingConfig"]["LogGroup"],
+        json!({ "Ref": log_group })
+    );
+}
+
+#[test]
+fn admin_role_grants_exactly_what_the_admin_code_calls() {
+    let t = template();
+    let (function, role, log_group) = ADMIN;
+    let code = admin_actions();
+    assert!(of_service(&code, "kms:").is_empty());
+
+    let mut expected = pairs(&code, "Table.Arn");
+    expected.extend(logging_grants(log_group));
+    assert_eq!(grants(&t, role), expected);
+
+    let properties = &t["Resources"][function]["Properties"];
+    assert_eq!(properties["Role"], json!({ "Fn::GetAtt": [role, "Arn"] }));
+    assert_eq!(
+        properties["LoggingConfig"]["LogGroup"],
+        json!({ "Ref": log_group })
+    );
+}
+
+#[test]
+fn no_policy_names_a_wildcard_resource() {
+    let t = template();
+    for (name, role) in resources_of_type(&t, "AWS::IAM::Role") {
+        for policy in role["Properties"]["Policies"].as_array().unwrap() {
+            for statement in statements(&policy["PolicyDocument"]) {
+                for resource in as_list(&statement["Resource"]) {
+                    assert!(
+                        !resource.to_string().contains('*'),
+                        "{name} grants on {resource}"
+                    );
+                }
+            }
+        }
+    }
+    for kind in ["AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"] {
+        assert!(resources_of_type(&t, kind).is_empty(), "review {kind} here");
+    }
+    // Functions use the roles above, never SAM's generated ones.
+    for (name, function) in resources_of_type(&t, "AWS::Serverless::Function") {
+        assert!(function["Properties"].get("Policies").is_none(), "{name}");
+        assert!(function["Properties"].get("Role").is_some(), "{name}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------------------------
+
+/// The contract's configuration table: variables of both functions, and of one only.
+const BOTH: &[&str] = &[config::TABLE, config::PUBLIC_URL];
+const TOKEN_ONLY: &[&str] = &[
+    config::SIGNING_KEY,
+    config::PREVIOUS_SIGNING_KEYS,
+    config::SIGNING_ALG,
+    config::ALLOW_INSECURE_JWKS,
+    config::CONFIG_CACHE_SECONDS,
+];
+const ADMIN_ONLY: &[&str] = &[config::ADMIN_AUTH];
+
+fn trustgate_variables(t: &Value, function: &str) -> BTreeSet<String> {
+    environment(t, function)
+        .into_keys()
+        .filter(|k| k.starts_with("TRUSTGATE_"))
+        .collect()
+}
+
+#[test]
+fn every_contract_variable_is_set_on_the_function_that_needs_it() {
+    // Every variable src/config.rs knows is placed in the table above.
+    let config_rs = std::fs::read_to_string(format!("{ROOT}/src/config.rs")).unwrap();
+    let known: BTreeSet<&str> = config_rs
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub const "))
+        .filter_map(|rest| rest.split('"').nth(1))
+        .filter(|name| name.starts_with("TRUSTGATE_"))
+        .collect();
+    let placed: BTreeSet<&str> = [BOTH, TOKEN_ONLY, ADMIN_ONLY]
+        .concat()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        known, placed,
+        "a configuration variable was added or removed"
+    );
+
+    let t = template();
+    let set = |names: &[&[&str]]| -> BTreeSet<String> {
+        names.concat().iter().map(|n| (*n).to_owned()).collect()
+    };
+    assert_eq!(trustgate_variables(&t, TOKEN.0), set(&[BOTH, TOKEN_ONLY]));
+    assert_eq!(trustgate_variables(&t, ADMIN.0), set(&[BOTH, ADMIN_ONLY]));
+}
+
+#[test]
+fn variables_come_from_the_stacks_resources_and_parameters() {
+    let t = template();
+    let token = environment(&t, TOKEN.0);
+    let admin = environment(&t, ADMIN.0);
+    for env in [&token, &admin] {
+        assert_eq!(env[config::TABLE], json!({ "Ref": "Table" }));
+    }
+    assert_eq!(
+        token[config::SIGNING_KEY],
+        json!({ "Fn::GetAtt": ["SigningKey", "Arn"] })
+    );
+    assert_eq!(
+        token[config::PREVIOUS_SIGNING_KEYS],
+        json!({ "Fn::Join": [",", { "Ref": "PreviousSigningKeyArns" }] })
+    );
+    assert_eq!(token[config::SIGNING_ALG], json!({ "Ref": "SigningAlg" }));
+    assert_eq!(
+        token[config::CONFIG_CACHE_SECONDS],
+        json!({ "Ref": "ConfigCacheSeconds" })
+    );
+    // Fixed for every deployment: the insecure settings exist for local development only.
+    assert_eq!(token[config::ALLOW_INSECURE_JWKS], json!("false"));
+    assert_eq!(admin[config::ADMIN_AUTH], json!("iam"));
+}
+
+fn deployed_config(t: &Value, function: Function, parameters: &[(&str, &str)]) -> Config {
+    let (id, ..) = match function {
+        Function::Token => TOKEN,
+        Function::Admin => ADMIN,
+    };
+    let evaluator = Evaluator::new(t, parameters);
+    let env: BTreeMap<String, String> = environment(t, id)
+        .iter()
+        .map(|(k, v)| (k.clone(), evaluator.string(v)))
+        .collect();
+    Config::from_lookup(function, |name| env.get(name).cloned())
+        .unwrap_or_else(|e| panic!("{id} with {parameters:?}: {e}"))
+}
+
+#[test]
+fn the_deployed_environment_parses_as_the_functions_parse_it() {
+    let t = template();
+
+    let token = deployed_config(&t, Function::Token, &[]);
+    assert_eq!(
+        token.public_url,
+        "https://trustgate-httpapi.execute-api.us-east-1.amazonaws.com"
+    );
+    assert_eq!(token.table, "trustgate-table");
+    assert!(token.signing_key.as_deref().unwrap().contains("SigningKey"));
+    assert!(token.previous_signing_keys.is_empty());
+    assert_eq!(token.signing_alg, Some(SigningAlg::RS256));
+    assert!(!token.allow_insecure_jwks);
+    assert_eq!(token.config_cache_ttl, Duration::from_secs(30));
+
+    let admin = deployed_config(&t, Function::Admin, &[]);
+    assert_eq!(admin.admin_auth, AdminAuth::Iam);
+    assert_eq!(admin.public_url, token.public_url);
+
+    let rotated = deployed_config(
+        &t,
+        Function::Token,
+        &[
+            ("SigningKeySpec", "ECC_NIST_P256"),
+            ("SigningAlg", "ES256"),
+            (
+                "PreviousSigningKeyArns",
+                "arn:aws:kms:us-east-1:123456789012:key/a,arn:aws:kms:us-east-1:123456789012:key/b",
+            ),
+            ("ConfigCacheSeconds", "0"),
+        ],
+    );
+    assert_eq!(rotated.signing_alg, Some(SigningAlg::ES256));
+    assert_eq!(rotated.previous_signing_keys.len(), 2);
+    assert_eq!(rotated.config_cache_ttl, Duration::ZERO);
+}
+
+#[test]
+fn the_public_url_is_the_given_one_else_the_custom_domain_else_the_api() {
+    let t = template();
+    let url = |parameters: &[(&str, &str)]| {
+        let token = deployed_config(&t, Function::Token, parameters).public_url;
+        let admin = deployed_config(&t, Function::Admin, parameters).public_url;
+        assert_eq!(token, admin);
+        let output = Evaluator::new(&t, parameters).string(&t["Outputs"]["PublicUrl"]["Value"]);
+        assert_eq!(output, token);
+        token
+    };
+    let domain = [
+        ("DomainName", "sts.example.com"),
+        (
+            "CertificateArn",
+            "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        ),
+    ];
+    assert_eq!(url(&domain), "https://sts.example.com");
+    assert_eq!(
+        url(&[("PublicUrl", "https://id.example.com/sts")]),
+        "https://id.example.com/sts"
+    );
+    assert!(url(&[]).contains(".execute-api."));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes and the security scan
+// ---------------------------------------------------------------------------------------------
+
+/// The contract's routes. Each is routed for ANY method: the functions answer a wrong method
+/// themselves (405 with `Allow`).
+const TOKEN_PATHS: &[&str] = &[
+    "/t/{org}/oauth2/token",
+    "/t/{org}/oauth2/jwks",
+    "/t/{org}/oauth2/token/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server/t/{org}/oauth2/token",
+];
+const ADMIN_PATHS: &[&str] = &[
+    "/api/organizations",
+    "/api/organizations/{org}",
+    "/t/{org}/api/trusted-token-issuers",
+    "/t/{org}/api/trusted-token-issuers/{id}",
+    "/t/{org}/api/applications",
+    "/t/{org}/api/applications/{client_id}",
+    "/t/{org}/api/applications/{client_id}/secret",
+];
+
+#[test]
+fn routes_are_the_contracts_and_admin_routes_need_iam() {
+    let t = template();
+    let mut routes = BTreeMap::new();
+    for (name, route) in resources_of_type(&t, "AWS::ApiGatewayV2::Route") {
+        let p = &route["Properties"];
+        assert_eq!(p["ApiId"], json!({ "Ref": "HttpApi" }), "{name}");
+        let key = p["RouteKey"].as_str().unwrap();
+        let path = key.strip_prefix("ANY ").expect("ANY method").to_owned();
+        let target = p["Target"]["Fn::Sub"].as_str().unwrap().to_owned();
+        let auth = p["AuthorizationType"].as_str().unwrap_or("NONE").to_owned();
+        assert!(routes.insert(path, (target, auth)).is_none(), "{key} twice");
+    }
+    let mut expected = BTreeMap::new();
+    for path in TOKEN_PATHS {
+        expected.insert(
+            path.to_string(),
+            (
+                "integrations/${TokenIntegration}".to_owned(),
+                "NONE".to_owned(),
+            ),
+        );
+    }
+    for path in ADMIN_PATHS {
+        expected.insert(
+            path.to_string(),
+            (
+                "integrations/${AdminIntegration}".to_owned(),
+                "AWS_IAM".to_owned(),
+            ),
+        );
+    }
+    assert_eq!(routes, expected);
+
+    for (integration, function) in [
+        ("TokenIntegration", "TokenFunction"),
+        ("AdminIntegration", "AdminFunction"),
+    ] {
+        let p = &t["Resources"][integration]["Properties"];
+        assert_eq!(p["IntegrationType"], "AWS_PROXY");
+        assert_eq!(p["PayloadFormatVersion"], "2.0");
+        assert_eq!(
+            p["IntegrationUri"],
+            json!({ "Fn::GetAtt": [function, "Arn"] })
+        );
+    }
+}
+
+#[test]
+fn functions_build_their_own_binary_for_arm64() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"], json!(["arm64"]));
+    assert_eq!(globals["Handler"], "bootstrap");
+    for (function, binary) in [(TOKEN.0, "token"), (ADMIN.0, "admin")] {
+        let metadata = &t["Resources"][function]["Metadata"];
+        assert_eq!(metadata["BuildMethod"], "rust-cargolambda");
+        assert_eq!(metadata["BuildProperties"]["Binary"], binary);
+        assert!(
+            Path::new(ROOT)
+                .join(format!("src/bin/{binary}.rs"))
+                .exists()
+        );
+    }
+}
+
+#[test]
+fn every_security_scan_suppression_gives_its_reason() {
+    let t = template();
+    for (name, resource) in t["Resources"].as_object().unwrap() {
+        let Some(skips) = resource["Metadata"]["checkov"]["skip"].as_array() else {
+            continue;
+        };
+        for skip in skips {
+            let id = skip["id"].as_str().unwrap_or("");
+            let reason = skip["comment"].as_str().unwrap_or("");
+            assert!(id.starts_with("CKV"), "{name}: {skip}");
+            assert!(
+                reason.split_whitespace().count() >= 8,
+                "{name}: suppression of {id} needs a written reason"
+            );
+        }
+    }
+}
