@@ -54,10 +54,16 @@ const KMS_OPERATIONS: &[(&str, Option<&str>)] = &[
 const TABLE_OPERATIONS: &[(&str, Option<&str>)] = &[
     ("put", Some("dynamodb:PutItem")),
     ("get", Some("dynamodb:GetItem")),
+    ("get_versioned", Some("dynamodb:GetItem")),
     ("query", Some("dynamodb:Query")),
     ("query_all", Some("dynamodb:Query")),
+    ("keys", Some("dynamodb:Query")),
+    ("increment", Some("dynamodb:UpdateItem")),
+    ("mark", Some("dynamodb:UpdateItem")),
     ("delete", Some("dynamodb:DeleteItem")),
+    ("delete_many", Some("dynamodb:BatchWriteItem")),
     ("transact", None),
+    ("transact_reporting", None),
 ];
 
 /// The variants of `store::Write` (one action of a transaction) and the action each needs.
