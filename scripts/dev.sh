@@ -35,9 +35,12 @@ export TRUSTGATE_ADMIN_AUTH=none
 export TRUSTGATE_ALLOW_INSECURE_JWKS=true
 local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY"
 
+echo "==> building the functions"
+cargo build --bins
+
 cat <<MSG
 
-Trustgate is starting (each function is built on its first request):
+Trustgate is starting:
   token  http://127.0.0.1:$watch_port/lambda-url/token
   admin  http://127.0.0.1:$watch_port/lambda-url/admin
 Ctrl-C stops everything.

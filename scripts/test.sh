@@ -33,6 +33,9 @@ cargo_status=$?
 [ $# -gt 0 ] && exit $cargo_status
 
 echo "==> end-to-end: cargo lambda watch (log: target/watch-test.log), then pytest tests/e2e"
+# The functions as `cargo run` builds them under watch: without the dev-dependencies' features,
+# so not what `cargo test` built. Built here, before any request waits on it.
+cargo build --locked --bins || exit 1
 watch_port="$(local_aws free-port)"
 export TRUSTGATE_TABLE=trustgate-e2e
 export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port/lambda-url/token"
@@ -42,6 +45,9 @@ local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alia
 setsid cargo lambda watch -A 127.0.0.1 -P "$watch_port" >target/watch-test.log 2>&1 &
 WATCH_PID=$!
 local_aws answers --endpoint "http://127.0.0.1:$watch_port/" --timeout 60
+# One first request per function: watch starts each on its first request.
+local_aws answers --endpoint "http://127.0.0.1:$watch_port/lambda-url/admin/api/organizations" --timeout 300
+local_aws answers --endpoint "http://127.0.0.1:$watch_port/lambda-url/token/t/warm-up/oauth2/jwks" --timeout 300
 export TRUSTGATE_E2E_TOKEN_URL="$TRUSTGATE_PUBLIC_URL"
 export TRUSTGATE_E2E_ADMIN_URL="http://127.0.0.1:$watch_port/lambda-url/admin"
 export TRUSTGATE_E2E_WATCH_PORT="$watch_port"
