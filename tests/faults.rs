@@ -422,3 +422,35 @@ async fn a_hanging_jwks_endpoint_is_a_503_within_its_timeout_and_recovers() {
     let reply = call(&app, stack.exchange_request(&token)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
+
+/// A request that fails after its subject token's `jti` was recorded (here: KMS throttled)
+/// must not burn the `jti`: the 503 tells the client to retry, so the retry with the same
+/// token is served once the fault ends — and only then is the token used up.
+#[tokio::test]
+async fn a_failed_exchange_does_not_use_up_the_subject_tokens_jti() {
+    let stack = Stack::new().await;
+    let mut issuer = issuer_record("jti", &format!("https://jti.example.com/{}", stack.org));
+    issuer.jwks_uri = Some(stack.jwks.url());
+    issuer.require_jti = true;
+    stack.add_issuer(&issuer).await;
+    let proxy = FaultProxy::start().await;
+    let app = app_through(&stack, &proxy, false, true, KeySource::new(true)).await;
+    let mut claims = stack.claims();
+    claims["iss"] = json!(issuer.issuer);
+    claims["jti"] = json!(trustgate::domain::random_hex(8));
+    let token = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims);
+
+    proxy.throttle("TrentService", usize::MAX);
+    let started = Instant::now();
+    assert_unavailable(
+        &call(&app, stack.exchange_request(&token)).await,
+        started,
+        AWS_BUDGET,
+    );
+
+    proxy.throttle("TrentService", 0);
+    let retried = call(&app, stack.exchange_request(&token)).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    let replay = call(&app, stack.exchange_request(&token)).await;
+    assert_error(&replay, StatusCode::BAD_REQUEST, "invalid_request");
+}
