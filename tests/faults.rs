@@ -454,3 +454,54 @@ async fn a_failed_exchange_does_not_use_up_the_subject_tokens_jti() {
     let replay = call(&app, stack.exchange_request(&token)).await;
     assert_error(&replay, StatusCode::BAD_REQUEST, "invalid_request");
 }
+
+/// The same for refresh: KMS throttled during a refresh is a 503 that leaves the presented
+/// refresh token active, so the retry is served (and is not taken for reuse, which would
+/// revoke the family).
+#[tokio::test]
+async fn a_failed_refresh_leaves_the_presented_refresh_token_active() {
+    let stack = Stack::new().await;
+    let secret = trustgate::domain::random_hex(32);
+    let app_record = application(
+        AppType::Web,
+        &[GrantType::TokenExchange, GrantType::RefreshToken],
+        Some(&secret),
+    );
+    stack.add_application(&app_record).await;
+    let proxy = FaultProxy::start().await;
+    let app = app_through(&stack, &proxy, false, true, KeySource::new(true)).await;
+    let client = Some((app_record.client_id.as_str(), secret.as_str()));
+    let exchanged = call(
+        &app,
+        form_request(
+            &stack.token_path(),
+            &[
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token", &subject_token(&stack)),
+                ("subject_token_type", JWT_TYPE),
+            ],
+            client,
+        ),
+    )
+    .await;
+    let refresh_token = exchanged.body["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = || {
+        form_request(
+            &stack.token_path(),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh_token),
+            ],
+            client,
+        )
+    };
+
+    proxy.throttle("TrentService.Sign", usize::MAX);
+    let started = Instant::now();
+    assert_unavailable(&call(&app, refresh()).await, started, AWS_BUDGET);
+
+    proxy.throttle("TrentService.Sign", 0);
+    let retried = call(&app, refresh()).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    assert!(retried.body["refresh_token"].is_string());
+}
