@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make test`: an emulator of its own on a free port (so it runs beside `make dev`), the table
 # and signing key bootstrapped as in development, then every test: unit and integration tests
-# (`cargo test`), then end-to-end tests against the real functions under `cargo lambda watch`
-# (pytest, tests/e2e). Stops what it started, also when tests fail; exits non-zero when any
-# test failed. Extra arguments go to `cargo test` (and skip the end-to-end tests).
+# (`cargo test`, property tests included), then end-to-end tests against the real functions
+# under `cargo lambda watch` (pytest, tests/e2e, and schemathesis against the admin API), then a
+# bounded fuzz smoke (scripts/fuzz.sh; skipped with a message without nightly and cargo-fuzz).
+# Stops what it started, also when tests fail; exits non-zero when any test failed. Extra
+# arguments go to `cargo test` (and skip the rest).
 set -uo pipefail
 source "$(dirname "$0")/venv.sh"
 cd "$ROOT"
@@ -54,5 +56,15 @@ export TRUSTGATE_E2E_WATCH_PORT="$watch_port"
 python3 -m pytest tests/e2e -q -p no:cacheprovider
 e2e_status=$?
 
-echo "==> cargo test: exit $cargo_status; end-to-end: exit $e2e_status"
-[ $cargo_status -eq 0 ] && [ $e2e_status -eq 0 ]
+echo "==> schemathesis against the admin API (openapi/admin.yaml)"
+bash scripts/schemathesis.sh "$TRUSTGATE_E2E_ADMIN_URL"
+schema_status=$?
+cleanup
+trap - EXIT
+
+bash scripts/fuzz.sh
+fuzz_status=$?
+
+echo "==> cargo test: exit $cargo_status; end-to-end: exit $e2e_status;" \
+  "schemathesis: exit $schema_status; fuzz smoke: exit $fuzz_status"
+[ $cargo_status -eq 0 ] && [ $e2e_status -eq 0 ] && [ $schema_status -eq 0 ] && [ $fuzz_status -eq 0 ]

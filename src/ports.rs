@@ -59,6 +59,14 @@ pub trait ConfigStore: Send + Sync {
         jti: &'a str,
         expires_at: i64,
     ) -> BoxFuture<'a, Result<bool, PortError>>;
+    /// Forgets a `jti` recorded by a request that then failed before issuing a token, so the
+    /// client's retry of the same subject token is not taken for a replay.
+    fn forget_jti<'a>(
+        &'a self,
+        org: &'a str,
+        issuer_id: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<(), PortError>>;
 }
 
 /// Refresh tokens and their families. Tokens are addressed by the hex SHA-256 of their value.

@@ -152,7 +152,7 @@ impl TokenService {
             ));
         }
 
-        let (sub, issuer_id) =
+        let (sub, issuer_id, recorded_jti) =
             self.validate_subject_token(org, subject_token).await.map_err(|refusal| match refusal {
                 Refusal::Rejected(rejection) => {
                     tracing::info!(client_id = %application.client_id, reason = %rejection, "subject token refused");
@@ -161,9 +161,39 @@ impl TokenService {
                 Refusal::Failed(error) => error,
             })?;
 
+        let issued = self
+            .issue(
+                org,
+                &sub,
+                issuer_id.clone(),
+                &application,
+                issued_token_type,
+            )
+            .await;
+        // The jti was recorded before any token was made: a request that fails now made no
+        // token, so its jti is forgotten and the client's retry (503 says retry) is served.
+        if issued.is_err()
+            && let Some(jti) = recorded_jti
+            && let Err(e) = self.store.forget_jti(org.as_str(), &issuer_id, &jti).await
+        {
+            tracing::warn!(detail = %e, "could not forget the jti of a failed exchange");
+        }
+        issued
+    }
+
+    /// The tokens of a validated exchange: an access token, and a refresh token when the
+    /// application has that grant; nothing unless every part succeeds.
+    async fn issue(
+        &self,
+        org: &OrgName,
+        sub: &str,
+        issuer_id: String,
+        application: &Application,
+        issued_token_type: &'static str,
+    ) -> Result<TokenResponse, OAuthError> {
         if !application.allows(GrantType::RefreshToken) {
-            let access_token = self.mint(org, &sub, &application).await?;
-            return Ok(self.response(access_token, issued_token_type, &application, None));
+            let access_token = self.mint(org, sub, application).await?;
+            return Ok(self.response(access_token, issued_token_type, application, None));
         }
         // The refresh token is stored while KMS signs; no token is returned unless both succeed.
         let secret = new_refresh_token();
@@ -173,17 +203,17 @@ impl TokenService {
             org: org.as_str().to_owned(),
             client_id: application.client_id.clone(),
             issuer_id,
-            sub: sub.clone(),
+            sub: sub.to_owned(),
             valid_until: now_epoch() + i64::from(application.refresh_token_ttl_seconds),
         };
         let family = RefreshFamily::start(&first, &token_hash);
         let (access_token, stored) = tokio::join!(
-            self.mint(org, &sub, &application),
+            self.mint(org, sub, application),
             self.refresh.start_family(&token_hash, &first, &family)
         );
         match (access_token, stored) {
             (Ok(access_token), Ok(())) => {
-                Ok(self.response(access_token, issued_token_type, &application, Some(secret)))
+                Ok(self.response(access_token, issued_token_type, application, Some(secret)))
             }
             (Err(error), Ok(())) => {
                 if let Err(e) = self.refresh.discard(&token_hash, &first.family_id).await {
@@ -422,7 +452,7 @@ impl TokenService {
         &self,
         org: &OrgName,
         token: &str,
-    ) -> Result<(String, String), Refusal> {
+    ) -> Result<(String, String, Option<String>), Refusal> {
         let unverified = UnverifiedToken::parse(token)?;
         let issuers = self.org_issuers(org).await?;
         let issuer = unverified.route(&issuers)?;
@@ -463,7 +493,8 @@ impl TokenService {
                 return Err(Rejection::Replayed.into());
             }
         }
-        Ok((subject.sub, issuer.id.clone()))
+        let recorded_jti = subject.jti.filter(|_| issuer.require_jti);
+        Ok((subject.sub, issuer.id.clone(), recorded_jti))
     }
 
     async fn org_issuers(&self, org: &OrgName) -> Result<Arc<Vec<TrustedIssuer>>, OAuthError> {

@@ -73,6 +73,18 @@ impl ConfigStore for Table {
             }
         })
     }
+
+    fn forget_jti<'a>(
+        &'a self,
+        org: &'a str,
+        issuer_id: &'a str,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<(), PortError>> {
+        Box::pin(async move {
+            let key = Key::seen_jti(org, issuer_id, jti);
+            Ok(self.delete(&key, Condition::None).await?)
+        })
+    }
 }
 
 impl FailureLog for Table {

@@ -275,11 +275,15 @@ fn check_header(header: &Map<String, Value>) -> Result<Header, Rejection> {
     if header.contains_key("zip") || header.contains_key("b64") {
         return Err(Rejection::BadHeader("unsupported header parameter"));
     }
-    // RFC 8725 §2.8 / RFC 7519 §5.2: nested JWTs are not accepted.
+    // RFC 8725 §2.8 / RFC 7519 §5.2: nested JWTs are not accepted. RFC 7515 §4.1.10 lets
+    // `cty` drop its "application/" prefix, so both spellings (any case) mean a nested JWT.
     if header
         .get("cty")
         .and_then(Value::as_str)
-        .is_some_and(|cty| cty.eq_ignore_ascii_case("jwt"))
+        .is_some_and(|cty| {
+            let cty = cty.trim();
+            cty.eq_ignore_ascii_case("jwt") || cty.eq_ignore_ascii_case("application/jwt")
+        })
     {
         return Err(Rejection::BadHeader("nested JWTs are not accepted"));
     }
@@ -473,6 +477,8 @@ mod tests {
         for header in [
             r#"{"alg":"RS256","crit":["exp"],"exp":1}"#,
             r#"{"alg":"RS256","cty":"JWT"}"#,
+            r#"{"alg":"RS256","cty":"application/jwt"}"#,
+            r#"{"alg":"RS256","cty":"Application/JWT"}"#,
             r#"{"alg":"RS256","zip":"DEF"}"#,
             r#"{"alg":"RS256","b64":false}"#,
             r#"{"alg":"RS256","kid":5}"#,
@@ -680,6 +686,64 @@ mod tests {
                 expected,
                 "{claims}"
             );
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn claim() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| serde_json::json!(n)),
+                any::<u64>().prop_map(|n| serde_json::json!(n)),
+                any::<f64>().prop_map(
+                    |f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+                ),
+                (NOW - 1000..NOW + 1000).prop_map(|n| serde_json::json!(n)),
+                Just(serde_json::json!(ORG)),
+                Just(serde_json::json!([ORG, "x"])),
+                Just(serde_json::json!("trustgate-alias")),
+                "\\PC{0,8}".prop_map(Value::String),
+                prop::collection::vec(any::<u8>().prop_map(|b| serde_json::json!(b)), 0..3)
+                    .prop_map(Value::Array),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Any claim values: a refusal, or a subject whose values keep their bounds and
+            /// whose time rules hold (RFC 7519 §4.1.4–4.1.6).
+            #[test]
+            fn validate_answers_any_claims(
+                exp in claim(), nbf in claim(), iat in claim(), aud in claim(),
+                sub in claim(), jti in claim(), require_jti in any::<bool>(),
+                max_age in prop::option::of(1u64..10_000),
+            ) {
+                let mut issuer = issuer();
+                issuer.require_jti = require_jti;
+                issuer.max_token_age_seconds = max_age;
+                let mut claims = Map::new();
+                for (name, value) in [("exp", exp), ("nbf", nbf), ("iat", iat), ("aud", aud), ("sub", sub), ("jti", jti)] {
+                    if !value.is_null() {
+                        claims.insert(name.into(), value);
+                    }
+                }
+                if let Ok(subject) = validate(Value::Object(claims.clone()), &issuer) {
+                    prop_assert!(!subject.sub.is_empty() && subject.sub.len() <= MAX_SUB_BYTES);
+                    prop_assert!(subject.jti.as_ref().is_none_or(|j| j.len() <= MAX_JTI_BYTES));
+                    prop_assert!(!require_jti || subject.jti.is_some());
+                    let exp = claims["exp"].as_f64().unwrap();
+                    prop_assert!(exp + 60.0 > NOW as f64);
+                    prop_assert!(subject.expires_at > NOW);
+                    if let Some(nbf) = claims.get("nbf") {
+                        prop_assert!(nbf.as_f64().unwrap() <= (NOW + 60) as f64);
+                    }
+                }
+            }
         }
     }
 }

@@ -78,6 +78,14 @@ impl ConfigStore for CountingStore {
     ) -> BoxFuture<'a, Result<bool, PortError>> {
         self.0.record_jti(org, i, j, e)
     }
+    fn forget_jti<'a>(
+        &'a self,
+        org: &'a str,
+        i: &'a str,
+        j: &'a str,
+    ) -> BoxFuture<'a, Result<(), PortError>> {
+        self.0.forget_jti(org, i, j)
+    }
 }
 
 /// Counts KMS API calls: `GetPublicKey` happens inside the first `current_key`, so a call is

@@ -1,0 +1,24 @@
+//! Admin JSON bodies: every create and patch reader, and RFC 7396 merge patch.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+use trustgate::domain::application::ApplicationSettings;
+use trustgate::domain::input::merge_patch;
+use trustgate::domain::issuer::IssuerSettings;
+use trustgate::domain::organization::Organization;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let _ = IssuerSettings::from_json(&value, false);
+    let _ = IssuerSettings::from_json(&value, true);
+    let _ = ApplicationSettings::from_json(&value);
+    let _ = Organization::name_from_json(&value);
+    let mut target = serde_json::json!({"name": "n", "issuer": "https://i.example.com"});
+    merge_patch(&mut target, &value);
+    let once = target.clone();
+    merge_patch(&mut target, &value);
+    assert_eq!(once, target);
+});

@@ -1,0 +1,17 @@
+//! Issuer certificates as pasted into the admin API: the text itself, and the bytes as base64
+//! DER and as a PEM block (so the fuzzer reaches the DER and X.509 readers).
+#![no_main]
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use libfuzzer_sys::fuzz_target;
+use trustgate::domain::certificate::parse_certificate;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = parse_certificate(&String::from_utf8_lossy(data));
+    let b64 = STANDARD.encode(data);
+    let _ = parse_certificate(&b64);
+    let _ = parse_certificate(&format!(
+        "-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n"
+    ));
+});
