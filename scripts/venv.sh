@@ -18,6 +18,8 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 export PATH="$VENV/bin:$PATH"
+# No __pycache__ in the project: cargo lambda watch restarts the functions on any new file.
+export PYTHONDONTWRITEBYTECODE=1
 
 # Static credentials and region for the emulator; the SDKs need some.
 export AWS_REGION="${AWS_REGION:-us-east-1}"
