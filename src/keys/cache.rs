@@ -109,7 +109,7 @@ impl JwksCache {
         state.last_attempt = Some(now);
         match parsed {
             Ok((parsed, cache_control)) => {
-                let ttl = self.lifetime(&cache_control);
+                let ttl = lifetime(&self.settings, &cache_control);
                 tracing::info!(
                     issuer = issuer_id,
                     host,
@@ -205,14 +205,13 @@ impl JwksCache {
         let wait = next.saturating_duration_since(now);
         (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
     }
+}
 
-    /// The lifetime of a fetched set: `max-age` clamped to `min_ttl..=max_ttl`, else the default.
-    fn lifetime(&self, cache_control: &str) -> Duration {
-        let s = &self.settings;
-        match max_age_seconds(cache_control) {
-            None => s.default_ttl,
-            Some(seconds) => Duration::from_secs(seconds).min(s.max_ttl).max(s.min_ttl),
-        }
+/// The lifetime of a fetched set: `max-age` clamped to `min_ttl..=max_ttl`, else the default.
+fn lifetime(s: &KeySourceSettings, cache_control: &str) -> Duration {
+    match max_age_seconds(cache_control) {
+        None => s.default_ttl,
+        Some(seconds) => Duration::from_secs(seconds).min(s.max_ttl).max(s.min_ttl),
     }
 }
 
@@ -222,4 +221,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_honoured_within_a_minute_and_a_day() {
+        let production = KeySourceSettings::new(false);
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        assert_eq!(lifetime(&production, "public, max-age=120"), minutes(2));
+        assert_eq!(lifetime(&production, "max-age=5"), minutes(1));
+        assert_eq!(lifetime(&production, "no-store"), minutes(1));
+        assert_eq!(lifetime(&production, "max-age=31536000"), minutes(24 * 60));
+        assert_eq!(lifetime(&production, ""), minutes(10));
+    }
 }
