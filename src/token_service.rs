@@ -105,7 +105,7 @@ impl TokenService {
         &self,
         org: &OrgName,
         credentials: &ClientCredentials,
-        form: &Form,
+        form: &Form<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         let application = self.authenticate(org, credentials).await?;
         if !application.allows(GrantType::TokenExchange) || application.app_type == AppType::Spa {
@@ -186,7 +186,7 @@ impl TokenService {
         &self,
         org: &OrgName,
         credentials: &ClientCredentials,
-        form: &Form,
+        form: &Form<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         // Read fresh: deleting or disabling the application ends its refresh tokens at once.
         let application = self.authenticate_fresh(org, credentials).await?;
