@@ -195,7 +195,7 @@ async fn main() {
     let binary = format!("{release_dir}/token");
     let mut starts = Vec::new();
     for _ in 0..10 {
-        let mut function = Function::start(&binary).await;
+        let function = Function::start(&binary).await;
         let (started, _) = function.invoke(&not_found_event()).await;
         starts.push(ms(started));
         function.stop().await;
@@ -210,7 +210,7 @@ async fn main() {
         cold.p50 <= COLD_START_MS,
     );
 
-    let mut function = Function::start(&binary).await;
+    let function = Function::start(&binary).await;
     let event = exchange_event(&org.name, &form, &basic);
     let (first, reply) = function.invoke(&event).await;
     assert_eq!(reply["statusCode"], 200, "{reply}");
@@ -249,6 +249,38 @@ async fn main() {
     direct_trivial.print(&format!("trivial route: 404, direct (n={n})"));
     direct_sign.print(&format!("bare KMS Sign, interleaved (n={n})"));
     println!("peak RSS after {rss_exchanges} exchanges: {hwm:.1} MB (current {rss:.1} MB)");
+
+    // Multi-concurrency: one process polling with AWS_LAMBDA_MAX_CONCURRENCY workers
+    // (lambda_http::run_concurrent), against the same process polling alone.
+    let many = Arc::new(
+        Function::start_with(
+            &binary,
+            &[("AWS_LAMBDA_MAX_CONCURRENCY", concurrency.to_string())],
+        )
+        .await,
+    );
+    let invoke = {
+        let (many, event) = (Arc::clone(&many), event.clone());
+        move || {
+            let (many, event) = (Arc::clone(&many), event.clone());
+            async move {
+                let (_, reply) = many.invoke(&event).await;
+                assert_eq!(reply["statusCode"], 200, "{reply}");
+            }
+        }
+    };
+    invoke().await;
+    let shared = timed_concurrent(n, concurrency, &invoke).await;
+    drop(invoke);
+    let (shared_hwm, _) = many.memory();
+    if let Ok(many) = Arc::try_unwrap(many) {
+        many.stop().await;
+    }
+    shared.print(&format!(
+        "exchange, {concurrency} concurrent in one process (n={n}, {:.0}/s)",
+        shared.throughput
+    ));
+    println!("peak RSS of that process: {shared_hwm:.1} MB");
     verdicts.check(
         &format!("peak RSS {hwm:.1} MB <= {PEAK_RSS_MB} MB"),
         hwm <= PEAK_RSS_MB,
@@ -559,6 +591,10 @@ struct Function {
 
 impl Function {
     async fn start(binary: &str) -> Function {
+        Function::start_with(binary, &[]).await
+    }
+
+    async fn start_with(binary: &str, env: &[(&str, String)]) -> Function {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = listener.local_addr().unwrap().to_string();
         let (events, queue) = mpsc::channel::<(String, String)>(1);
@@ -587,6 +623,7 @@ impl Function {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
             // JSON log lines, as in Lambda.
             .env("AWS_EXECUTION_ENV", "AWS_Lambda_rust")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .kill_on_drop(true)
@@ -602,7 +639,7 @@ impl Function {
     }
 
     /// Sends one event; returns the time from process start to its response, and the response.
-    async fn invoke(&mut self, event: &str) -> (Duration, Value) {
+    async fn invoke(&self, event: &str) -> (Duration, Value) {
         let id = random_hex(8);
         let (done, reply) = oneshot::channel();
         self.waiters.lock().unwrap().insert(id.clone(), done);
