@@ -1,4 +1,4 @@
-.PHONY: dev test demo fmt lint lint-infra clean
+.PHONY: dev test demo bench bench-exchange fmt lint lint-infra clean
 
 ## Run both functions locally against the emulator (127.0.0.1:9000, moto on 4566).
 dev:
@@ -11,6 +11,14 @@ test:
 ## The whole story (organization, issuers, application, exchange, verify, refresh) against make dev.
 demo:
 	@bash scripts/demo.sh
+
+## Load, cold start, memory and size of the release functions against a local stack (BENCHMARKS.md).
+bench:
+	@bash scripts/bench.sh
+
+## The warm exchange in-process against one signature verify (criterion; BENCHMARKS.md).
+bench-exchange:
+	cargo bench --locked --bench exchange
 
 fmt:
 	cargo fmt --all

@@ -29,6 +29,12 @@ export TRUSTGATE_TABLE=trustgate-test
 export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
 local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY" || exit 1
 
+if [ $# -eq 0 ]; then
+  # The benchmarks are not run here (they are not timed tests), only kept compiling.
+  echo "==> cargo check --benches"
+  cargo check --locked --benches
+fi
+
 echo "==> cargo test"
 cargo test --locked --no-fail-fast "$@"
 cargo_status=$?

@@ -9,7 +9,8 @@
 //! - [`keys`]: trusted issuers' verification keys (JWKS fetching and caching, certificates).
 //! - [`http`]: request → response for the `token` and `admin` functions.
 //! - [`cache`]: the time-bounded record cache of warm functions; [`der`]: a minimal DER reader.
-//! - [`aws`], [`telemetry`]: SDK and logging set-up shared by the binaries.
+//! - [`aws`], [`telemetry`]: SDK and logging set-up shared by the binaries; [`metrics`]: AWS
+//!   calls counted per request.
 //! - [`secret`]: a string type that never prints its value.
 
 pub mod adapters;
@@ -20,6 +21,7 @@ pub mod der;
 pub mod domain;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod oauth;
 pub mod ports;
 pub mod secret;

@@ -119,7 +119,7 @@ impl TokenService {
         &self,
         org: &OrgName,
         caller: &Caller,
-        form: &Form,
+        form: &Form<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         let application = self.authenticate(org, caller).await?;
         if !application.allows(GrantType::TokenExchange) || application.app_type == AppType::Spa {
@@ -230,7 +230,7 @@ impl TokenService {
         &self,
         org: &OrgName,
         caller: &Caller,
-        form: &Form,
+        form: &Form<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         // Read fresh: deleting or disabling the application ends its refresh tokens at once.
         let application = self.authenticate_fresh(org, caller).await?;

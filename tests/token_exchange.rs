@@ -5,7 +5,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -154,32 +153,6 @@ async fn client_secret_post_and_public_mobile_clients_authenticate() {
     let token = reply.body["access_token"].as_str().unwrap();
     let (_, claims) = stack.verify_issued_to(token, &mobile.client_id).await;
     assert_eq!(claims["client_id"], mobile.client_id.as_str());
-}
-
-#[tokio::test]
-async fn a_warm_exchange_makes_no_dynamodb_read_and_one_kms_call() {
-    let stack = Stack::new().await;
-    let first = stack
-        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims()))
-        .await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    let (reads, kms) = (
-        stack.counts.reads.load(Ordering::SeqCst),
-        stack.counts.kms.load(Ordering::SeqCst),
-    );
-    assert_eq!(
-        (reads, kms),
-        (2, 2),
-        "cold: application + issuers; GetPublicKey + Sign"
-    );
-
-    let warm = stack
-        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims()))
-        .await;
-    assert_eq!(warm.status, StatusCode::OK, "{}", warm.body);
-    assert_eq!(stack.counts.reads.load(Ordering::SeqCst) - reads, 0);
-    assert_eq!(stack.counts.kms.load(Ordering::SeqCst) - kms, 1);
-    assert_eq!(stack.jwks.requests(), 1, "issuer keys are cached too");
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
     }
     let sdk = aws::sdk_config().await;
     let app = Arc::new(AdminApp {
-        table: Table::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone()),
+        table: Table::new(aws::dynamodb_client(&sdk), config.table.clone()),
         config,
     });
     lambda_http::run_concurrent(service_fn(move |request: Request| {

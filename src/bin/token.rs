@@ -17,9 +17,9 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = Config::from_env(Function::Token).inspect_err(|e| tracing::error!("{e}"))?;
     let sdk = aws::sdk_config().await;
-    let table = Table::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone());
+    let table = Table::new(aws::dynamodb_client(&sdk), config.table.clone());
     let signer = KmsSigner::new(
-        aws_sdk_kms::Client::new(&sdk),
+        aws::kms_client(&sdk),
         config
             .signing_key
             .clone()

@@ -6,7 +6,6 @@
 //! [`UnverifiedToken::verify`] checks the signature and only then hands out the claims, which
 //! [`VerifiedToken::validate`] checks against the trusted issuer's rules.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use base64::Engine;
@@ -338,12 +337,11 @@ pub fn strict_object(bytes: &[u8]) -> Result<Map<String, Value>, &'static str> {
                 }
                 fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Strict, A::Error> {
                     let mut map = Map::new();
-                    let mut seen = HashSet::new();
                     while let Some(name) = access.next_key::<String>()? {
-                        if !seen.insert(name.clone()) {
+                        // `insert` returns the earlier value of a repeated name.
+                        if map.insert(name, access.next_value()?).is_some() {
                             return Err(serde::de::Error::custom("duplicate member"));
                         }
-                        map.insert(name, access.next_value()?);
                     }
                     Ok(Strict(map))
                 }

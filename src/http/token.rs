@@ -7,6 +7,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::domain::application::GrantType;
 use crate::domain::organization::OrgName;
+use crate::metrics;
 use crate::oauth::OAuthError;
 use crate::oauth::client_auth;
 use crate::oauth::form::Form;
@@ -45,10 +46,21 @@ impl Route {
 }
 
 impl TokenApp {
+    /// Serves one request. The AWS calls it made are logged on its "handled" line and attached
+    /// to the response as a [`metrics::AwsCalls`] extension (which API Gateway never sees).
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let response = self.route(&request).await;
+        let (mut response, calls) = metrics::counted(self.route(&request)).await;
         // Method, path and status only: bodies and headers carry tokens and secrets.
-        tracing::info!(method = %request.method(), path = request.uri().path(), status = response.status().as_u16(), "handled");
+        tracing::info!(
+            method = %request.method(),
+            path = request.uri().path(),
+            status = response.status().as_u16(),
+            dynamodb_reads = calls.dynamodb_reads,
+            dynamodb_writes = calls.dynamodb_writes,
+            kms_calls = calls.kms_calls,
+            "handled"
+        );
+        response.extensions_mut().insert(calls);
         response
     }
 

@@ -40,7 +40,10 @@ impl ClientCredentials {
 }
 
 /// Reads the credentials from the `Authorization` header value (if any) and the form.
-pub fn extract(authorization: Option<&[u8]>, form: &Form) -> Result<ClientCredentials, OAuthError> {
+pub fn extract(
+    authorization: Option<&[u8]>,
+    form: &Form<'_>,
+) -> Result<ClientCredentials, OAuthError> {
     let form_id = form.get("client_id")?;
     let form_secret = form.get("client_secret")?;
     let credentials = match authorization {
@@ -118,7 +121,7 @@ fn form_decode(value: &str) -> String {
 mod tests {
     use super::*;
 
-    fn form(body: &str) -> Form {
+    fn form(body: &str) -> Form<'_> {
         Form::parse(body.as_bytes()).unwrap()
     }
 

@@ -2,6 +2,8 @@
 //! Parameters sent without a value are treated as omitted, a repeated parameter is an error,
 //! and unknown parameters are ignored.
 
+use std::borrow::Cow;
+
 use url::form_urlencoded;
 
 use super::OAuthError;
@@ -9,19 +11,18 @@ use super::OAuthError;
 /// Largest body read. A subject token is at most 16 KiB; the rest of a request is small.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The parameters, borrowed from the body where nothing needed decoding (the subject token).
 #[derive(Debug, Clone)]
-pub struct Form {
-    params: Vec<(String, String)>,
+pub struct Form<'a> {
+    params: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl Form {
-    pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
+impl<'a> Form<'a> {
+    pub fn parse(body: &'a [u8]) -> Result<Form<'a>, OAuthError> {
         if body.len() > MAX_BODY_BYTES {
             return Err(OAuthError::invalid_request("the request body is too large"));
         }
-        let params = form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let params = form_urlencoded::parse(body).collect();
         Ok(Form { params })
     }
 
@@ -31,7 +32,7 @@ impl Form {
             .params
             .iter()
             .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str());
+            .map(|(_, v)| v.as_ref());
         let first = values.next();
         if values.next().is_some() {
             return Err(OAuthError::invalid_request(format!(

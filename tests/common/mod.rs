@@ -29,11 +29,12 @@ impl TestApp {
         );
         let table_name =
             std::env::var("TRUSTGATE_TABLE").expect("TRUSTGATE_TABLE is set by make test");
+        // The functions' own clients: they count AWS calls per request.
         let sdk = trustgate::aws::sdk_config().await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let dynamodb = trustgate::aws::dynamodb_client(&sdk);
         TestApp {
             table: Table::new(dynamodb.clone(), table_name.clone()),
-            kms: aws_sdk_kms::Client::new(&sdk),
+            kms: trustgate::aws::kms_client(&sdk),
             dynamodb,
             table_name,
         }

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -16,11 +15,11 @@ use trustgate::config::{self, Config, Function};
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
 use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
 use trustgate::domain::organization::Organization;
-use trustgate::domain::signing_key::SigningKey;
 use trustgate::domain::{now_epoch, random_hex};
 use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
-use trustgate::ports::{BoxFuture, ConfigStore, PortError, Signer};
+use trustgate::metrics::AwsCalls;
+use trustgate::ports::{ConfigStore, Signer};
 use trustgate::secret::Secret;
 use trustgate::store::{Condition, Item, Key, Table};
 use trustgate::token_service::{Ports, TokenService};
@@ -34,83 +33,6 @@ pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchang
 pub const JWT_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 
 // ---------------------------------------------------------------------------------------------
-// Counting decorators: how many DynamoDB reads and KMS calls a request makes.
-
-#[derive(Default)]
-pub struct Counts {
-    pub reads: AtomicUsize,
-    pub kms: AtomicUsize,
-}
-
-pub struct CountingStore(pub Arc<dyn ConfigStore>, pub Arc<Counts>);
-
-impl ConfigStore for CountingStore {
-    fn issuers<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<Vec<TrustedIssuer>, PortError>> {
-        self.1.reads.fetch_add(1, Ordering::SeqCst);
-        self.0.issuers(org)
-    }
-    fn application<'a>(
-        &'a self,
-        org: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Application>, PortError>> {
-        self.1.reads.fetch_add(1, Ordering::SeqCst);
-        self.0.application(org, id)
-    }
-    fn issuer<'a>(
-        &'a self,
-        org: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<TrustedIssuer>, PortError>> {
-        self.1.reads.fetch_add(1, Ordering::SeqCst);
-        self.0.issuer(org, id)
-    }
-    fn organization_exists<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<bool, PortError>> {
-        self.1.reads.fetch_add(1, Ordering::SeqCst);
-        self.0.organization_exists(org)
-    }
-    fn record_jti<'a>(
-        &'a self,
-        org: &'a str,
-        i: &'a str,
-        j: &'a str,
-        e: i64,
-    ) -> BoxFuture<'a, Result<bool, PortError>> {
-        self.0.record_jti(org, i, j, e)
-    }
-    fn forget_jti<'a>(
-        &'a self,
-        org: &'a str,
-        i: &'a str,
-        j: &'a str,
-    ) -> BoxFuture<'a, Result<(), PortError>> {
-        self.0.forget_jti(org, i, j)
-    }
-}
-
-/// Counts KMS API calls: `GetPublicKey` happens inside the first `current_key`, so a call is
-/// counted when a key is loaded for the first time and on every `sign`.
-pub struct CountingSigner(pub KmsSigner, pub Arc<Counts>, pub AtomicUsize);
-
-impl Signer for CountingSigner {
-    fn current_key(&self) -> BoxFuture<'_, Result<Arc<SigningKey>, PortError>> {
-        Box::pin(async move {
-            if self.2.fetch_add(1, Ordering::SeqCst) == 0 {
-                self.1.kms.fetch_add(1, Ordering::SeqCst);
-            }
-            self.0.current_key().await
-        })
-    }
-    fn published_keys(&self) -> BoxFuture<'_, Result<Vec<Arc<SigningKey>>, PortError>> {
-        self.0.published_keys()
-    }
-    fn sign<'a>(&'a self, input: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, PortError>> {
-        self.1.kms.fetch_add(1, Ordering::SeqCst);
-        self.0.sign(input)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The stack under test.
 
 pub struct Stack {
@@ -122,7 +44,6 @@ pub struct Stack {
     pub client_id: String,
     pub secret: String,
     pub token: TokenApp,
-    pub counts: Arc<Counts>,
 }
 
 pub fn config(app: &TestApp, extra: &[(&str, &str)]) -> Config {
@@ -244,17 +165,8 @@ impl Stack {
         put(&app.table, Key::application(&org, &web.client_id), &web).await;
 
         let config = config(&app, extra);
-        let counts = Arc::new(Counts::default());
-        let store = Arc::new(CountingStore(
-            Arc::new(app.table.clone()),
-            Arc::clone(&counts),
-        ));
-        let signer = Arc::new(CountingSigner(
-            kms_signer(&app, &config),
-            Arc::clone(&counts),
-            AtomicUsize::new(0),
-        ));
-        let token = token_app(&app, config, store, signer);
+        let signer = Arc::new(kms_signer(&app, &config));
+        let token = token_app(&app, config, Arc::new(app.table.clone()), signer);
         Stack {
             app,
             org,
@@ -263,7 +175,6 @@ impl Stack {
             client_id: web.client_id,
             secret,
             token,
-            counts,
         }
     }
 
@@ -371,6 +282,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Value,
+    /// The AWS calls the request made, counted by the clients' interceptor.
+    pub calls: AwsCalls,
 }
 
 pub fn form_request(path: &str, params: &[(&str, &str)], basic: Option<(&str, &str)>) -> Request {
@@ -407,6 +320,10 @@ pub async fn call(app: &TokenApp, request: Request) -> Reply {
         _ => Value::Null,
     };
     Reply {
+        calls: *parts
+            .extensions
+            .get::<AwsCalls>()
+            .expect("TokenApp::handle attaches the AWS call counts"),
         status: parts.status,
         headers: parts.headers,
         body,

@@ -1,0 +1,831 @@
+//! `make bench`: the token function as it runs locally, measured end to end. Run by
+//! `scripts/bench.sh`, which starts moto and `cargo lambda watch --release` and passes their
+//! addresses in the environment; see BENCHMARKS.md for the method.
+//!
+//! 1. Load: N sequential and N concurrent warm exchanges over HTTP through `cargo lambda
+//!    watch`, next to a trivial route (the router's own cost) and N bare KMS `Sign` calls
+//!    against the same emulator, all in this run.
+//! 2. AWS calls per request, read from the function's "handled" log lines.
+//! 3. The release binary alone, under a fake Lambda Runtime API served here: time from process
+//!    start to the first served request, warm exchanges without the router, and peak RSS after
+//!    1,000 exchanges. Binary sizes.
+//!
+//! Every address is on 127.0.0.1, and every loop is bounded.
+
+#[allow(dead_code)]
+#[path = "../tests/common/jwks_server.rs"]
+mod jwks_server;
+#[allow(dead_code)]
+#[path = "../tests/common/keys.rs"]
+mod keys;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
+use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
+use trustgate::domain::organization::Organization;
+use trustgate::domain::{now_epoch, random_hex};
+use trustgate::secret::Secret;
+use trustgate::store::{Condition, Item, Key, Table};
+
+use jwks_server::{JwksServer, Reply};
+use keys::{RSA_2048, jwks};
+
+/// Budgets of issue 8.
+const EXCHANGE_VS_SIGN: f64 = 1.5;
+const COLD_START_MS: f64 = 20.0;
+const BINARY_MB: f64 = 10.0;
+const PEAK_RSS_MB: f64 = 40.0;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/bench.sh"))
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let n = env_usize("BENCH_N", 200);
+    let concurrency = env_usize("BENCH_CONCURRENCY", 8);
+    let rss_exchanges = env_usize("BENCH_RSS_EXCHANGES", 1000);
+    let token_url = env("BENCH_TOKEN_URL");
+    let public_url = env("TRUSTGATE_PUBLIC_URL");
+    let watch_log = env("BENCH_WATCH_LOG");
+    let release_dir = env("BENCH_RELEASE_DIR");
+    let mut verdicts = Verdicts::default();
+
+    let sdk = trustgate::aws::sdk_config().await;
+    let table = Table::new(aws_sdk_dynamodb::Client::new(&sdk), env("TRUSTGATE_TABLE"));
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let jwks_server = JwksServer::start(Reply::json(jwks(&[RSA_2048.jwk("rsa-1")]))).await;
+    let org = Seeded::new(&table, &jwks_server.url()).await;
+    let subject = org.subject_token(&public_url);
+    let form = exchange_form(&subject);
+    let basic = org.basic();
+
+    println!("== machine\n{}", machine());
+    println!("\n== 1. load through cargo lambda watch ({token_url})");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let token_endpoint = format!("{token_url}/t/{}/oauth2/token", org.name);
+    let exchange = {
+        let client = client.clone();
+        let (endpoint, form, basic) = (token_endpoint.clone(), form.clone(), basic.clone());
+        move || {
+            let request = client
+                .post(&endpoint)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", &basic)
+                .body(form.clone());
+            async move {
+                let response = request.send().await.expect("the token function answers");
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                assert_eq!(status, 200, "exchange failed: {body}");
+            }
+        }
+    };
+
+    // Warm-up: the first request may wait for the build and the cold start.
+    let started = Instant::now();
+    exchange().await;
+    println!(
+        "first exchange (build if needed, cold start, cold caches): {:.0} ms",
+        ms(started.elapsed())
+    );
+    for _ in 0..20 {
+        exchange().await;
+    }
+
+    let trivial_url = format!("{token_url}/bench/no-such-route");
+    let trivial = || {
+        let request = client.get(&trivial_url);
+        async move {
+            let status = request.send().await.unwrap().status();
+            assert_eq!(status, 404);
+        }
+    };
+    let key_id = env("TRUSTGATE_SIGNING_KEY");
+    // A message as long as the function's signing input (header and claims, base64url).
+    let message = vec![b'e'; 420];
+    let sign = || {
+        let request = kms
+            .sign()
+            .key_id(&key_id)
+            .message(Blob::new(message.clone()))
+            .message_type(MessageType::Raw)
+            .signing_algorithm(SigningAlgorithmSpec::RsassaPkcs1V15Sha256);
+        async move {
+            request.send().await.expect("KMS Sign");
+        }
+    };
+    // Interleaved, so that the three see the same load on a shared machine.
+    let [sequential, trivial, bare_sign] = interleaved(n, &exchange, &trivial, &sign).await;
+    let concurrent = timed_concurrent(n, concurrency, &exchange).await;
+    let jwks_url = format!("{token_url}/t/{}/oauth2/jwks", org.name);
+    let jwks = timed_sequential(20, || {
+        let request = client.get(&jwks_url);
+        async move { assert_eq!(request.send().await.unwrap().status(), 200) }
+    })
+    .await;
+
+    println!("\n{:<44} {:>9} {:>9}", "latency (ms)", "p50", "p99");
+    sequential.print(&format!("exchange, sequential (n={n})"));
+    concurrent.print(&format!(
+        "exchange, {concurrency} concurrent (n={n}, {:.0}/s)",
+        concurrent.throughput
+    ));
+    trivial.print(&format!("trivial route: 404 (n={n})"));
+    jwks.print("warm JWKS (n=20)");
+    bare_sign.print(&format!("bare KMS Sign, same emulator (n={n})"));
+    let budget = EXCHANGE_VS_SIGN * bare_sign.p50 + trivial.p50;
+    verdicts.check(
+        &format!(
+            "exchange p50 {:.2} ms <= {EXCHANGE_VS_SIGN} x Sign p50 {:.2} ms + routing p50 {:.2} ms = {budget:.2} ms",
+            sequential.p50, bare_sign.p50, trivial.p50
+        ),
+        sequential.p50 <= budget,
+    );
+
+    println!("\n== 2. AWS calls per request (the function's \"handled\" lines in {watch_log})");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let log = std::fs::read_to_string(&watch_log).unwrap_or_default();
+    let exchanges = calls_by_path(&log, &format!("/t/{}/oauth2/token", org.name));
+    let jwks_calls = calls_by_path(&log, &format!("/t/{}/oauth2/jwks", org.name));
+    print_calls("exchange", &exchanges);
+    print_calls("JWKS", &jwks_calls);
+    let warm_exchange = exchanges.get(&(0, 0, 1)).copied().unwrap_or(0);
+    verdicts.check(
+        &format!(
+            "warm exchanges: 0 DynamoDB reads and 1 KMS call (all but the first {} of {})",
+            exchanges.values().sum::<usize>() - warm_exchange,
+            exchanges.values().sum::<usize>()
+        ),
+        warm_exchange >= 2 * n + 20 && exchanges.values().sum::<usize>() - warm_exchange <= 1,
+    );
+    let warm_jwks = jwks_calls
+        .iter()
+        .filter(|((_, _, kms), _)| *kms == 0)
+        .map(|(_, count)| count)
+        .sum::<usize>();
+    verdicts.check(
+        &format!("warm JWKS requests: 0 KMS calls ({warm_jwks} of 20)"),
+        warm_jwks >= 19,
+    );
+
+    println!("\n== 3. the release binary under a fake Lambda Runtime API (no cargo lambda)");
+    let binary = format!("{release_dir}/token");
+    let mut starts = Vec::new();
+    for _ in 0..10 {
+        let function = Function::start(&binary).await;
+        let (started, _) = function.invoke(&not_found_event()).await;
+        starts.push(ms(started));
+        function.stop().await;
+    }
+    let cold = Stats::of(starts);
+    println!(
+        "process start -> first request served (a 404: no network), 10 starts: median {:.1} ms, max {:.1} ms",
+        cold.p50, cold.max
+    );
+    verdicts.check(
+        &format!("cold start median {:.1} ms <= {COLD_START_MS} ms", cold.p50),
+        cold.p50 <= COLD_START_MS,
+    );
+
+    let function = Function::start(&binary).await;
+    let event = exchange_event(&org.name, &form, &basic);
+    let (first, reply) = function.invoke(&event).await;
+    assert_eq!(reply["statusCode"], 200, "{reply}");
+    println!(
+        "process start -> first exchange served (cold caches: 2 GetItem/Query, GetPublicKey, Sign): {:.1} ms",
+        ms(first)
+    );
+    // 1,000 exchanges for the memory figure; the last `n` of them interleaved with a trivial
+    // route and a bare Sign for the latencies without cargo lambda.
+    let not_found = not_found_event();
+    for _ in 0..rss_exchanges.saturating_sub(n) {
+        let (_, reply) = function.invoke(&event).await;
+        assert_eq!(reply["statusCode"], 200, "{reply}");
+    }
+    let function = tokio::sync::Mutex::new(function);
+    let direct_exchange = || async {
+        let (_, reply) = function.lock().await.invoke(&event).await;
+        assert_eq!(reply["statusCode"], 200, "{reply}");
+    };
+    let direct_trivial = || async {
+        let (_, reply) = function.lock().await.invoke(&not_found).await;
+        assert_eq!(reply["statusCode"], 404, "{reply}");
+    };
+    let [direct, direct_trivial, direct_sign] = interleaved(
+        n.min(rss_exchanges),
+        &direct_exchange,
+        &direct_trivial,
+        &sign,
+    )
+    .await;
+    let function = function.into_inner();
+    let (hwm, rss) = function.memory();
+    function.stop().await;
+    println!("\n{:<44} {:>9} {:>9}", "latency (ms)", "p50", "p99");
+    direct.print(&format!("exchange, runtime API direct (n={n})"));
+    direct_trivial.print(&format!("trivial route: 404, direct (n={n})"));
+    direct_sign.print(&format!("bare KMS Sign, interleaved (n={n})"));
+    println!("peak RSS after {rss_exchanges} exchanges: {hwm:.1} MB (current {rss:.1} MB)");
+
+    // Multi-concurrency: one process polling with AWS_LAMBDA_MAX_CONCURRENCY workers
+    // (lambda_http::run_concurrent), against the same process polling alone.
+    let many = Arc::new(
+        Function::start_with(
+            &binary,
+            &[("AWS_LAMBDA_MAX_CONCURRENCY", concurrency.to_string())],
+        )
+        .await,
+    );
+    let invoke = {
+        let (many, event) = (Arc::clone(&many), event.clone());
+        move || {
+            let (many, event) = (Arc::clone(&many), event.clone());
+            async move {
+                let (_, reply) = many.invoke(&event).await;
+                assert_eq!(reply["statusCode"], 200, "{reply}");
+            }
+        }
+    };
+    invoke().await;
+    let shared = timed_concurrent(n, concurrency, &invoke).await;
+    drop(invoke);
+    let (shared_hwm, _) = many.memory();
+    if let Ok(many) = Arc::try_unwrap(many) {
+        many.stop().await;
+    }
+    shared.print(&format!(
+        "exchange, {concurrency} concurrent in one process (n={n}, {:.0}/s)",
+        shared.throughput
+    ));
+    println!("peak RSS of that process: {shared_hwm:.1} MB");
+    verdicts.check(
+        &format!("peak RSS {hwm:.1} MB <= {PEAK_RSS_MB} MB"),
+        hwm <= PEAK_RSS_MB,
+    );
+    for name in ["token", "admin"] {
+        let path = format!("{release_dir}/{name}");
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let mb = meta.len() as f64 / 1e6;
+            verdicts.check(
+                &format!(
+                    "{name} binary ({}) {mb:.1} MB <= {BINARY_MB} MB",
+                    std::env::consts::ARCH
+                ),
+                mb <= BINARY_MB,
+            );
+        }
+    }
+
+    drop(jwks_server);
+    verdicts.print();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records.
+
+/// An organization with a JWKS-trusted issuer (served by this process) and a confidential
+/// application, written with the library (the admin API is not needed for this).
+struct Seeded {
+    name: String,
+    issuer: String,
+    client_id: String,
+    secret: String,
+}
+
+impl Seeded {
+    async fn new(table: &Table, jwks_uri: &str) -> Seeded {
+        let name = format!("bench-{}", &random_hex(4));
+        let put = |key: Key, item: Item| async move {
+            table.put(&key, item, Condition::Absent).await.unwrap();
+        };
+        let organization = Organization {
+            name: name.clone(),
+            created_at: String::new(),
+        };
+        put(
+            Key::organization(&name),
+            Item::from_record(&organization, None).unwrap(),
+        )
+        .await;
+        let issuer = TrustedIssuer {
+            id: random_hex(16),
+            name: "bench-idp".into(),
+            issuer: format!("https://idp.example.com/{name}"),
+            alias: None,
+            jwks_uri: Some(jwks_uri.into()),
+            certificate: None,
+            allowed_algorithms: Algorithm::ALL.to_vec(),
+            clock_skew_seconds: 60,
+            max_token_age_seconds: None,
+            require_jti: false,
+            enabled: true,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        put(
+            Key::trusted_issuer(&name, &issuer.id),
+            Item::from_record(&issuer, None).unwrap(),
+        )
+        .await;
+        let secret = random_hex(32);
+        let application = Application {
+            client_id: random_hex(16),
+            name: "bench".into(),
+            app_type: AppType::Web,
+            grant_types: vec![GrantType::TokenExchange],
+            access_token_ttl_seconds: 3600,
+            refresh_token_ttl_seconds: 86_400,
+            secret_hash: Some(hash_secret(&Secret::new(secret.clone()))),
+            enabled: true,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        put(
+            Key::application(&name, &application.client_id),
+            Item::from_record(&application, None).unwrap(),
+        )
+        .await;
+        Seeded {
+            issuer: issuer.issuer,
+            client_id: application.client_id,
+            name,
+            secret,
+        }
+    }
+
+    /// One RS256 subject token, valid for the whole run (no `jti` rule: it may be reused).
+    fn subject_token(&self, public_url: &str) -> String {
+        let now = now_epoch();
+        let claims = json!({
+            "iss": self.issuer, "sub": "248289761001",
+            "aud": format!("{public_url}/t/{}/oauth2/token", self.name),
+            "exp": now + 3600, "iat": now, "email": "jane.doe@example.com", "name": "Jane Doe",
+        });
+        RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims)
+    }
+
+    fn basic(&self) -> String {
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", self.client_id, self.secret))
+        )
+    }
+}
+
+fn exchange_form(subject_token: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair(
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        )
+        .append_pair("subject_token", subject_token)
+        .append_pair("subject_token_type", "urn:ietf:params:oauth:token-type:jwt")
+        .finish()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timing.
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+struct Stats {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    throughput: f64,
+}
+
+impl Stats {
+    fn of(mut samples: Vec<f64>) -> Stats {
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| samples[((q * samples.len() as f64).ceil() as usize).max(1) - 1];
+        Stats {
+            p50: at(0.5),
+            p99: at(0.99),
+            max: *samples.last().unwrap(),
+            throughput: 0.0,
+        }
+    }
+
+    fn print(&self, label: &str) {
+        println!("{label:<44} {:>9.2} {:>9.2}", self.p50, self.p99);
+    }
+}
+
+async fn timed_sequential<F, Fut>(n: usize, call: F) -> Stats
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        call().await;
+        samples.push(ms(started.elapsed()));
+    }
+    Stats::of(samples)
+}
+
+/// `n` rounds of the three calls in turn; the samples of each.
+async fn interleaved<A, B, C, FA, FB, FC>(n: usize, a: &A, b: &B, c: &C) -> [Stats; 3]
+where
+    A: Fn() -> FA,
+    B: Fn() -> FB,
+    C: Fn() -> FC,
+    FA: Future<Output = ()>,
+    FB: Future<Output = ()>,
+    FC: Future<Output = ()>,
+{
+    let mut samples: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
+    for _ in 0..n {
+        let started = Instant::now();
+        a().await;
+        samples[0].push(ms(started.elapsed()));
+        let started = Instant::now();
+        b().await;
+        samples[1].push(ms(started.elapsed()));
+        let started = Instant::now();
+        c().await;
+        samples[2].push(ms(started.elapsed()));
+    }
+    samples.map(Stats::of)
+}
+
+async fn timed_concurrent<F, Fut>(n: usize, concurrency: usize, call: &F) -> Stats
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..concurrency {
+        let call = call.clone();
+        let share = n / concurrency + usize::from(worker < n % concurrency);
+        workers.spawn(async move {
+            let mut samples = Vec::with_capacity(share);
+            for _ in 0..share {
+                let started = Instant::now();
+                call().await;
+                samples.push(ms(started.elapsed()));
+            }
+            samples
+        });
+    }
+    let samples: Vec<f64> = workers.join_all().await.into_iter().flatten().collect();
+    let mut stats = Stats::of(samples);
+    stats.throughput = n as f64 / started.elapsed().as_secs_f64();
+    stats
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS calls from the log.
+
+/// `(dynamodb_reads, dynamodb_writes, kms_calls)` → number of "handled" lines for `path`.
+fn calls_by_path(log: &str, path: &str) -> BTreeMap<(u32, u32, u32), usize> {
+    let field = |line: &str, name: &str| -> Option<u32> {
+        let start = line.find(&format!("{name}="))? + name.len() + 1;
+        let digits: String = line[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    let mut counts = BTreeMap::new();
+    for line in log.lines() {
+        if line.contains("handled")
+            && (line.contains(&format!("path=\"{path}\""))
+                || line.contains(&format!("path={path} ")))
+            && let (Some(r), Some(w), Some(k)) = (
+                field(line, "dynamodb_reads"),
+                field(line, "dynamodb_writes"),
+                field(line, "kms_calls"),
+            )
+        {
+            *counts.entry((r, w, k)).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+fn print_calls(what: &str, counts: &BTreeMap<(u32, u32, u32), usize>) {
+    for ((reads, writes, kms), requests) in counts {
+        println!(
+            "{what}: {requests:>4} requests with dynamodb_reads={reads} dynamodb_writes={writes} kms_calls={kms}"
+        );
+    }
+    if counts.is_empty() {
+        println!("{what}: no \"handled\" line found");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The release binary under a fake Lambda Runtime API.
+
+/// API Gateway v2 (function URL) event, as `cargo lambda` and Lambda send it.
+fn event(method: &str, path: &str, headers: Value, body: Option<&str>) -> String {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "bench", "domainName": "127.0.0.1",
+            "domainPrefix": "127",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1",
+                      "sourceIp": "127.0.0.1", "userAgent": "bench" },
+            "requestId": random_hex(8), "routeKey": "$default", "stage": "$default",
+            "time": "26/Nov/2026:02:20:29 +0000", "timeEpoch": 1795659629000u64,
+        },
+        "isBase64Encoded": false,
+        "body": body,
+    })
+    .to_string()
+}
+
+fn not_found_event() -> String {
+    event("GET", "/bench/no-such-route", json!({}), None)
+}
+
+fn exchange_event(org: &str, form: &str, basic: &str) -> String {
+    event(
+        "POST",
+        &format!("/t/{org}/oauth2/token"),
+        json!({ "content-type": "application/x-www-form-urlencoded", "authorization": basic }),
+        Some(form),
+    )
+}
+
+type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<(Instant, Value)>>>>;
+
+/// One function process and the Runtime API it polls.
+struct Function {
+    /// std, not tokio, process: tokio's `process` feature in the dev-dependencies would make
+    /// `cargo test` and `cargo build` build tokio (and all above it) twice.
+    process: std::process::Child,
+    started: Instant,
+    events: mpsc::Sender<(String, String)>,
+    waiters: Waiters,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Function {
+    async fn start(binary: &str) -> Function {
+        Function::start_with(binary, &[]).await
+    }
+
+    async fn start_with(binary: &str, env: &[(&str, String)]) -> Function {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = listener.local_addr().unwrap().to_string();
+        let (events, queue) = mpsc::channel::<(String, String)>(1);
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        let waiters: Waiters = Arc::default();
+        let server = tokio::spawn({
+            let waiters = Arc::clone(&waiters);
+            async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    tokio::spawn(serve_runtime_api(
+                        stream,
+                        Arc::clone(&queue),
+                        Arc::clone(&waiters),
+                    ));
+                }
+            }
+        });
+        let log = std::fs::File::create("target/bench-function.log").unwrap();
+        let started = Instant::now();
+        let process = std::process::Command::new(binary)
+            .env("AWS_LAMBDA_RUNTIME_API", &api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "token")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/token")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+            // JSON log lines, as in Lambda.
+            .env("AWS_EXECUTION_ENV", "AWS_Lambda_rust")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the release token binary starts");
+        Function {
+            process,
+            started,
+            events,
+            waiters,
+            server,
+        }
+    }
+
+    /// Sends one event; returns the time from process start to its response, and the response.
+    async fn invoke(&self, event: &str) -> (Duration, Value) {
+        let id = random_hex(8);
+        let (done, reply) = oneshot::channel();
+        self.waiters.lock().unwrap().insert(id.clone(), done);
+        self.events.send((id, event.to_owned())).await.unwrap();
+        let (at, body) = tokio::time::timeout(Duration::from_secs(30), reply)
+            .await
+            .expect("the function answers within 30 s")
+            .unwrap();
+        (at - self.started, body)
+    }
+
+    /// Peak and current resident set size, MB (`VmHWM`, `VmRSS`).
+    fn memory(&self) -> (f64, f64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.process.id())).unwrap();
+        let kb = |name: &str| -> f64 {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN)
+        };
+        (kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0)
+    }
+
+    async fn stop(mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        self.server.abort();
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The few Runtime API calls the function makes: `next`, `response`, `error`. HTTP/1.1 with
+/// keep-alive; request bodies framed by `Content-Length` or chunked.
+async fn serve_runtime_api(
+    stream: TcpStream,
+    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<(String, String)>>>,
+    waiters: Waiters,
+) {
+    let mut stream = BufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        if stream.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let mut content_length = 0usize;
+        let mut chunked = false;
+        loop {
+            let mut line = String::new();
+            if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let lower = line.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                content_length = v.trim().parse().unwrap_or(0);
+            } else if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+                chunked = true;
+            }
+        }
+        let body = if chunked {
+            let mut body = Vec::new();
+            loop {
+                let mut size = String::new();
+                stream.read_line(&mut size).await.unwrap();
+                let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+                let mut chunk = vec![0; size + 2];
+                stream.read_exact(&mut chunk).await.unwrap();
+                if size == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..size]);
+            }
+            body
+        } else {
+            let mut body = vec![0; content_length];
+            stream.read_exact(&mut body).await.unwrap();
+            body
+        };
+        let at = Instant::now();
+        let path = request_line.split_whitespace().nth(1).unwrap_or("");
+        let reply = if path.ends_with("/invocation/next") {
+            let Some((id, event)) = queue.lock().await.recv().await else {
+                return;
+            };
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 30_000;
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                 Lambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:token\r\n\
+                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\n\
+                 Content-Length: {}\r\n\r\n{event}",
+                event.len()
+            )
+        } else {
+            // …/invocation/{id}/response, …/invocation/{id}/error, …/init/error
+            let parts: Vec<&str> = path.split('/').collect();
+            let id = parts.iter().rev().nth(1).copied().unwrap_or("");
+            let body: Value = serde_json::from_slice(&body)
+                .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&body) }));
+            let body = if path.ends_with("/response") {
+                body
+            } else {
+                json!({ "statusCode": "error", "path": path, "error": body })
+            };
+            if let Some(waiter) = waiters.lock().unwrap().remove(id) {
+                let _ = waiter.send((at, body));
+            } else if path.ends_with("/init/error") {
+                panic!("the function failed to start: {body}; see target/bench-function.log");
+            }
+            "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+                .to_owned()
+        };
+        if stream.get_mut().write_all(reply.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+#[derive(Default)]
+struct Verdicts(Vec<(String, bool)>);
+
+impl Verdicts {
+    fn check(&mut self, what: &str, pass: bool) {
+        println!("budget: {what} -> {}", if pass { "PASS" } else { "FAIL" });
+        self.0.push((what.to_owned(), pass));
+    }
+
+    fn print(&self) {
+        println!("\n== budgets");
+        for (what, pass) in &self.0 {
+            println!("{} {what}", if *pass { "PASS" } else { "FAIL" });
+        }
+        let failed = self.0.iter().filter(|(_, pass)| !pass).count();
+        println!(
+            "verdict: {} ({} budgets, {failed} failed)",
+            if failed == 0 { "PASS" } else { "FAIL" },
+            self.0.len()
+        );
+    }
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(str::trim)
+        .unwrap_or("unknown CPU");
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0 / 1024.0)
+        .unwrap_or(0.0);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    format!(
+        "{} x {model}, {memory:.0} GiB, {} {}, load average {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+}

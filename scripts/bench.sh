@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make bench`: the load benchmark (benches/load.rs) against a stack like `make dev`'s — moto,
+# the table and key bootstrapped, both functions under `cargo lambda watch` — but its own: free
+# ports, release builds, and the watch output captured in target/bench-watch.log so the
+# benchmark can read the function's "handled" lines. Runs beside `make dev` and `make test`.
+# Stops what it started. BENCH_N, BENCH_CONCURRENCY and BENCH_RSS_EXCHANGES tune the run.
+set -euo pipefail
+source "$(dirname "$0")/venv.sh"
+cd "$ROOT"
+
+mkdir -p target
+MOTO_PID=""
+WATCH_PID=""
+cleanup() {
+  [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
+  [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Release builds first, so the first request to the watched function does not wait for one.
+echo "==> cargo build --release (the functions) and the benchmark"
+cargo build --release --locked --bins
+cargo bench --locked --bench load --no-run
+
+moto_port="$(local_aws free-port)"
+watch_port="$(local_aws free-port)"
+endpoint="http://127.0.0.1:$moto_port"
+echo "==> moto on $endpoint (log: target/moto-bench.log)"
+start_moto "$moto_port" target/moto-bench.log
+
+export AWS_ENDPOINT_URL="$endpoint"
+export TRUSTGATE_TABLE=trustgate-bench
+export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
+export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port/lambda-url/token"
+export TRUSTGATE_ALLOW_INSECURE_JWKS=true
+local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY"
+
+echo "==> cargo lambda watch --release on 127.0.0.1:$watch_port (log: target/bench-watch.log)"
+cargo lambda watch --release --ignore-changes -A 127.0.0.1 -P "$watch_port" >target/bench-watch.log 2>&1 &
+WATCH_PID=$!
+
+echo "==> benchmark"
+BENCH_TOKEN_URL="$TRUSTGATE_PUBLIC_URL" \
+BENCH_WATCH_LOG=target/bench-watch.log \
+BENCH_RELEASE_DIR=target/release \
+  cargo bench --locked --bench load

@@ -1,0 +1,145 @@
+//! AWS calls per request, as counted by the SDK interceptor on the functions' own clients
+//! (see `trustgate::metrics`), against the emulator: what a warm function costs on AWS.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use common::keys::RSA_2048;
+use common::stack::*;
+use lambda_http::http::StatusCode;
+use trustgate::domain::application::{AppType, GrantType};
+use trustgate::domain::issuer::Algorithm;
+use trustgate::domain::random_hex;
+use trustgate::metrics::AwsCalls;
+
+fn calls(dynamodb_reads: u32, dynamodb_writes: u32, kms_calls: u32) -> AwsCalls {
+    AwsCalls {
+        dynamodb_reads,
+        dynamodb_writes,
+        kms_calls,
+    }
+}
+
+fn subject_token(stack: &Stack) -> String {
+    RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims())
+}
+
+#[tokio::test]
+async fn a_warm_exchange_makes_no_dynamodb_read_and_one_kms_call() {
+    let stack = Stack::new().await;
+    let cold = stack.exchange(&subject_token(&stack)).await;
+    assert_eq!(cold.status, StatusCode::OK, "{}", cold.body);
+    assert_eq!(
+        cold.calls,
+        calls(2, 0, 2),
+        "cold: GetItem application + Query issuers; GetPublicKey + Sign"
+    );
+
+    let warm = stack.exchange(&subject_token(&stack)).await;
+    assert_eq!(warm.status, StatusCode::OK, "{}", warm.body);
+    assert_eq!(warm.calls, calls(0, 0, 1), "warm: Sign only");
+    assert_eq!(stack.jwks.requests(), 1, "issuer keys are cached too");
+}
+
+#[tokio::test]
+async fn a_warm_exchange_with_a_refresh_token_adds_one_dynamodb_write() {
+    let stack = Stack::new().await;
+    let secret = random_hex(32);
+    let app = application(
+        AppType::Web,
+        &[GrantType::TokenExchange, GrantType::RefreshToken],
+        Some(&secret),
+    );
+    stack.add_application(&app).await;
+    let exchange = || {
+        let token = subject_token(&stack);
+        let request = form_request(
+            &stack.token_path(),
+            &[
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token", &token),
+                ("subject_token_type", JWT_TYPE),
+            ],
+            Some((&app.client_id, &secret)),
+        );
+        call(&stack.token, request)
+    };
+    let cold = exchange().await;
+    assert_eq!(cold.status, StatusCode::OK, "{}", cold.body);
+    let warm = exchange().await;
+    assert_eq!(warm.status, StatusCode::OK, "{}", warm.body);
+    assert!(warm.body["refresh_token"].is_string());
+    assert_eq!(
+        warm.calls,
+        calls(0, 1, 1),
+        "warm: the refresh family written while KMS signs"
+    );
+}
+
+#[tokio::test]
+async fn a_warm_jwks_or_discovery_request_makes_no_aws_call() {
+    let stack = Stack::new().await;
+    let jwks = format!("/t/{}/oauth2/jwks", stack.org);
+    let cold = call(&stack.token, get(&jwks)).await;
+    assert_eq!(cold.status, StatusCode::OK, "{}", cold.body);
+    assert_eq!(
+        cold.calls,
+        calls(1, 0, 1),
+        "cold: GetItem organization; GetPublicKey"
+    );
+
+    let warm = call(&stack.token, get(&jwks)).await;
+    assert_eq!(warm.status, StatusCode::OK, "{}", warm.body);
+    assert_eq!(warm.calls, calls(0, 0, 0));
+    let discovery = format!(
+        "/t/{}/oauth2/token/.well-known/openid-configuration",
+        stack.org
+    );
+    let warm = call(&stack.token, get(&discovery)).await;
+    assert_eq!(warm.status, StatusCode::OK, "{}", warm.body);
+    assert_eq!(warm.calls, calls(0, 0, 0));
+}
+
+/// One execution environment serves concurrent requests (`lambda_http::run_concurrent`): the
+/// caches stay correct and every request's counts are its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_exchanges_through_one_function_each_count_their_own_calls() {
+    let stack = Arc::new(Stack::new().await);
+
+    // Cold and concurrent: every request succeeds and signs once; the public key is loaded
+    // once for all of them, so exactly one request also counts the `GetPublicKey`.
+    let replies = exchanges(&stack, 16).await;
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert!(reply.calls.dynamodb_reads <= 2, "{:?}", reply.calls);
+    }
+    let mut kms: Vec<u32> = replies.iter().map(|r| r.calls.kms_calls).collect();
+    kms.sort();
+    assert_eq!(kms, [[1; 15].as_slice(), &[2]].concat());
+
+    // Warm and concurrent: exactly one KMS call each, nothing read, distinct tokens.
+    let replies = exchanges(&stack, 32).await;
+    let mut tokens = HashSet::new();
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.calls, calls(0, 0, 1));
+        tokens.insert(reply.body["access_token"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(tokens.len(), replies.len());
+    assert_eq!(
+        stack.jwks.requests(),
+        1,
+        "concurrent misses share one fetch"
+    );
+}
+
+async fn exchanges(stack: &Arc<Stack>, n: usize) -> Vec<Reply> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let stack = Arc::clone(stack);
+        tasks.spawn(async move { stack.exchange(&subject_token(&stack)).await });
+    }
+    tasks.join_all().await
+}
