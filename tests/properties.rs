@@ -16,6 +16,7 @@ use trustgate::domain::input::merge_patch;
 use trustgate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
 use trustgate::domain::organization::Organization;
 use trustgate::domain::subject_token::{MAX_TOKEN_BYTES, UnverifiedToken};
+use trustgate::keys::certificate::key_from_certificate_pem;
 use trustgate::keys::jwks::parse_jwks;
 use trustgate::oauth::client_auth::extract;
 use trustgate::oauth::form::Form;
@@ -258,6 +259,11 @@ proptest! {
         let secret_marker = STANDARD.encode(&der);
         for input in [text.clone(), pem, STANDARD.encode(&der), format!("-----BEGIN{text}")] {
             if let Err(message) = parse_certificate(&input) {
+                prop_assert!(!message.is_empty());
+                prop_assert!(secret_marker.len() < 16 || !message.contains(&secret_marker));
+            }
+            // The token function's own reader of the stored certificate's key.
+            if let Err(message) = key_from_certificate_pem(&input) {
                 prop_assert!(!message.is_empty());
                 prop_assert!(secret_marker.len() < 16 || !message.contains(&secret_marker));
             }

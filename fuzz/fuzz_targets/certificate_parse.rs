@@ -1,5 +1,6 @@
 //! Issuer certificates as pasted into the admin API: the text itself, and the bytes as base64
-//! DER and as a PEM block (so the fuzzer reaches the DER and X.509 readers).
+//! DER and as a PEM block (so the fuzzer reaches the DER and X.509 readers), and the token
+//! function's reader of a certificate's key.
 #![no_main]
 
 use base64::Engine;
@@ -11,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_certificate(&String::from_utf8_lossy(data));
     let b64 = STANDARD.encode(data);
     let _ = parse_certificate(&b64);
-    let _ = parse_certificate(&format!(
-        "-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n"
-    ));
+    let pem = format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
+    let _ = parse_certificate(&pem);
+    // The token function's reading of a stored certificate's verification key.
+    let _ = trustgate::keys::certificate::key_from_certificate_pem(&pem);
 });
