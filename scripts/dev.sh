@@ -12,9 +12,11 @@ endpoint="http://127.0.0.1:$moto_port"
 mkdir -p target
 MOTO_PID=""
 WATCH_PID=""
+# Each kill may find its process gone already (Ctrl-C reaches the whole group); under set -e a
+# failed kill would end the cleanup before the next one.
 cleanup() {
-  [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
-  [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null
+  if [ -n "$WATCH_PID" ]; then kill "$WATCH_PID" 2>/dev/null || true; fi
+  if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; fi
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
