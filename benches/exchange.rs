@@ -169,7 +169,7 @@ fn parts(
                 3600,
             );
             let input = access_token::signing_input(&signer.0, &claims);
-            access_token::assemble(&input, &[0x5a; 256])
+            access_token::assemble(input, &[0x5a; 256])
         })
     });
     group.bench_function("log_line", |b| {

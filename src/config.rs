@@ -177,7 +177,13 @@ impl Config {
 
     /// The issuer value of an organization: `{public_url}/t/{org}/oauth2/token`.
     pub fn organization_issuer(&self, org: &str) -> String {
-        format!("{}/t/{org}/oauth2/token", self.public_url)
+        // Once per exchange: built without the formatting machinery.
+        let mut issuer = String::with_capacity(self.public_url.len() + org.len() + 16);
+        issuer.push_str(&self.public_url);
+        issuer.push_str("/t/");
+        issuer.push_str(org);
+        issuer.push_str("/oauth2/token");
+        issuer
     }
 }
 

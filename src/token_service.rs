@@ -329,8 +329,12 @@ impl TokenService {
             .sign(input.as_bytes())
             .await
             .map_err(port_failure)?;
-        tracing::info!(client_id = %application.client_id, jti = %claims.jti, "access token issued");
-        Ok(access_token::assemble(&input, &signature))
+        tracing::info!(
+            client_id = application.client_id.as_str(),
+            jti = claims.jti.as_str(),
+            "access token issued"
+        );
+        Ok(access_token::assemble(input, &signature))
     }
 
     fn response(

@@ -47,7 +47,11 @@ struct JwsHeader<'a> {
     kid: &'a str,
 }
 
-/// `BASE64URL(header) "." BASE64URL(claims)` (RFC 7515 §5.1), ready to sign with `key`.
+/// Largest JWS signature Trustgate makes (RSA-4096), for sizing the token up front.
+const MAX_SIGNATURE_BYTES: usize = 512;
+
+/// `BASE64URL(header) "." BASE64URL(claims)` (RFC 7515 §5.1), ready to sign with `key`, with
+/// room for the signature [`assemble`] appends.
 pub fn signing_input(key: &SigningKey, claims: &AccessTokenClaims) -> String {
     let header = JwsHeader {
         alg: key.alg.as_str(),
@@ -55,17 +59,23 @@ pub fn signing_input(key: &SigningKey, claims: &AccessTokenClaims) -> String {
         kid: &key.kid,
     };
     let header = serde_json::to_vec(&header).expect("header serializes");
-    let claims = serde_json::to_vec(claims).expect("claims serialize");
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(claims)
-    )
+    let mut payload = Vec::with_capacity(256);
+    serde_json::to_writer(&mut payload, claims).expect("claims serialize");
+    let encoded = |bytes: usize| bytes.div_ceil(3) * 4;
+    let mut out = String::with_capacity(
+        encoded(header.len()) + encoded(payload.len()) + encoded(MAX_SIGNATURE_BYTES) + 2,
+    );
+    URL_SAFE_NO_PAD.encode_string(header, &mut out);
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut out);
+    out
 }
 
-/// The compact JWS.
-pub fn assemble(signing_input: &str, signature: &[u8]) -> String {
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+/// The compact JWS: the signing input, `.`, the signature.
+pub fn assemble(mut signing_input: String, signature: &[u8]) -> String {
+    signing_input.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut signing_input);
+    signing_input
 }
 
 #[cfg(test)]
@@ -98,6 +108,6 @@ mod tests {
         assert_eq!(payload["exp"], 160);
         assert_eq!(payload["aud"], "client");
         assert_eq!(payload["jti"].as_str().unwrap().len(), 32);
-        assert_eq!(assemble("a.b", &[0xff]), "a.b._w");
+        assert_eq!(assemble("a.b".into(), &[0xff]), "a.b._w");
     }
 }

@@ -6,6 +6,7 @@ pub mod application;
 pub mod certificate;
 pub mod input;
 pub mod issuer;
+pub mod jose_object;
 pub mod lockout;
 pub mod organization;
 pub mod refresh_token;

@@ -6,15 +6,12 @@
 //! [`UnverifiedToken::verify`] checks the signature and only then hands out the claims, which
 //! [`VerifiedToken::validate`] checks against the trusted issuer's rules.
 
-use std::fmt;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::{Map, Value};
 
 use super::issuer::{Algorithm, TrustedIssuer};
+use super::jose_object::{self, Member};
 
 /// Largest subject token accepted (contract: 16 KiB).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -74,7 +71,7 @@ pub struct Header {
 #[derive(Debug)]
 pub struct UnverifiedToken<'a> {
     header: Header,
-    claims: Map<String, Value>,
+    claims: Claims,
     signing_input: &'a str,
     signature: &'a str,
 }
@@ -82,7 +79,37 @@ pub struct UnverifiedToken<'a> {
 /// A token whose signature verified with a trusted issuer's key.
 #[derive(Debug)]
 pub struct VerifiedToken {
-    claims: Map<String, Value>,
+    claims: Claims,
+}
+
+/// The registered claims the rules read (RFC 7519 §4.1), as the token has them. The payload's
+/// other claims were checked to be JSON and are not kept.
+#[derive(Debug)]
+struct Claims {
+    iss: Member,
+    sub: Member,
+    aud: Member,
+    exp: Member,
+    nbf: Member,
+    iat: Member,
+    jti: Member,
+}
+
+impl Claims {
+    fn read(payload: &[u8]) -> Result<Claims, Rejection> {
+        const NAMES: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+        let [iss, sub, aud, exp, nbf, iat, jti] =
+            jose_object::read(payload, &NAMES).map_err(|e| Rejection::BadPayload(e.as_str()))?;
+        Ok(Claims {
+            iss,
+            sub,
+            aud,
+            exp,
+            nbf,
+            iat,
+            jti,
+        })
+    }
 }
 
 /// What an issued token takes from a valid subject token.
@@ -101,30 +128,31 @@ impl<'a> UnverifiedToken<'a> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Rejection::TooLarge);
         }
-        let segments: Vec<&str> = token.split('.').collect();
-        match segments.len() {
-            3 => {}
-            5 => return Err(Rejection::Encrypted),
-            _ => return Err(Rejection::Malformed),
-        }
+        let (header, rest) = token.split_once('.').ok_or(Rejection::Malformed)?;
+        let (payload, signature) = rest.split_once('.').ok_or(Rejection::Malformed)?;
         // Every segment must be non-empty base64url without padding: an empty signature is
-        // an unsecured JWS, refused whatever its header says.
-        if segments
-            .iter()
-            .any(|s| s.is_empty() || !s.bytes().all(is_base64url))
-        {
+        // an unsecured JWS, refused whatever its header says. Decoding checks the alphabet of
+        // the header and payload; the signature's is checked here (it is decoded when it is
+        // verified), which also finds the dots of a JWE (five segments) or of a token with
+        // more than three.
+        if !is_base64url(signature) {
+            return Err(if signature.bytes().filter(|&b| b == b'.').count() == 2 {
+                Rejection::Encrypted
+            } else {
+                Rejection::Malformed
+            });
+        }
+        if header.is_empty() || payload.is_empty() {
             return Err(Rejection::Malformed);
         }
-        let header = strict_object(&decode(segments[0])?)
-            .map_err(|_| Rejection::BadHeader("not a JSON object"))?;
-        let header = check_header(&header)?;
-        let claims = strict_object(&decode(segments[1])?).map_err(Rejection::BadPayload)?;
-        let signing_input = &token[..segments[0].len() + 1 + segments[1].len()];
+        let signing_input = &token[..header.len() + 1 + payload.len()];
+        let header = check_header(&decode(header)?)?;
+        let claims = Claims::read(&decode(payload)?)?;
         Ok(UnverifiedToken {
             header,
             claims,
             signing_input,
-            signature: segments[2],
+            signature,
         })
     }
 
@@ -134,10 +162,10 @@ impl<'a> UnverifiedToken<'a> {
 
     /// The unverified `iss`. Use it only to pick the trusted issuer whose keys verify the token.
     pub fn unverified_issuer(&self) -> Result<&str, Rejection> {
-        self.claims
-            .get("iss")
-            .and_then(Value::as_str)
-            .ok_or(Rejection::BadClaim("iss"))
+        match &self.claims.iss {
+            Member::String(iss) => Ok(iss),
+            _ => Err(Rejection::BadClaim("iss")),
+        }
     }
 
     /// The enabled issuer whose `issuer` equals `iss` byte for byte, if its allow-list has
@@ -190,18 +218,18 @@ impl VerifiedToken {
     /// skew (RFC 7519 §4.1.4–4.1.6); the issuer's maximum age; `aud` (§4.1.3) holding the
     /// organization's issuer or the alias; a non-empty string `sub`; the `jti` rule.
     pub fn validate(self, rules: &ClaimRules<'_>) -> Result<Subject, Rejection> {
-        let claims = &self.claims;
+        let claims = self.claims;
         let now = rules.now as f64;
         let skew = f64::from(rules.issuer.clock_skew_seconds);
 
-        let exp = numeric(claims, "exp")?.ok_or(Rejection::BadClaim("exp"))?;
+        let exp = numeric(&claims.exp, "exp")?.ok_or(Rejection::BadClaim("exp"))?;
         if now >= exp + skew {
             return Err(Rejection::Expired);
         }
-        if numeric(claims, "nbf")?.is_some_and(|nbf| nbf > now + skew) {
+        if numeric(&claims.nbf, "nbf")?.is_some_and(|nbf| nbf > now + skew) {
             return Err(Rejection::NotYetValid);
         }
-        let iat = numeric(claims, "iat")?;
+        let iat = numeric(&claims.iat, "iat")?;
         if iat.is_some_and(|iat| iat > now + skew) {
             return Err(Rejection::IssuedInFuture);
         }
@@ -215,34 +243,24 @@ impl VerifiedToken {
         let accepted = |aud: &str| {
             aud == rules.organization_issuer || rules.issuer.alias.as_deref() == Some(aud)
         };
-        let audience_ok = match claims.get("aud") {
-            Some(Value::String(aud)) => accepted(aud),
-            Some(Value::Array(list)) => {
-                let mut found = false;
-                for aud in list {
-                    found |= accepted(aud.as_str().ok_or(Rejection::BadClaim("aud"))?);
-                }
-                found
-            }
-            Some(_) => return Err(Rejection::BadClaim("aud")),
-            None => false,
+        let audience_ok = match &claims.aud {
+            Member::String(aud) => accepted(aud),
+            Member::Strings(list) => list.iter().any(|aud| accepted(aud)),
+            Member::Absent => false,
+            _ => return Err(Rejection::BadClaim("aud")),
         };
         if !audience_ok {
             return Err(Rejection::WrongAudience);
         }
 
-        let sub = match claims.get("sub") {
-            Some(Value::String(sub)) if !sub.is_empty() && sub.len() <= MAX_SUB_BYTES => {
-                sub.clone()
-            }
+        let sub = match claims.sub {
+            Member::String(sub) if !sub.is_empty() && sub.len() <= MAX_SUB_BYTES => sub,
             _ => return Err(Rejection::BadClaim("sub")),
         };
-        let jti = match claims.get("jti") {
-            None => None,
-            Some(Value::String(jti)) if !jti.is_empty() && jti.len() <= MAX_JTI_BYTES => {
-                Some(jti.clone())
-            }
-            Some(_) => return Err(Rejection::BadClaim("jti")),
+        let jti = match claims.jti {
+            Member::Absent => None,
+            Member::String(jti) if !jti.is_empty() && jti.len() <= MAX_JTI_BYTES => Some(jti),
+            _ => return Err(Rejection::BadClaim("jti")),
         };
         if rules.issuer.require_jti && jti.is_none() {
             return Err(Rejection::BadClaim("jti"));
@@ -257,40 +275,41 @@ impl VerifiedToken {
     }
 }
 
-fn check_header(header: &Map<String, Value>) -> Result<Header, Rejection> {
-    if header.contains_key("enc") {
+/// The header members that decide anything (RFC 7515 §4.1), checked: a JWE is refused, `alg`
+/// must be on the allow-list, `crit` and unsupported parameters are refused, nested JWTs are
+/// refused, and `kid` must be a short string.
+fn check_header(header: &[u8]) -> Result<Header, Rejection> {
+    const NAMES: [&str; 7] = ["enc", "alg", "crit", "zip", "b64", "cty", "kid"];
+    let [enc, alg, crit, zip, b64, cty, kid] =
+        jose_object::read(header, &NAMES).map_err(|_| Rejection::BadHeader("not a JSON object"))?;
+    if enc != Member::Absent {
         return Err(Rejection::Encrypted);
     }
-    let alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .ok_or(Rejection::BadHeader("alg is missing"))?;
+    let Member::String(alg) = alg else {
+        return Err(Rejection::BadHeader("alg is missing"));
+    };
     // `none` and HMAC are not in the enum, so they can never be accepted (RFC 8725 §3.1).
-    let alg = Algorithm::parse(alg).ok_or(Rejection::AlgorithmNotAccepted)?;
+    let alg = Algorithm::parse(&alg).ok_or(Rejection::AlgorithmNotAccepted)?;
     // RFC 7515 §4.1.11: an extension we do not understand must be refused; we understand none.
-    if header.contains_key("crit") {
+    if crit != Member::Absent {
         return Err(Rejection::BadHeader("crit extensions are not supported"));
     }
-    if header.contains_key("zip") || header.contains_key("b64") {
+    if zip != Member::Absent || b64 != Member::Absent {
         return Err(Rejection::BadHeader("unsupported header parameter"));
     }
     // RFC 8725 §2.8 / RFC 7519 §5.2: nested JWTs are not accepted. RFC 7515 §4.1.10 lets
     // `cty` drop its "application/" prefix, so both spellings (any case) mean a nested JWT.
-    if header
-        .get("cty")
-        .and_then(Value::as_str)
-        .is_some_and(|cty| {
-            let cty = cty.trim();
-            cty.eq_ignore_ascii_case("jwt") || cty.eq_ignore_ascii_case("application/jwt")
-        })
-    {
-        return Err(Rejection::BadHeader("nested JWTs are not accepted"));
+    if let Member::String(cty) = &cty {
+        let cty = cty.trim();
+        if cty.eq_ignore_ascii_case("jwt") || cty.eq_ignore_ascii_case("application/jwt") {
+            return Err(Rejection::BadHeader("nested JWTs are not accepted"));
+        }
     }
     // `jwk`, `jku`, `x5u`, `x5c` are ignored: keys come only from the trusted issuer.
-    let kid = match header.get("kid") {
-        None => None,
-        Some(Value::String(kid)) if kid.len() <= MAX_KID_BYTES => Some(kid.clone()),
-        Some(_) => {
+    let kid = match kid {
+        Member::Absent => None,
+        Member::String(kid) if kid.len() <= MAX_KID_BYTES => Some(kid),
+        _ => {
             return Err(Rejection::BadHeader(
                 "kid must be a string of at most 256 bytes",
             ));
@@ -301,20 +320,21 @@ fn check_header(header: &Map<String, Value>) -> Result<Header, Rejection> {
 
 /// A NumericDate (RFC 7519 §2): a JSON number, possibly fractional; strings are refused
 /// (GHSA-h395-gr6q-cpjc).
-fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, Rejection> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .filter(|v| v.is_finite())
-            .map(Some)
-            .ok_or(Rejection::BadClaim(name)),
-        Some(_) => Err(Rejection::BadClaim(name)),
+fn numeric(claim: &Member, name: &'static str) -> Result<Option<f64>, Rejection> {
+    match claim {
+        Member::Absent => Ok(None),
+        Member::Number(n) => Ok(Some(*n)),
+        _ => Err(Rejection::BadClaim(name)),
     }
 }
 
-fn is_base64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+/// Non-empty, and only the base64url alphabet (RFC 4648 §5) without padding. Every byte is
+/// looked at (no early exit), which lets the compiler check many at once.
+fn is_base64url(segment: &str) -> bool {
+    !segment.is_empty()
+        && segment.bytes().fold(true, |ok, b| {
+            ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_'))
+        })
 }
 
 fn decode(segment: &str) -> Result<Vec<u8>, Rejection> {
@@ -323,42 +343,10 @@ fn decode(segment: &str) -> Result<Vec<u8>, Rejection> {
         .map_err(|_| Rejection::Malformed)
 }
 
-/// Parses one JSON object, refusing duplicate member names (RFC 7519 §4: a JWT with duplicate
-/// claim names must be rejected, or the last one read silently wins).
-pub fn strict_object(bytes: &[u8]) -> Result<Map<String, Value>, &'static str> {
-    struct Strict(Map<String, Value>);
-    impl<'de> Deserialize<'de> for Strict {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Strict, D::Error> {
-            struct ObjectVisitor;
-            impl<'de> Visitor<'de> for ObjectVisitor {
-                type Value = Strict;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("a JSON object")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Strict, A::Error> {
-                    let mut map = Map::new();
-                    while let Some(name) = access.next_key::<String>()? {
-                        // `insert` returns the earlier value of a repeated name.
-                        if map.insert(name, access.next_value()?).is_some() {
-                            return Err(serde::de::Error::custom("duplicate member"));
-                        }
-                    }
-                    Ok(Strict(map))
-                }
-            }
-            deserializer.deserialize_map(ObjectVisitor)
-        }
-    }
-    match serde_json::from_slice::<Strict>(bytes) {
-        Ok(Strict(map)) => Ok(map),
-        Err(e) if e.to_string().starts_with("duplicate member") => Err("duplicate member names"),
-        Err(_) => Err("not a JSON object"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Map, Value};
 
     fn b64(s: &str) -> String {
         URL_SAFE_NO_PAD.encode(s)
@@ -390,10 +378,7 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn validate(payload: Value, issuer: &TrustedIssuer) -> Result<Subject, Rejection> {
-        let claims = match payload {
-            Value::Object(map) => map,
-            _ => unreachable!(),
-        };
+        let claims = Claims::read(&serde_json::to_vec(&payload).unwrap())?;
         VerifiedToken { claims }.validate(&ClaimRules {
             organization_issuer: ORG,
             issuer,

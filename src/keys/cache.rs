@@ -21,13 +21,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::time::Instant;
-use url::Url;
 
 use super::fetch::Fetcher;
 use super::jwks::{max_age_seconds, parse_jwks};
 use super::key::{Selection, VerificationKey, select};
 use super::{KeyError, KeySourceSettings};
-use crate::domain::issuer::Algorithm;
+use crate::domain::issuer::{Algorithm, check_jwks_uri};
 
 pub(crate) struct JwksCache {
     fetcher: Fetcher,
@@ -65,11 +64,11 @@ impl JwksCache {
     pub(crate) async fn keys_for(
         &self,
         issuer_id: &str,
-        url: &Url,
+        uri: &str,
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Vec<Arc<VerificationKey>>, KeyError> {
-        let slot = self.slot(issuer_id, url.as_str());
+        let slot = self.slot(issuer_id, uri);
         let seen = {
             let state = lock(&slot.state);
             if !self.should_fetch(&state, Instant::now(), kid, alg) {
@@ -96,8 +95,13 @@ impl JwksCache {
             }
         }
 
+        // Checked before every fetch, not on every request: cached keys of a slot were fetched
+        // from this very uri, which passed the same check.
+        let url = check_jwks_uri(uri, self.settings.allow_insecure).map_err(|problem| {
+            KeyError::Misconfigured(format!("trusted issuer {issuer_id}: jwks_uri {problem}"))
+        })?;
         let host = url.host_str().unwrap_or_default();
-        let result = self.fetcher.fetch(url).await.map_err(|e| e.to_string());
+        let result = self.fetcher.fetch(&url).await.map_err(|e| e.to_string());
         let parsed = result.and_then(|fetched| {
             parse_jwks(&fetched.body, self.settings.max_keys)
                 .map(|parsed| (parsed, fetched.cache_control))

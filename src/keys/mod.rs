@@ -114,7 +114,6 @@ impl std::fmt::Debug for KeySourceSettings {
 
 /// The verification keys of every trusted issuer, for one warm function.
 pub struct KeySource {
-    settings: KeySourceSettings,
     jwks: JwksCache,
     /// Parsed certificate keys per issuer id, with the PEM they came from.
     certificates: Mutex<HashMap<String, (String, Arc<VerificationKey>)>>,
@@ -147,8 +146,7 @@ impl KeySource {
         )
         .expect("the JWKS HTTP client builds");
         KeySource {
-            jwks: JwksCache::new(fetcher, settings.clone()),
-            settings,
+            jwks: JwksCache::new(fetcher, settings),
             certificates: Mutex::new(HashMap::new()),
         }
     }
@@ -183,15 +181,7 @@ impl KeySource {
                 }
             }
             Some(issuer::KeySource::Jwks(uri)) => {
-                let url = issuer::check_jwks_uri(uri, self.settings.allow_insecure).map_err(
-                    |problem| {
-                        KeyError::Misconfigured(format!(
-                            "trusted issuer {}: jwks_uri {problem}",
-                            issuer.id
-                        ))
-                    },
-                )?;
-                self.jwks.keys_for(&issuer.id, &url, kid, alg).await
+                self.jwks.keys_for(&issuer.id, uri, kid, alg).await
             }
         }
     }

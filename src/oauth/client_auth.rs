@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::OAuthError;
-use super::form::Form;
+use super::form::{self, Form};
 use crate::secret::Secret;
 
 const MAX_CLIENT_ID: usize = 256;
@@ -103,18 +103,11 @@ fn parse_basic(header: &[u8]) -> Result<(String, Secret), OAuthError> {
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let id = form_decode(id);
+    let id = form::decode(id.as_bytes()).into_owned();
     if id.is_empty() {
         return Err(malformed());
     }
-    Ok((id, Secret::new(form_decode(secret))))
-}
-
-/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, `%XX` a byte.
-fn form_decode(value: &str) -> String {
-    percent_encoding::percent_decode_str(&value.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
+    Ok((id, Secret::new(form::decode(secret.as_bytes()))))
 }
 
 #[cfg(test)]
