@@ -1,13 +1,24 @@
 //! The AWS SDK configuration shared by both functions: built once per execution environment,
 //! with bounded timeouts and retries so throttling becomes a prompt 503, not a hung request.
-//! Building it makes no network call; credentials are resolved on first use. The clients count
-//! their calls per request (see [`crate::metrics`]).
+//! Building it makes no network call. The clients count their calls per request (see
+//! [`crate::metrics`]).
+//!
+//! Everything comes from the environment, as Lambda provides it: credentials from
+//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (read at each use),
+//! the region from `AWS_REGION` (or `AWS_DEFAULT_REGION`), and `AWS_ENDPOINT_URL` for a local
+//! emulator. Not the SDK's default chain: its profile, SSO, web-identity and instance-metadata
+//! providers never apply in Lambda and were a tenth of each binary. To run the functions
+//! locally against real AWS with a profile, export its credentials first
+//! (`eval "$(aws configure export-credentials --format env)"`).
 
 use std::time::Duration;
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_kms::config::SharedCredentialsProvider;
 
 use crate::metrics::AwsCallCounter;
 
@@ -15,8 +26,22 @@ use crate::metrics::AwsCallCounter;
 /// throttling and transient errors only).
 pub const MAX_ATTEMPTS: u32 = 3;
 
-pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+pub fn sdk_config() -> SdkConfig {
+    sdk_config_from(|name| std::env::var(name).ok())
+}
+
+fn sdk_config_from(var: impl Fn(&str) -> Option<String>) -> SdkConfig {
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .filter(|region| !region.is_empty())
+        .map(Region::new);
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .identity_cache(IdentityCache::lazy().build())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
@@ -24,9 +49,11 @@ pub async fn sdk_config() -> SdkConfig {
                 .operation_attempt_timeout(Duration::from_secs(2))
                 .operation_timeout(Duration::from_secs(5))
                 .build(),
-        )
-        .load()
-        .await
+        );
+    if let Some(url) = var("AWS_ENDPOINT_URL").filter(|url| !url.is_empty()) {
+        config = config.endpoint_url(url);
+    }
+    config.build()
 }
 
 /// The DynamoDB client, counting its calls per request.
@@ -43,4 +70,36 @@ pub fn kms_client(sdk: &SdkConfig) -> aws_sdk_kms::Client {
         .interceptor(AwsCallCounter::kms())
         .build();
     aws_sdk_kms::Client::from_conf(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> SdkConfig {
+        sdk_config_from(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn region_and_endpoint_come_from_the_environment() {
+        let sdk = config(&[
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("AWS_REGION", "eu-central-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ]);
+        assert_eq!(sdk.region().map(Region::as_ref), Some("eu-central-1"));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:4566"));
+        let sdk = config(&[("AWS_DEFAULT_REGION", "eu-west-1")]);
+        assert_eq!(sdk.region().map(Region::as_ref), Some("eu-west-1"));
+        assert_eq!(sdk.endpoint_url(), None, "the service's own endpoint");
+        assert!(sdk.credentials_provider().is_some());
+        assert_eq!(
+            sdk.retry_config().map(|r| r.max_attempts()),
+            Some(MAX_ATTEMPTS)
+        );
+    }
 }

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
             "TRUSTGATE_ADMIN_AUTH=none: the admin API serves unauthenticated callers (local development only)"
         );
     }
-    let sdk = aws::sdk_config().await;
+    let sdk = aws::sdk_config();
     let app = Arc::new(AdminApp {
         table: Table::new(aws::dynamodb_client(&sdk), config.table.clone()),
         config,

@@ -16,7 +16,7 @@ use trustgate::{aws, telemetry};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = Config::from_env(Function::Token).inspect_err(|e| tracing::error!("{e}"))?;
-    let sdk = aws::sdk_config().await;
+    let sdk = aws::sdk_config();
     let table = Table::new(aws::dynamodb_client(&sdk), config.table.clone());
     let signer = KmsSigner::new(
         aws::kms_client(&sdk),

@@ -30,7 +30,7 @@ impl TestApp {
         let table_name =
             std::env::var("TRUSTGATE_TABLE").expect("TRUSTGATE_TABLE is set by make test");
         // The functions' own clients: they count AWS calls per request.
-        let sdk = trustgate::aws::sdk_config().await;
+        let sdk = trustgate::aws::sdk_config();
         let dynamodb = trustgate::aws::dynamodb_client(&sdk);
         TestApp {
             table: Table::new(dynamodb.clone(), table_name.clone()),

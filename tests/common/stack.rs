@@ -359,7 +359,7 @@ pub fn sign_raw(alg: Jws, key_pem: &str, header: &str, payload: &str) -> String 
 /// DynamoDB and KMS clients whose endpoint is `endpoint` (set on the service configuration,
 /// which wins over `AWS_ENDPOINT_URL`).
 pub async fn dead_clients(endpoint: &str) -> (aws_sdk_dynamodb::Client, aws_sdk_kms::Client) {
-    let sdk = trustgate::aws::sdk_config().await;
+    let sdk = trustgate::aws::sdk_config();
     let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .endpoint_url(endpoint)
         .build();
