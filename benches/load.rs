@@ -289,11 +289,21 @@ async fn main() {
     // --release --arm64` left one in target/lambda (it needs zig, which make bench does not
     // install; BENCHMARKS.md has the command).
     let lambda_dir = format!("{release_dir}/../lambda");
+    let modified = |path: &str| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     for name in ["token", "admin"] {
-        for path in [
-            format!("{release_dir}/{name}"),
-            format!("{lambda_dir}/{name}/bootstrap"),
-        ] {
+        let host = format!("{release_dir}/{name}");
+        let lambda = format!("{lambda_dir}/{name}/bootstrap");
+        // Older than the host build (or absent): built from other code, not measured.
+        let stale = modified(&lambda) < modified(&host);
+        if stale && modified(&lambda).is_some() {
+            println!("{lambda} is older than {host}: not measured (rebuild it to measure)");
+        }
+        let paths = if stale {
+            vec![host]
+        } else {
+            vec![host, lambda]
+        };
+        for path in paths {
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };

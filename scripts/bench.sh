@@ -40,6 +40,9 @@ local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alia
 echo "==> cargo lambda watch --release on 127.0.0.1:$watch_port (log: target/bench-watch.log)"
 cargo lambda watch --release --ignore-changes -A 127.0.0.1 -P "$watch_port" >target/bench-watch.log 2>&1 &
 WATCH_PID=$!
+# The benchmark's own build may be instant: wait until the function answers (a 404 of an
+# unknown organization is an answer) rather than racing the watcher's start.
+local_aws answers --endpoint "$TRUSTGATE_PUBLIC_URL/t/warm-up/oauth2/jwks" --timeout 300
 
 echo "==> benchmark"
 BENCH_TOKEN_URL="$TRUSTGATE_PUBLIC_URL" \
