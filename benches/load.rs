@@ -294,8 +294,9 @@ async fn main() {
         let host = format!("{release_dir}/{name}");
         let lambda = format!("{lambda_dir}/{name}/bootstrap");
         // Older than the host build (or absent): built from other code, not measured.
-        let stale = modified(&lambda) < modified(&host);
-        if stale && modified(&lambda).is_some() {
+        let lambda_built = modified(&lambda);
+        let stale = lambda_built < modified(&host);
+        if stale && lambda_built.is_some() {
             println!("{lambda} is older than {host}: not measured (rebuild it to measure)");
         }
         let paths = if stale {

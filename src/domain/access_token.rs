@@ -61,7 +61,7 @@ pub fn signing_input(key: &SigningKey, claims: &AccessTokenClaims) -> String {
     let header = serde_json::to_vec(&header).expect("header serializes");
     let mut payload = Vec::with_capacity(256);
     serde_json::to_writer(&mut payload, claims).expect("claims serialize");
-    let encoded = |bytes: usize| bytes.div_ceil(3) * 4;
+    let encoded = |bytes: usize| base64::encoded_len(bytes, false).unwrap_or(0);
     let mut out = String::with_capacity(
         encoded(header.len()) + encoded(payload.len()) + encoded(MAX_SIGNATURE_BYTES) + 2,
     );
