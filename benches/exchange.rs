@@ -29,6 +29,8 @@ use criterion::{BatchSize, Criterion};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use trustgate::config::{self, Config, Function, SigningAlg};
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
 use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
@@ -53,14 +55,8 @@ const SECRET: &str = "bench-client-secret-of-forty-three-characters";
 fn main() {
     let started = SystemTime::now();
     // As in Lambda: JSON lines (here into a sink), so the cost of logging is measured too.
-    tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_span_list(false)
-        .flatten_event(true)
-        .without_time()
-        .with_ansi(false)
-        .with_writer(std::io::sink)
+    tracing_subscriber::registry()
+        .with(trustgate::telemetry::lambda_json(std::io::sink))
         .init();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
