@@ -36,7 +36,7 @@ use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
 use trustgate::domain::organization::Organization;
 use trustgate::domain::{now_epoch, random_hex};
 use trustgate::secret::Secret;
-use trustgate::store::{Condition, Item, Key, Table};
+use trustgate::aws::table::{Condition, Item, Key, Table};
 
 use jwks_server::{JwksServer, Reply};
 use keys::{RSA_2048, jwks};

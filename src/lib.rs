@@ -2,18 +2,18 @@
 //!
 //! - [`config`]: the environment variables of the contract, parsed once at start.
 //! - [`domain`]: pure rules and records (organizations, issuers, applications). No AWS, no HTTP.
-//! - [`store`]: the DynamoDB table, its key design and its few operations.
 //! - [`oauth`]: wire shapes of the token endpoint (form, client authentication, errors).
 //! - [`token_service`]: the token endpoint's use cases (exchange, JWKS, discovery).
-//! - [`ports`]: the async traits the use cases need; [`adapters`]: their AWS implementations.
+//! - [`ports`]: the async traits the use cases need.
+//! - [`aws`]: everything that talks to AWS: SDK set-up, the DynamoDB table and its key design,
+//!   the ports' DynamoDB and KMS implementations.
 //! - [`keys`]: trusted issuers' verification keys (JWKS fetching and caching, certificates).
 //! - [`http`]: request → response for the `token` and `admin` functions.
 //! - [`cache`]: the time-bounded record cache of warm functions; [`der`]: a minimal DER reader.
-//! - [`aws`], [`telemetry`]: SDK and logging set-up shared by the binaries; [`metrics`]: AWS
+//! - [`telemetry`]: logging set-up shared by the binaries; [`metrics`]: AWS
 //!   calls counted per request.
 //! - [`secret`]: a string type that never prints its value.
 
-pub mod adapters;
 pub mod aws;
 pub mod cache;
 pub mod config;
@@ -25,6 +25,5 @@ pub mod metrics;
 pub mod oauth;
 pub mod ports;
 pub mod secret;
-pub mod store;
 pub mod telemetry;
 pub mod token_service;

@@ -7,7 +7,7 @@ use common::admin::Admin;
 use serde_json::{Value, json};
 use trustgate::domain::application::Application;
 use trustgate::secret::Secret;
-use trustgate::store::keys::Key;
+use trustgate::aws::table_keys::Key;
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 

@@ -8,8 +8,8 @@ use common::admin::{Admin, Event, PUBLIC_URL};
 use common::unique;
 use serde_json::{Value, json};
 use trustgate::domain::application::{AppType, Application};
-use trustgate::store::keys::Key;
-use trustgate::store::{Condition, Item};
+use trustgate::aws::table_keys::Key;
+use trustgate::aws::table::{Condition, Item};
 
 #[tokio::test]
 async fn creates_an_organization_with_its_issuer_value() {

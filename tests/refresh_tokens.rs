@@ -15,7 +15,7 @@ use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
 use trustgate::ports::{BoxFuture, PortError, RefreshStore};
 use trustgate::secret::Secret;
-use trustgate::store::{Key, Table};
+use trustgate::aws::table::{Key, Table};
 use trustgate::token_service::{Ports, TokenService};
 
 /// A confidential application with both grants, and its secret.
@@ -278,7 +278,7 @@ async fn deleting_the_trusted_issuer_or_the_application_ends_the_family() {
         .table
         .delete(
             &Key::trusted_issuer(&stack.org, &stack.issuer.id),
-            trustgate::store::Condition::Present,
+            trustgate::aws::table::Condition::Present,
         )
         .await
         .unwrap();
@@ -297,7 +297,7 @@ async fn deleting_the_trusted_issuer_or_the_application_ends_the_family() {
         .table
         .delete(
             &Key::application(&stack.org, &app.client_id),
-            trustgate::store::Condition::Present,
+            trustgate::aws::table::Condition::Present,
         )
         .await
         .unwrap();
@@ -390,7 +390,7 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
         started: Mutex::new(Vec::new()),
     });
     let dead_kms =
-        trustgate::adapters::kms::KmsSigner::new(dead_kms_client, "alias/x".into(), vec![], None);
+        trustgate::aws::kms::KmsSigner::new(dead_kms_client, "alias/x".into(), vec![], None);
     let ports = Ports {
         config_store: Arc::new(stack.app.table.clone()),
         refresh_store: recording.clone(),

@@ -6,8 +6,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use common::{TestApp, unique};
 use serde::{Deserialize, Serialize};
 use trustgate::domain::now_epoch as now;
-use trustgate::store::keys::{EXPIRES_AT, organization_pk};
-use trustgate::store::{Condition, Item, Key, StoreError, Write};
+use trustgate::aws::table_keys::{EXPIRES_AT, organization_pk};
+use trustgate::aws::table::{Condition, Item, Key, StoreError, Write};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Record {
@@ -201,7 +201,7 @@ async fn conditional_delete_of_a_missing_item_fails_and_a_present_one_goes() {
 #[tokio::test]
 async fn a_missing_table_is_a_permanent_error_not_a_retryable_one() {
     let app = TestApp::new().await;
-    let table = trustgate::store::Table::new(app.dynamodb.clone(), unique("no-such-table"));
+    let table = trustgate::aws::table::Table::new(app.dynamodb.clone(), unique("no-such-table"));
     let err = table
         .get::<Record>(&Key::organization("x"))
         .await

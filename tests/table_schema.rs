@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use common::TestApp;
 use serde_yaml::Value;
-use trustgate::store::keys::{EXPIRES_AT, PK, SK};
+use trustgate::aws::table_keys::{EXPIRES_AT, PK, SK};
 
 fn template_table() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/infra/template.yaml"))

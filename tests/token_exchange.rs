@@ -14,12 +14,12 @@ use common::stack::*;
 use jsonwebtoken::Algorithm as Jws;
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
-use trustgate::adapters::kms::KmsSigner;
+use trustgate::aws::kms::KmsSigner;
 use trustgate::config;
 use trustgate::domain::application::{AppType, GrantType};
 use trustgate::domain::issuer::{Algorithm, Certificate};
 use trustgate::domain::random_hex;
-use trustgate::store::Table;
+use trustgate::aws::table::Table;
 
 // ---------------------------------------------------------------------------------------------
 // Happy paths.
@@ -893,7 +893,7 @@ async fn an_organization_being_deleted_has_no_jwks_or_discovery() {
     };
     put(
         &stack.app.table,
-        trustgate::store::Key::organization(&org),
+        trustgate::aws::table::Key::organization(&org),
         &record,
     )
     .await;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lambda_http::{Error, Request, service_fn};
 use trustgate::config::{AdminAuth, Config, Function};
 use trustgate::http::admin::AdminApp;
-use trustgate::store::Table;
+use trustgate::aws::table::Table;
 use trustgate::{aws, telemetry};
 
 #[tokio::main]

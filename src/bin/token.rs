@@ -4,11 +4,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Error, Request, service_fn};
-use trustgate::adapters::kms::KmsSigner;
+use trustgate::aws::kms::KmsSigner;
 use trustgate::config::{Config, Function};
 use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
-use trustgate::store::Table;
+use trustgate::aws::table::Table;
 use trustgate::token_service::{Ports, TokenService};
 use trustgate::{aws, telemetry};
 

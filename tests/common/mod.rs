@@ -9,7 +9,7 @@ pub mod stack;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use trustgate::store::Table;
+use trustgate::aws::table::Table;
 
 pub struct TestApp {
     pub table: Table,

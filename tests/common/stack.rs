@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm as Jws, DecodingKey, EncodingKey};
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
-use trustgate::adapters::kms::KmsSigner;
+use trustgate::aws::kms::KmsSigner;
 use trustgate::config::{self, Config, Function};
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
 use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
@@ -21,7 +21,7 @@ use trustgate::keys::KeySource;
 use trustgate::metrics::AwsCalls;
 use trustgate::ports::{ConfigStore, Signer};
 use trustgate::secret::Secret;
-use trustgate::store::{Condition, Item, Key, Table};
+use trustgate::aws::table::{Condition, Item, Key, Table};
 use trustgate::token_service::{Ports, TokenService};
 
 use super::jwks_server::{JwksServer, Reply as JwksReply};

@@ -16,7 +16,7 @@ use crate::domain::application::{
 use crate::domain::input::InputError;
 use crate::domain::random_hex;
 use crate::secret::Secret;
-use crate::store::keys::APPLICATION_PREFIX;
+use crate::aws::table_keys::APPLICATION_PREFIX;
 
 const WHAT: &str = "application";
 

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::domain::input::InputError;
 use crate::http::{Problem, json};
-use crate::store::StoreError;
-use crate::store::admin::AdminError;
+use crate::aws::table::StoreError;
+use crate::aws::admin_store::AdminError;
 
 /// A failed admin request.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use super::request::{encode_cursor, json_body, org_param, page_request, server_i
 use super::{Call, List, created, no_content, ok, patched_fields};
 use crate::domain::issuer::IssuerSettings;
 use crate::domain::random_hex;
-use crate::store::keys::ISSUER_PREFIX;
+use crate::aws::table_keys::ISSUER_PREFIX;
 
 const WHAT: &str = "trusted token issuer";
 

@@ -25,8 +25,8 @@ use serde::Serialize;
 
 use crate::config::{AdminAuth, Config};
 use crate::domain::{now_epoch, rfc3339};
-use crate::store::Table;
-use crate::store::admin::AdminStore;
+use crate::aws::table::Table;
+use crate::aws::admin_store::AdminStore;
 use error::ApiError;
 use routes::{Match, Operation, Params};
 

@@ -8,7 +8,7 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use tokio::sync::OnceCell;
 
-use crate::adapters::port_error;
+use crate::aws::sdk_error::port_error;
 use crate::config::SigningAlg;
 use crate::der;
 use crate::domain::signing_key::{PublicKey, SigningKey};

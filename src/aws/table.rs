@@ -3,9 +3,6 @@
 //! never carries storage concerns. Uniqueness is only ever enforced by conditions and
 //! transactions, never by reading first.
 
-pub mod admin;
-pub mod keys;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -20,8 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::domain::now_epoch;
-pub use keys::Key;
-use keys::{EXPIRES_AT, PK, SK};
+pub use super::table_keys::Key;
+use super::table_keys::{EXPIRES_AT, PK, SK};
 
 /// DynamoDB allows at most 100 actions in one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -629,7 +626,7 @@ where
     {
         return StoreError::ConditionFailed;
     }
-    match crate::adapters::describe_sdk_error(&error) {
+    match crate::aws::sdk_error::describe_sdk_error(&error) {
         (true, detail) => StoreError::Unavailable(detail),
         (false, detail) => StoreError::Internal(detail),
     }

@@ -1,5 +1,5 @@
 //! What the admin API stores: organizations, trusted issuers with their uniqueness guards, and
-//! applications, at the keys of [`super::keys`]. Issuers and applications are stored exactly as
+//! applications, at the keys of [`super::table_keys`]. Issuers and applications are stored exactly as
 //! their domain records (the token endpoint reads them back as such) plus a `revision`
 //! attribute for optimistic concurrency; organizations carry `deleting_since` while a delete
 //! is under way.
@@ -18,10 +18,10 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::keys::{
+use super::table_keys::{
     APPLICATION_PREFIX, ISSUER_PREFIX, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK, organization_pk,
 };
-use super::{Condition, Item, Page, StoreError, Table, Write};
+use super::table::{Condition, Item, Page, StoreError, Table, Write};
 use crate::domain::application::Application;
 use crate::domain::input::InputError;
 use crate::domain::issuer::TrustedIssuer;
@@ -439,7 +439,7 @@ impl<'a> AdminStore<'a> {
     pub async fn delete_application(&self, org: &str, client_id: &str) -> Result<(), AdminError> {
         match self
             .table
-            .delete(&Key::application(org, client_id), super::Condition::Present)
+            .delete(&Key::application(org, client_id), Condition::Present)
             .await
         {
             Ok(()) => Ok(()),

@@ -1,11 +1,11 @@
 //! The [`ConfigStore`] and [`FailureLog`] ports on the DynamoDB table: each call is one request (see
-//! [`crate::store::keys`]).
+//! [`crate::aws::table::keys`]).
 
 use crate::domain::application::Application;
 use crate::domain::issuer::TrustedIssuer;
 use crate::ports::{BoxFuture, ConfigStore, FailureLog, PortError};
-use crate::store::keys::{ISSUER_PREFIX, organization_pk};
-use crate::store::{Condition, Item, Key, StoreError, Table};
+use crate::aws::table_keys::{ISSUER_PREFIX, organization_pk};
+use crate::aws::table::{Condition, Item, Key, StoreError, Table};
 
 /// The part of an organization item the token endpoint needs.
 #[derive(serde::Deserialize)]
@@ -40,7 +40,7 @@ impl ConfigStore for Table {
         Box::pin(async move { Ok(self.get(&Key::trusted_issuer(org, id)).await?) })
     }
 
-    /// An organization being deleted (see [`crate::store::admin`]) counts as gone.
+    /// An organization being deleted (see [`crate::aws::admin_store`]) counts as gone.
     fn organization_exists<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<bool, PortError>> {
         Box::pin(async move {
             let item = self

@@ -1,9 +1,4 @@
-//! Implementations of the ports: AWS KMS for signing, DynamoDB for configuration records and
-//! refresh tokens.
-
-pub mod config_store;
-pub mod kms;
-pub mod refresh_store;
+//! How an AWS SDK error is told to the client: retryable (503) or not (500).
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 

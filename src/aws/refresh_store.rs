@@ -5,7 +5,7 @@
 
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
 use crate::ports::{BoxFuture, PortError, RefreshStore};
-use crate::store::{Condition, Item, Key, StoreError, Table, Write};
+use crate::aws::table::{Condition, Item, Key, StoreError, Table, Write};
 
 impl RefreshStore for Table {
     fn start_family<'a>(

@@ -1,0 +1,15 @@
+//! Everything that talks to AWS, and only that: the SDK set-up shared by both functions, the
+//! DynamoDB table with its key design, and the implementations of the ports over DynamoDB and
+//! KMS. Nothing outside this folder imports an `aws_sdk_*` crate (tests/infra_template.rs holds
+//! each function's IAM grants equal to the calls made here).
+
+pub mod admin_store;
+pub mod config_store;
+pub mod kms;
+pub mod refresh_store;
+pub mod sdk;
+pub mod sdk_error;
+pub mod table;
+pub mod table_keys;
+
+pub use sdk::{MAX_ATTEMPTS, dynamodb_client, kms_client, sdk_config};
