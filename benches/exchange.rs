@@ -35,13 +35,14 @@ use trustgate::config::{self, Config, Function, SigningAlg};
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
 use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
 use trustgate::domain::now_epoch;
-use trustgate::domain::refresh_token::{RefreshFamily, RefreshToken};
+use trustgate::domain::organization::OrgName;
 use trustgate::domain::signing_key::{PublicKey, SigningKey};
 use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
-use trustgate::ports::{BoxFuture, ConfigStore, FailureLog, PortError, RefreshStore, Signer};
+use trustgate::ports::{BoxFuture, PortError, Signer, SystemClock};
 use trustgate::secret::Secret;
-use trustgate::token_service::{Ports, TokenService};
+use trustgate::testing::InMemory;
+use trustgate::token::{Ports, TokenService};
 
 use jwks_server::{JwksServer, Reply};
 use keys::{EC_P256, RSA_2048, TestKey, jwks};
@@ -127,7 +128,7 @@ fn parts(
     use trustgate::domain::subject_token::UnverifiedToken;
     use trustgate::oauth::client_auth;
     use trustgate::oauth::form::Form;
-    use trustgate::token_service::TokenResponse;
+    use trustgate::oauth::response::TokenResponse;
 
     let subject = subject_token(RSA_2048, "rsa-1");
     let request = exchange_request(&subject);
@@ -291,15 +292,16 @@ fn token_app(jwks_uri: &str) -> TokenApp {
         created_at: String::new(),
         updated_at: String::new(),
     };
+    // The records in memory; after the warm-up the service's record cache answers.
+    let memory = InMemory::new(now_epoch());
+    let org = OrgName::parse(ORG).unwrap();
+    memory.config_store.put_issuer(&org, issuer);
+    memory.config_store.put_application(&org, application);
     let ports = Ports {
-        config_store: Arc::new(MemoryStore {
-            issuers: vec![issuer],
-            application,
-        }),
-        refresh_store: Arc::new(NoRefresh),
-        failure_log: Arc::new(NoRefresh),
         signer: Arc::new(FixedSigner::new()),
         keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
+        clock: Arc::new(SystemClock),
+        ..memory.ports()
     };
     TokenApp {
         service: TokenService::new(config, ports),
@@ -321,103 +323,6 @@ fn issuer_record(jwks_uri: &str) -> TrustedIssuer {
         enabled: true,
         created_at: String::new(),
         updated_at: String::new(),
-    }
-}
-
-/// One organization's records in memory; after the warm-up the service's caches answer.
-struct MemoryStore {
-    issuers: Vec<TrustedIssuer>,
-    application: Application,
-}
-
-impl ConfigStore for MemoryStore {
-    fn issuers<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<TrustedIssuer>, PortError>> {
-        Box::pin(async { Ok(self.issuers.clone()) })
-    }
-    fn application<'a>(
-        &'a self,
-        _: &'a str,
-        client_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Application>, PortError>> {
-        Box::pin(async move {
-            Ok((client_id == self.application.client_id).then(|| self.application.clone()))
-        })
-    }
-    fn issuer<'a>(
-        &'a self,
-        _: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<TrustedIssuer>, PortError>> {
-        Box::pin(async move { Ok(self.issuers.iter().find(|i| i.id == id).cloned()) })
-    }
-    fn organization_exists<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<bool, PortError>> {
-        Box::pin(async move { Ok(org == ORG) })
-    }
-    fn record_jti<'a>(
-        &'a self,
-        _: &'a str,
-        _: &'a str,
-        _: &'a str,
-        _: i64,
-    ) -> BoxFuture<'a, Result<bool, PortError>> {
-        Box::pin(async { Ok(true) })
-    }
-    fn forget_jti<'a>(
-        &'a self,
-        _: &'a str,
-        _: &'a str,
-        _: &'a str,
-    ) -> BoxFuture<'a, Result<(), PortError>> {
-        Box::pin(async { Ok(()) })
-    }
-}
-
-/// The benchmarked client authenticates: no failure is ever counted.
-impl FailureLog for NoRefresh {
-    fn record_failure<'a>(
-        &'a self,
-        _: &'a str,
-        _: &'a str,
-        _: &'a str,
-        _: i64,
-        _: i64,
-    ) -> BoxFuture<'a, Result<u64, PortError>> {
-        Box::pin(async { Ok(0) })
-    }
-}
-
-/// The benchmarked application has no refresh grant: nothing here is called.
-struct NoRefresh;
-
-impl RefreshStore for NoRefresh {
-    fn start_family<'a>(
-        &'a self,
-        _: &'a str,
-        _: &'a RefreshToken,
-        _: &'a RefreshFamily,
-    ) -> BoxFuture<'a, Result<(), PortError>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn token<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<RefreshToken>, PortError>> {
-        Box::pin(async { Ok(None) })
-    }
-    fn family<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<RefreshFamily>, PortError>> {
-        Box::pin(async { Ok(None) })
-    }
-    fn rotate<'a>(
-        &'a self,
-        _: &'a RefreshFamily,
-        _: &'a str,
-        _: &'a str,
-        _: &'a RefreshToken,
-    ) -> BoxFuture<'a, Result<bool, PortError>> {
-        Box::pin(async { Ok(false) })
-    }
-    fn revoke<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), PortError>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn discard<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), PortError>> {
-        Box::pin(async { Ok(()) })
     }
 }
 

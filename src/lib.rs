@@ -3,7 +3,7 @@
 //! - [`config`]: the environment variables of the contract, parsed once at start.
 //! - [`domain`]: pure rules and records (organizations, issuers, applications). No AWS, no HTTP.
 //! - [`oauth`]: wire shapes of the token endpoint (form, client authentication, errors).
-//! - [`token_service`]: the token endpoint's use cases (exchange, JWKS, discovery).
+//! - [`token`]: the token endpoint's use cases, one module each (exchange, refresh, …).
 //! - [`ports`]: the async traits the use cases need.
 //! - [`aws`]: everything that talks to AWS: SDK set-up, the DynamoDB table and its key design,
 //!   the ports' DynamoDB and KMS implementations.
@@ -26,4 +26,6 @@ pub mod oauth;
 pub mod ports;
 pub mod secret;
 pub mod telemetry;
-pub mod token_service;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+pub mod token;

@@ -1,20 +1,25 @@
-//! Narrow async ports the token service depends on; the AWS adapters implement them and unit
-//! tests or benchmarks can supply their own. Futures are boxed so the ports work as
-//! `Arc<dyn …>`.
+//! The narrow async ports the token use cases depend on (see [`crate::token`]). The AWS
+//! implementations live in [`crate::aws`] and [`crate::keys`]; in-memory ones, for in-process
+//! tests and benchmarks, in `crate::testing` (feature `test-util`). Futures are boxed so the
+//! ports work as `Arc<dyn …>`. Ids are typed ([`OrgName`], [`ClientId`], [`IssuerId`]).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::domain::application::Application;
-use crate::domain::issuer::TrustedIssuer;
+use crate::domain::ids::{ClientId, IssuerId};
+use crate::domain::issuer::{Algorithm, TrustedIssuer};
+use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
 use crate::domain::signing_key::SigningKey;
+pub use crate::keys::KeyError;
+use crate::keys::VerificationKey;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A port failure, sorted by what the client should be told.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortError {
     /// Throttling, timeouts, a service outage: 503 with `Retry-After`.
     #[error("temporarily unavailable: {0}")]
@@ -35,27 +40,49 @@ pub trait Signer: Send + Sync {
     fn sign<'a>(&'a self, signing_input: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, PortError>>;
 }
 
-/// The configuration records the token endpoint reads, and the `jti` replay log.
+/// Whether a read may be answered from a warm function's cache (see
+/// [`crate::token::cached_store`]); stores without a cache ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    Cached,
+    /// Read from the table (and refresh the cache): a refresh must see a deleted or disabled
+    /// application or issuer at once.
+    Fresh,
+}
+
+/// The configuration records the token endpoint reads.
 pub trait ConfigStore: Send + Sync {
     /// Every trusted issuer of `org` (enabled or not).
-    fn issuers<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<Vec<TrustedIssuer>, PortError>>;
-    fn application<'a>(
+    fn issuers<'a>(
         &'a self,
-        org: &'a str,
-        client_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Application>, PortError>>;
-    /// One trusted issuer, read fresh (no cache).
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<Arc<Vec<TrustedIssuer>>, PortError>>;
     fn issuer<'a>(
         &'a self,
-        org: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<TrustedIssuer>, PortError>>;
-    fn organization_exists<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<bool, PortError>>;
+        org: &'a OrgName,
+        id: &'a IssuerId,
+        read: Read,
+    ) -> BoxFuture<'a, Result<Option<Arc<TrustedIssuer>>, PortError>>;
+    fn application<'a>(
+        &'a self,
+        org: &'a OrgName,
+        client_id: &'a ClientId,
+        read: Read,
+    ) -> BoxFuture<'a, Result<Option<Arc<Application>>, PortError>>;
+    /// Whether `org` exists and is not being deleted.
+    fn organization_exists<'a>(
+        &'a self,
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<bool, PortError>>;
+}
+
+/// The `jti` replay log of trusted issuers with `require_jti` (RFC 7519 §4.1.7).
+pub trait ReplayLog: Send + Sync {
     /// Records a subject token's `jti` until `expires_at`; `Ok(false)` when it was seen before.
     fn record_jti<'a>(
         &'a self,
-        org: &'a str,
-        issuer_id: &'a str,
+        org: &'a OrgName,
+        issuer_id: &'a IssuerId,
         jti: &'a str,
         expires_at: i64,
     ) -> BoxFuture<'a, Result<bool, PortError>>;
@@ -63,8 +90,8 @@ pub trait ConfigStore: Send + Sync {
     /// client's retry of the same subject token is not taken for a replay.
     fn forget_jti<'a>(
         &'a self,
-        org: &'a str,
-        issuer_id: &'a str,
+        org: &'a OrgName,
+        issuer_id: &'a IssuerId,
         jti: &'a str,
     ) -> BoxFuture<'a, Result<(), PortError>>;
 }
@@ -78,10 +105,12 @@ pub trait RefreshStore: Send + Sync {
         token: &'a RefreshToken,
         family: &'a RefreshFamily,
     ) -> BoxFuture<'a, Result<(), PortError>>;
+    /// The token stored under `token_hash`, unless it expired.
     fn token<'a>(
         &'a self,
         token_hash: &'a str,
     ) -> BoxFuture<'a, Result<Option<RefreshToken>, PortError>>;
+    /// The family, unless it was revoked or expired.
     fn family<'a>(
         &'a self,
         family_id: &'a str,
@@ -111,10 +140,37 @@ pub trait FailureLog: Send + Sync {
     /// `window_start` and returns the window's count so far.
     fn record_failure<'a>(
         &'a self,
-        org: &'a str,
-        client_id: &'a str,
+        org: &'a OrgName,
+        client_id: &'a ClientId,
         source: &'a str,
         window_start: i64,
         window_end: i64,
     ) -> BoxFuture<'a, Result<u64, PortError>>;
+}
+
+/// The verification keys of trusted issuers (their JWKS or certificate; never the token's
+/// header, RFC 8725 §3.10).
+pub trait KeySource: Send + Sync {
+    /// The keys of `issuer` that may verify a token with this `kid` and `alg`.
+    fn keys_for<'a>(
+        &'a self,
+        issuer: &'a TrustedIssuer,
+        kid: Option<&'a str>,
+        alg: Algorithm,
+    ) -> BoxFuture<'a, Result<Vec<Arc<VerificationKey>>, KeyError>>;
+}
+
+/// The time, as epoch seconds.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> i64;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        crate::domain::now_epoch()
+    }
 }

@@ -23,12 +23,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 use trustgate::aws::kms::KmsSigner;
+use trustgate::aws::table::Table;
 use trustgate::domain::application::{AppType, GrantType};
 use trustgate::domain::issuer::Algorithm;
 use trustgate::http::token::TokenApp;
 use trustgate::keys::{KeySource, KeySourceSettings};
-use trustgate::aws::table::Table;
-use trustgate::token_service::{Ports, TokenService};
+use trustgate::token::{Ports, TokenService};
 
 /// The SDK's own budget (src/aws.rs): 5 s per operation, all attempts included; plus margin
 /// for a loaded CI machine.
@@ -267,10 +267,12 @@ async fn app_through(
             config,
             Ports {
                 config_store: table.clone(),
+                replay_log: table.clone(),
                 refresh_store: table.clone(),
                 failure_log: table,
                 signer: Arc::new(signer),
                 keys: Arc::new(keys),
+                clock: Arc::new(trustgate::ports::SystemClock),
             },
         ),
     }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use common::keys::RSA_2048;
 use common::stack::*;
 use lambda_http::http::StatusCode;
+use trustgate::aws::table::{Key, Table};
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
 use trustgate::domain::issuer::Algorithm;
 use trustgate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_token};
@@ -15,8 +16,7 @@ use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
 use trustgate::ports::{BoxFuture, PortError, RefreshStore};
 use trustgate::secret::Secret;
-use trustgate::aws::table::{Key, Table};
-use trustgate::token_service::{Ports, TokenService};
+use trustgate::token::{Ports, TokenService};
 
 /// A confidential application with both grants, and its secret.
 async fn refresh_app(stack: &Stack) -> (Application, String) {
@@ -368,10 +368,12 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
     // The refresh write fails: no access token either.
     let ports = Ports {
         config_store: Arc::new(stack.app.table.clone()),
+        replay_log: Arc::new(stack.app.table.clone()),
         refresh_store: Arc::new(Table::new(dead_dynamodb, stack.app.table_name.clone())),
         failure_log: Arc::new(stack.app.table.clone()),
         signer: Arc::new(kms_signer(&stack.app, &config)),
         keys: Arc::new(KeySource::new(true)),
+        clock: Arc::new(trustgate::ports::SystemClock),
     };
     let broken_store = TokenApp {
         service: TokenService::new(config.clone(), ports),
@@ -393,10 +395,12 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
         trustgate::aws::kms::KmsSigner::new(dead_kms_client, "alias/x".into(), vec![], None);
     let ports = Ports {
         config_store: Arc::new(stack.app.table.clone()),
+        replay_log: Arc::new(stack.app.table.clone()),
         refresh_store: recording.clone(),
         failure_log: Arc::new(stack.app.table.clone()),
         signer: Arc::new(dead_kms),
         keys: Arc::new(KeySource::new(true)),
+        clock: Arc::new(trustgate::ports::SystemClock),
     };
     let broken_signer = TokenApp {
         service: TokenService::new(config, ports),

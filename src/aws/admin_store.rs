@@ -18,10 +18,10 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::table::{Condition, Item, Page, StoreError, Table, Write};
 use super::table_keys::{
     APPLICATION_PREFIX, ISSUER_PREFIX, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK, organization_pk,
 };
-use super::table::{Condition, Item, Page, StoreError, Table, Write};
 use crate::domain::application::Application;
 use crate::domain::input::InputError;
 use crate::domain::issuer::TrustedIssuer;

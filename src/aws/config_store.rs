@@ -1,11 +1,15 @@
-//! The [`ConfigStore`] and [`FailureLog`] ports on the DynamoDB table: each call is one request (see
-//! [`crate::aws::table::keys`]).
+//! The [`ConfigStore`], [`ReplayLog`] and [`FailureLog`] ports on the DynamoDB table: each call
+//! is one request (keys in [`crate::aws::table_keys`]).
 
-use crate::domain::application::Application;
-use crate::domain::issuer::TrustedIssuer;
-use crate::ports::{BoxFuture, ConfigStore, FailureLog, PortError};
-use crate::aws::table_keys::{ISSUER_PREFIX, organization_pk};
+use std::sync::Arc;
+
 use crate::aws::table::{Condition, Item, Key, StoreError, Table};
+use crate::aws::table_keys::{ISSUER_PREFIX, organization_pk};
+use crate::domain::application::Application;
+use crate::domain::ids::{ClientId, IssuerId};
+use crate::domain::issuer::TrustedIssuer;
+use crate::domain::organization::OrgName;
+use crate::ports::{BoxFuture, ConfigStore, FailureLog, PortError, Read, ReplayLog};
 
 /// The part of an organization item the token endpoint needs.
 #[derive(serde::Deserialize)]
@@ -15,57 +19,75 @@ struct OrganizationState {
 }
 
 #[derive(serde::Serialize)]
-struct SeenJti {
-    issuer_id: String,
+struct SeenJti<'a> {
+    issuer_id: &'a str,
 }
 
 impl ConfigStore for Table {
-    fn issuers<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<Vec<TrustedIssuer>, PortError>> {
-        Box::pin(async move { Ok(self.query_all(&organization_pk(org), ISSUER_PREFIX).await?) })
-    }
-
-    fn application<'a>(
+    fn issuers<'a>(
         &'a self,
-        org: &'a str,
-        client_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Application>, PortError>> {
-        Box::pin(async move { Ok(self.get(&Key::application(org, client_id)).await?) })
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<Arc<Vec<TrustedIssuer>>, PortError>> {
+        Box::pin(async move {
+            let pk = organization_pk(org.as_str());
+            Ok(Arc::new(self.query_all(&pk, ISSUER_PREFIX).await?))
+        })
     }
 
     fn issuer<'a>(
         &'a self,
-        org: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<TrustedIssuer>, PortError>> {
-        Box::pin(async move { Ok(self.get(&Key::trusted_issuer(org, id)).await?) })
-    }
-
-    /// An organization being deleted (see [`crate::aws::admin_store`]) counts as gone.
-    fn organization_exists<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<bool, PortError>> {
+        org: &'a OrgName,
+        id: &'a IssuerId,
+        _read: Read,
+    ) -> BoxFuture<'a, Result<Option<Arc<TrustedIssuer>>, PortError>> {
         Box::pin(async move {
-            let item = self
-                .get::<OrganizationState>(&Key::organization(org))
-                .await?;
-            Ok(item.is_some_and(|o| o.deleting_since.is_none()))
+            let key = Key::trusted_issuer(org.as_str(), id.as_str());
+            Ok(self.get(&key).await?.map(Arc::new))
         })
     }
 
+    fn application<'a>(
+        &'a self,
+        org: &'a OrgName,
+        client_id: &'a ClientId,
+        _read: Read,
+    ) -> BoxFuture<'a, Result<Option<Arc<Application>>, PortError>> {
+        Box::pin(async move {
+            let key = Key::application(org.as_str(), client_id.as_str());
+            Ok(self.get(&key).await?.map(Arc::new))
+        })
+    }
+
+    /// An organization being deleted (see [`crate::aws::admin_store`]) counts as gone.
+    fn organization_exists<'a>(
+        &'a self,
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
+        Box::pin(async move {
+            let key = Key::organization(org.as_str());
+            let item = self.get::<OrganizationState>(&key).await?;
+            Ok(item.is_some_and(|o| o.deleting_since.is_none()))
+        })
+    }
+}
+
+impl ReplayLog for Table {
     fn record_jti<'a>(
         &'a self,
-        org: &'a str,
-        issuer_id: &'a str,
+        org: &'a OrgName,
+        issuer_id: &'a IssuerId,
         jti: &'a str,
         expires_at: i64,
     ) -> BoxFuture<'a, Result<bool, PortError>> {
         Box::pin(async move {
             let item = Item::from_record(
                 &SeenJti {
-                    issuer_id: issuer_id.into(),
+                    issuer_id: issuer_id.as_str(),
                 },
                 Some(expires_at),
             )?;
             // A seen jti whose item outlived its TTL (deletion is lazy) may be overwritten.
-            let key = Key::seen_jti(org, issuer_id, jti);
+            let key = Key::seen_jti(org.as_str(), issuer_id.as_str(), jti);
             match self.put(&key, item, Condition::AbsentOrExpired).await {
                 Ok(()) => Ok(true),
                 Err(StoreError::ConditionFailed) => Ok(false),
@@ -76,12 +98,12 @@ impl ConfigStore for Table {
 
     fn forget_jti<'a>(
         &'a self,
-        org: &'a str,
-        issuer_id: &'a str,
+        org: &'a OrgName,
+        issuer_id: &'a IssuerId,
         jti: &'a str,
     ) -> BoxFuture<'a, Result<(), PortError>> {
         Box::pin(async move {
-            let key = Key::seen_jti(org, issuer_id, jti);
+            let key = Key::seen_jti(org.as_str(), issuer_id.as_str(), jti);
             Ok(self.delete(&key, Condition::None).await?)
         })
     }
@@ -90,14 +112,14 @@ impl ConfigStore for Table {
 impl FailureLog for Table {
     fn record_failure<'a>(
         &'a self,
-        org: &'a str,
-        client_id: &'a str,
+        org: &'a OrgName,
+        client_id: &'a ClientId,
         source: &'a str,
         window_start: i64,
         window_end: i64,
     ) -> BoxFuture<'a, Result<u64, PortError>> {
         Box::pin(async move {
-            let key = Key::auth_failures(org, client_id, source, window_start);
+            let key = Key::auth_failures(org.as_str(), client_id.as_str(), source, window_start);
             Ok(self.increment(&key, "failures", window_end).await?)
         })
     }

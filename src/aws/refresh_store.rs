@@ -3,9 +3,9 @@
 //! family is deleted; rotation is a compare-and-swap on the family's `active_hash` in the same
 //! transaction as the new token.
 
+use crate::aws::table::{Condition, Item, Key, StoreError, Table, Write};
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
 use crate::ports::{BoxFuture, PortError, RefreshStore};
-use crate::aws::table::{Condition, Item, Key, StoreError, Table, Write};
 
 impl RefreshStore for Table {
     fn start_family<'a>(

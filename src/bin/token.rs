@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use lambda_http::{Error, Request, service_fn};
 use trustgate::aws::kms::KmsSigner;
+use trustgate::aws::table::Table;
 use trustgate::config::{Config, Function};
 use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
-use trustgate::aws::table::Table;
-use trustgate::token_service::{Ports, TokenService};
+use trustgate::ports::SystemClock;
+use trustgate::token::{Ports, TokenService};
 use trustgate::{aws, telemetry};
 
 #[tokio::main]
@@ -29,10 +30,12 @@ async fn main() -> Result<(), Error> {
     );
     let ports = Ports {
         config_store: Arc::new(table.clone()),
+        replay_log: Arc::new(table.clone()),
         refresh_store: Arc::new(table.clone()),
         failure_log: Arc::new(table),
         signer: Arc::new(signer),
         keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
+        clock: Arc::new(SystemClock),
     };
     let service = TokenService::new(config, ports);
     let app = Arc::new(TokenApp { service });

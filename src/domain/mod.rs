@@ -4,6 +4,7 @@ pub mod access_token;
 pub mod address;
 pub mod application;
 pub mod certificate;
+pub mod ids;
 pub mod input;
 pub mod issuer;
 pub mod jose_object;

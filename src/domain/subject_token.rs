@@ -60,6 +60,68 @@ pub enum Rejection {
     Replayed,
 }
 
+impl Rejection {
+    /// The named check of the token path that refuses a token for this reason (the names the
+    /// explain endpoint reports).
+    pub fn check(&self) -> Check {
+        match self {
+            Rejection::TooLarge
+            | Rejection::Encrypted
+            | Rejection::Malformed
+            | Rejection::BadHeader(_)
+            | Rejection::BadPayload(_) => Check::Format,
+            Rejection::UntrustedIssuer | Rejection::BadClaim("iss") => Check::Issuer,
+            Rejection::AlgorithmNotAccepted => Check::Algorithm,
+            Rejection::NoMatchingKey => Check::Key,
+            Rejection::BadSignature => Check::Signature,
+            Rejection::Expired | Rejection::BadClaim("exp") => Check::Expiry,
+            Rejection::NotYetValid | Rejection::BadClaim("nbf") => Check::NotBefore,
+            Rejection::IssuedInFuture | Rejection::BadClaim("iat") => Check::IssuedAt,
+            Rejection::TooOld => Check::MaxAge,
+            Rejection::WrongAudience | Rejection::BadClaim("aud") => Check::Audience,
+            Rejection::Replayed | Rejection::BadClaim("jti") => Check::Jti,
+            Rejection::BadClaim(_) => Check::Subject,
+        }
+    }
+}
+
+/// The checks of a subject token, in the order the token path runs them (contract,
+/// "Explain"). A token is refused at the first that fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Check {
+    Format,
+    Issuer,
+    Algorithm,
+    Key,
+    Signature,
+    Expiry,
+    NotBefore,
+    IssuedAt,
+    Audience,
+    MaxAge,
+    Jti,
+    Subject,
+}
+
+impl Check {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Format => "format",
+            Check::Issuer => "issuer",
+            Check::Algorithm => "algorithm",
+            Check::Key => "key",
+            Check::Signature => "signature",
+            Check::Expiry => "expiry",
+            Check::NotBefore => "not_before",
+            Check::IssuedAt => "issued_at",
+            Check::Audience => "audience",
+            Check::MaxAge => "max_age",
+            Check::Jti => "jti",
+            Check::Subject => "subject",
+        }
+    }
+}
+
 /// The header members that matter (RFC 7515 §4.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -72,6 +134,7 @@ pub struct Header {
 pub struct UnverifiedToken<'a> {
     header: Header,
     claims: Claims,
+    payload: Vec<u8>,
     signing_input: &'a str,
     signature: &'a str,
 }
@@ -80,6 +143,7 @@ pub struct UnverifiedToken<'a> {
 #[derive(Debug)]
 pub struct VerifiedToken {
     claims: Claims,
+    payload: Vec<u8>,
 }
 
 /// The registered claims the rules read (RFC 7519 §4.1), as the token has them. The payload's
@@ -119,6 +183,8 @@ pub struct Subject {
     pub jti: Option<String>,
     /// The subject token's `exp`, whole seconds: how long its `jti` must be remembered.
     pub expires_at: i64,
+    /// The verified claims set (JSON), for steps that read more than the registered claims.
+    pub claims_json: Vec<u8>,
 }
 
 impl<'a> UnverifiedToken<'a> {
@@ -147,10 +213,12 @@ impl<'a> UnverifiedToken<'a> {
         }
         let signing_input = &token[..header.len() + 1 + payload.len()];
         let header = check_header(&decode(header)?)?;
-        let claims = Claims::read(&decode(payload)?)?;
+        let payload = decode(payload)?;
+        let claims = Claims::read(&payload)?;
         Ok(UnverifiedToken {
             header,
             claims,
+            payload,
             signing_input,
             signature,
         })
@@ -168,18 +236,18 @@ impl<'a> UnverifiedToken<'a> {
         }
     }
 
-    /// The enabled issuer whose `issuer` equals `iss` byte for byte, if its allow-list has
-    /// the token's algorithm.
-    pub fn route<'i>(&self, issuers: &'i [TrustedIssuer]) -> Result<&'i TrustedIssuer, Rejection> {
+    /// The index in `issuers` of the enabled issuer whose `issuer` equals `iss` byte for byte,
+    /// if its allow-list has the token's algorithm.
+    pub fn route(&self, issuers: &[TrustedIssuer]) -> Result<usize, Rejection> {
         let iss = self.unverified_issuer()?;
-        let issuer = issuers
+        let index = issuers
             .iter()
-            .find(|i| i.enabled && i.issuer.as_bytes() == iss.as_bytes())
+            .position(|i| i.enabled && i.issuer.as_bytes() == iss.as_bytes())
             .ok_or(Rejection::UntrustedIssuer)?;
-        if !issuer.allowed_algorithms.contains(&self.header.alg) {
+        if !issuers[index].allowed_algorithms.contains(&self.header.alg) {
             return Err(Rejection::AlgorithmNotAccepted);
         }
-        Ok(issuer)
+        Ok(index)
     }
 
     /// Verifies the signature with the header's algorithm and any of `keys` (the issuer's keys
@@ -196,6 +264,7 @@ impl<'a> UnverifiedToken<'a> {
         if valid {
             Ok(VerifiedToken {
                 claims: self.claims,
+                payload: self.payload,
             })
         } else {
             Err(Rejection::BadSignature)
@@ -271,6 +340,7 @@ impl VerifiedToken {
             sub,
             jti,
             expires_at,
+            claims_json: self.payload,
         })
     }
 }
@@ -378,8 +448,9 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn validate(payload: Value, issuer: &TrustedIssuer) -> Result<Subject, Rejection> {
-        let claims = Claims::read(&serde_json::to_vec(&payload).unwrap())?;
-        VerifiedToken { claims }.validate(&ClaimRules {
+        let payload = serde_json::to_vec(&payload).unwrap();
+        let claims = Claims::read(&payload)?;
+        VerifiedToken { claims, payload }.validate(&ClaimRules {
             organization_issuer: ORG,
             issuer,
             now: NOW,

@@ -1,17 +1,17 @@
 //! The `token` function: routing, request framing and response headers of the public OAuth
-//! endpoints. The use cases live in [`crate::token_service`].
+//! endpoints. The request is parsed by [`crate::oauth`]; the use cases live in [`crate::token`].
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::domain::application::GrantType;
 use crate::domain::organization::OrgName;
 use crate::metrics;
 use crate::oauth::OAuthError;
-use crate::oauth::client_auth;
 use crate::oauth::form::Form;
-use crate::token_service::{Caller, TokenService};
+use crate::oauth::request::ParsedRequest;
+use crate::oauth::response::TokenResponse;
+use crate::token::{Caller, TokenService};
 
 pub struct TokenApp {
     pub service: TokenService,
@@ -86,25 +86,14 @@ impl TokenApp {
             ));
         }
         let form = Form::parse(body_bytes(request.body()))?;
-        let grant = match GrantType::parse(form.require("grant_type")?) {
-            Some(grant) => grant,
-            None => return Err(OAuthError::unsupported_grant_type("unsupported grant_type")),
-        };
-        let mut authorization = request.headers().get_all(header::AUTHORIZATION).iter();
-        let first = authorization.next();
-        if authorization.next().is_some() {
-            return Err(OAuthError::invalid_request(
-                "Authorization header is repeated",
-            ));
-        }
+        let authorization = request.headers().get_all(header::AUTHORIZATION);
+        let parsed = ParsedRequest::parse(&form, authorization.iter().map(HeaderValue::as_bytes))?;
         let caller = Caller {
-            credentials: client_auth::extract(first.map(HeaderValue::as_bytes), &form)?,
+            credentials: parsed.credentials,
             source: source_ip(request),
         };
-        let response = match grant {
-            GrantType::TokenExchange => self.service.exchange(org, &caller, &form).await?,
-            GrantType::RefreshToken => self.service.refresh(org, &caller, &form).await?,
-        };
+        let issued = self.service.token(org, &caller, &parsed.request).await?;
+        let response = TokenResponse::from(issued);
         let mut response = super::json(StatusCode::OK, &response, "application/json");
         super::no_store(response.headers_mut());
         Ok(response)

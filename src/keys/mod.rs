@@ -13,6 +13,7 @@ pub mod certificate;
 pub mod fetch;
 pub mod jwks;
 mod key;
+mod port;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,9 +1,12 @@
-//! The token endpoint's error response (RFC 6749 §5.2, RFC 8693 §2.2.2). The description is
-//! written for the client and never carries internals; details go to the log only.
+//! The token endpoint's error response (RFC 6749 §5.2, RFC 8693 §2.2.2), and the one mapping
+//! of the use cases' [`TokenError`] to it. The description is written for the client and never
+//! carries internals; details go to the log only.
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
+
+use crate::token::TokenError;
 
 /// RFC 6749 §5.2 error codes (plus `temporarily_unavailable` and `server_error`, §4.1.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -152,5 +155,25 @@ impl OAuthError {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response
+    }
+}
+
+impl From<TokenError> for OAuthError {
+    fn from(error: TokenError) -> OAuthError {
+        match error {
+            TokenError::SubjectRefused(rejection) => {
+                OAuthError::invalid_request(rejection.to_string())
+            }
+            TokenError::InvalidClient => OAuthError::invalid_client(error.to_string()),
+            TokenError::LockedOut {
+                retry_after_seconds,
+            } => OAuthError::too_many_attempts(retry_after_seconds),
+            TokenError::GrantNotAllowed(_) => OAuthError::unauthorized_client(error.to_string()),
+            TokenError::InvalidGrant => OAuthError::invalid_grant(error.to_string()),
+            TokenError::Unavailable {
+                retry_after_seconds,
+            } => OAuthError::temporarily_unavailable(retry_after_seconds),
+            TokenError::Internal => OAuthError::server_error(),
+        }
     }
 }

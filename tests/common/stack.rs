@@ -11,6 +11,7 @@ use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use trustgate::aws::kms::KmsSigner;
+use trustgate::aws::table::{Condition, Item, Key, Table};
 use trustgate::config::{self, Config, Function};
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
 use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
@@ -21,8 +22,7 @@ use trustgate::keys::KeySource;
 use trustgate::metrics::AwsCalls;
 use trustgate::ports::{ConfigStore, Signer};
 use trustgate::secret::Secret;
-use trustgate::aws::table::{Condition, Item, Key, Table};
-use trustgate::token_service::{Ports, TokenService};
+use trustgate::token::{Ports, TokenService};
 
 use super::jwks_server::{JwksServer, Reply as JwksReply};
 use super::keys::{EC_P256, RSA_2048, jwks};
@@ -80,10 +80,12 @@ pub fn token_app(
 ) -> TokenApp {
     let ports = Ports {
         config_store: store,
+        replay_log: Arc::new(app.table.clone()),
         refresh_store: Arc::new(app.table.clone()),
         failure_log: Arc::new(app.table.clone()),
         signer,
         keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
+        clock: Arc::new(trustgate::ports::SystemClock),
     };
     TokenApp {
         service: TokenService::new(config, ports),

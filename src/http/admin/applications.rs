@@ -10,13 +10,13 @@ use serde::Serialize;
 use super::error::ApiError;
 use super::request::{encode_cursor, json_body, org_param, page_request, server_id_param};
 use super::{Call, List, created, no_content, ok, patched_fields};
+use crate::aws::table_keys::APPLICATION_PREFIX;
 use crate::domain::application::{
     AppType, Application, ApplicationSettings, GrantType, hash_secret, new_client_secret,
 };
 use crate::domain::input::InputError;
 use crate::domain::random_hex;
 use crate::secret::Secret;
-use crate::aws::table_keys::APPLICATION_PREFIX;
 
 const WHAT: &str = "application";
 

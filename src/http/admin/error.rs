@@ -6,10 +6,10 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::aws::admin_store::AdminError;
+use crate::aws::table::StoreError;
 use crate::domain::input::InputError;
 use crate::http::{Problem, json};
-use crate::aws::table::StoreError;
-use crate::aws::admin_store::AdminError;
 
 /// A failed admin request.
 #[derive(Debug)]

@@ -6,9 +6,9 @@ use lambda_http::{Body, Response};
 use super::error::ApiError;
 use super::request::{encode_cursor, json_body, org_param, page_request, server_id_param};
 use super::{Call, List, created, no_content, ok, patched_fields};
+use crate::aws::table_keys::ISSUER_PREFIX;
 use crate::domain::issuer::IssuerSettings;
 use crate::domain::random_hex;
-use crate::aws::table_keys::ISSUER_PREFIX;
 
 const WHAT: &str = "trusted token issuer";
 

@@ -7,9 +7,9 @@ use serde::Serialize;
 use super::error::ApiError;
 use super::request::{encode_cursor, json_body, org_param, page_request};
 use super::{Call, List, created, no_content, ok};
+use crate::aws::table_keys::{Key, ORGANIZATION_PREFIX};
 use crate::config::Config;
 use crate::domain::organization::Organization;
-use crate::aws::table_keys::{Key, ORGANIZATION_PREFIX};
 
 /// An organization as the API shows it.
 #[derive(Debug, Serialize)]

@@ -1,0 +1,202 @@
+//! The token request, parsed once into a typed request (RFC 6749 §3.2, §6; RFC 8693 §2.1).
+//! The use cases never see raw parameters: a missing, empty or repeated parameter, an unknown
+//! grant or an unsupported token type is refused here.
+
+use super::OAuthError;
+use super::client_auth::{self, ClientCredentials};
+use super::form::Form;
+use crate::domain::application::GrantType;
+use crate::secret::Secret;
+
+/// RFC 8693 §3 token type identifiers Trustgate accepts or issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    Jwt,
+    IdToken,
+    AccessToken,
+}
+
+impl TokenType {
+    pub const JWT: &'static str = "urn:ietf:params:oauth:token-type:jwt";
+    pub const ID_TOKEN: &'static str = "urn:ietf:params:oauth:token-type:id_token";
+    pub const ACCESS_TOKEN: &'static str = "urn:ietf:params:oauth:token-type:access_token";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Jwt => TokenType::JWT,
+            TokenType::IdToken => TokenType::ID_TOKEN,
+            TokenType::AccessToken => TokenType::ACCESS_TOKEN,
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<TokenType> {
+        match raw {
+            TokenType::JWT => Some(TokenType::Jwt),
+            TokenType::ID_TOKEN => Some(TokenType::IdToken),
+            TokenType::ACCESS_TOKEN => Some(TokenType::AccessToken),
+            _ => None,
+        }
+    }
+}
+
+/// RFC 8693 §2.1, as far as Trustgate supports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeRequest<'a> {
+    /// A compact JWS (every subject token type accepted is a JWT).
+    pub subject_token: &'a str,
+    pub subject_token_type: TokenType,
+    /// `access_token` (the default) or `jwt`; echoed as `issued_token_type`.
+    pub requested_token_type: TokenType,
+}
+
+/// RFC 6749 §6.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRequest {
+    pub refresh_token: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRequest<'a> {
+    Exchange(ExchangeRequest<'a>),
+    Refresh(RefreshRequest),
+}
+
+/// A token request: what is asked for, and the client's credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRequest<'a> {
+    pub request: TokenRequest<'a>,
+    pub credentials: ClientCredentials,
+}
+
+impl<'f> ParsedRequest<'f> {
+    /// Reads the form and the `Authorization` header value(s).
+    pub fn parse<'h>(
+        form: &'f Form<'_>,
+        mut authorization: impl Iterator<Item = &'h [u8]>,
+    ) -> Result<ParsedRequest<'f>, OAuthError> {
+        let grant = GrantType::parse(form.require("grant_type")?)
+            .ok_or_else(|| OAuthError::unsupported_grant_type("unsupported grant_type"))?;
+        let first = authorization.next();
+        if authorization.next().is_some() {
+            return Err(OAuthError::invalid_request(
+                "Authorization header is repeated",
+            ));
+        }
+        let credentials = client_auth::extract(first, form)?;
+        let request = match grant {
+            GrantType::TokenExchange => TokenRequest::Exchange(exchange(form)?),
+            GrantType::RefreshToken => TokenRequest::Refresh(RefreshRequest {
+                refresh_token: Secret::new(form.require("refresh_token")?),
+            }),
+        };
+        Ok(ParsedRequest {
+            request,
+            credentials,
+        })
+    }
+}
+
+fn exchange<'f>(form: &'f Form<'_>) -> Result<ExchangeRequest<'f>, OAuthError> {
+    let subject_token = form.require("subject_token")?;
+    let subject_token_type = TokenType::parse(form.require("subject_token_type")?)
+        .ok_or_else(|| OAuthError::invalid_request("unsupported subject_token_type"))?;
+    let requested_token_type = match form.get("requested_token_type")? {
+        None => TokenType::AccessToken,
+        Some(raw) => match TokenType::parse(raw) {
+            Some(t @ (TokenType::AccessToken | TokenType::Jwt)) => t,
+            _ => {
+                return Err(OAuthError::invalid_request(
+                    "unsupported requested_token_type",
+                ));
+            }
+        },
+    };
+    if form.get("actor_token")?.is_some() || form.get("actor_token_type")?.is_some() {
+        return Err(OAuthError::invalid_request(
+            "delegation (actor_token) is not supported",
+        ));
+    }
+    Ok(ExchangeRequest {
+        subject_token,
+        subject_token_type,
+        requested_token_type,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXCHANGE: &str = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange";
+
+    fn parse(body: &str) -> Result<TokenRequest<'static>, OAuthError> {
+        // The request borrows the form, which borrows the body: both live as long as the test.
+        let body: &'static str = Box::leak(body.to_owned().into_boxed_str());
+        let form: &'static Form<'static> = Box::leak(Box::new(Form::parse(body.as_bytes())?));
+        ParsedRequest::parse(form, std::iter::empty()).map(|p| p.request)
+    }
+
+    fn description(error: OAuthError) -> String {
+        error.description
+    }
+
+    #[test]
+    fn parses_an_exchange_with_defaults() {
+        let body = format!(
+            "{EXCHANGE}&client_id=c&subject_token=a.b.c&subject_token_type={}",
+            TokenType::JWT
+        );
+        assert_eq!(
+            parse(&body).unwrap(),
+            TokenRequest::Exchange(ExchangeRequest {
+                subject_token: "a.b.c",
+                subject_token_type: TokenType::Jwt,
+                requested_token_type: TokenType::AccessToken,
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_what_the_use_cases_never_see() {
+        let jwt = TokenType::JWT;
+        let cases = [
+            ("client_id=c", "parameter grant_type is missing"),
+            (
+                &format!("{EXCHANGE}&client_id=c&subject_token_type={jwt}"),
+                "parameter subject_token is missing",
+            ),
+            (
+                &format!("{EXCHANGE}&client_id=c&subject_token=x&subject_token_type=urn:x"),
+                "unsupported subject_token_type",
+            ),
+            (
+                &format!(
+                    "{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={jwt}&requested_token_type={}",
+                    TokenType::ID_TOKEN
+                ),
+                "unsupported requested_token_type",
+            ),
+            (
+                &format!(
+                    "{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={jwt}&actor_token=y"
+                ),
+                "delegation (actor_token) is not supported",
+            ),
+            (
+                &format!("{EXCHANGE}&client_id=c&subject_token=x&subject_token=y"),
+                "parameter subject_token is repeated",
+            ),
+            (
+                "grant_type=refresh_token&client_id=c",
+                "parameter refresh_token is missing",
+            ),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(description(parse(body).unwrap_err()), expected, "{body}");
+        }
+        assert_eq!(
+            parse("grant_type=password&client_id=c").unwrap_err().code,
+            super::super::ErrorCode::UnsupportedGrantType
+        );
+    }
+}

@@ -1,0 +1,242 @@
+//! What every implementation of a port promises, as one suite per port. Each is run against the
+//! in-memory implementation (the library's tests) and the AWS one (tests/port_contracts.rs
+//! against the emulator), so the in-process tests of the use cases stand on the same ground as
+//! production. Ids are random, so a suite can share a table with other tests.
+
+use crate::domain::application::Application;
+use crate::domain::ids::{ClientId, IssuerId};
+use crate::domain::issuer::TrustedIssuer;
+use crate::domain::organization::OrgName;
+use crate::domain::random_hex;
+use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
+use crate::ports::{ConfigStore, FailureLog, Read, RefreshStore, ReplayLog, Signer};
+
+fn org() -> OrgName {
+    OrgName::parse(&format!("contract-{}", random_hex(6))).unwrap()
+}
+
+/// A token of a new family valid until `valid_until`.
+fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
+    let hash = random_hex(32);
+    let token = RefreshToken {
+        family_id: random_hex(16),
+        org: "acme".into(),
+        client_id: "client".into(),
+        issuer_id: "issuer".into(),
+        sub: "alice".into(),
+        valid_until,
+    };
+    let family = RefreshFamily::start(&token, &hash);
+    (hash, token, family)
+}
+
+/// Families start whole, rotate by compare-and-swap, end on revoke or discard; `now` is the
+/// store's present (expired records read as absent).
+pub async fn refresh_store(store: &dyn RefreshStore, now: i64) {
+    let (hash, token, family) = first_token(now + 600);
+    store.start_family(&hash, &token, &family).await.unwrap();
+    assert_eq!(store.token(&hash).await.unwrap(), Some(token.clone()));
+    assert_eq!(
+        store.family(&token.family_id).await.unwrap(),
+        Some(family.clone())
+    );
+    assert!(
+        store.start_family(&hash, &token, &family).await.is_err(),
+        "a family starts once"
+    );
+
+    let next = family.rotate(&token.family_id, now, 300).unwrap();
+    let next_hash = random_hex(32);
+    assert!(
+        store
+            .rotate(&family, &hash, &next_hash, &next)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.token(&next_hash).await.unwrap(), Some(next.clone()));
+    assert_eq!(
+        store
+            .family(&token.family_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .active_hash,
+        next_hash
+    );
+    let again = random_hex(32);
+    assert!(
+        !store.rotate(&family, &hash, &again, &next).await.unwrap(),
+        "a rotated token cannot rotate again"
+    );
+    assert_eq!(store.token(&again).await.unwrap(), None);
+
+    store.revoke(&token.family_id).await.unwrap();
+    assert_eq!(store.family(&token.family_id).await.unwrap(), None);
+
+    let (hash, token, family) = first_token(now + 600);
+    store.start_family(&hash, &token, &family).await.unwrap();
+    store.discard(&hash, &token.family_id).await.unwrap();
+    assert_eq!(store.token(&hash).await.unwrap(), None);
+    assert_eq!(store.family(&token.family_id).await.unwrap(), None);
+
+    let (hash, token, family) = first_token(now - 1);
+    store.start_family(&hash, &token, &family).await.unwrap();
+    assert_eq!(
+        store.token(&hash).await.unwrap(),
+        None,
+        "expired reads as absent"
+    );
+    assert_eq!(store.family(&token.family_id).await.unwrap(), None);
+    assert_eq!(store.token(&random_hex(32)).await.unwrap(), None);
+}
+
+/// A `jti` is new once per issuer until forgotten; an expired record may be reused.
+pub async fn replay_log(log: &dyn ReplayLog, now: i64) {
+    let org = org();
+    let issuer = IssuerId::new(random_hex(8));
+    let other = IssuerId::new(random_hex(8));
+    let jti = random_hex(8);
+    assert!(
+        log.record_jti(&org, &issuer, &jti, now + 600)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !log.record_jti(&org, &issuer, &jti, now + 600)
+            .await
+            .unwrap()
+    );
+    assert!(log.record_jti(&org, &other, &jti, now + 600).await.unwrap());
+    log.forget_jti(&org, &issuer, &jti).await.unwrap();
+    assert!(
+        log.record_jti(&org, &issuer, &jti, now + 600)
+            .await
+            .unwrap()
+    );
+
+    let expired = random_hex(8);
+    assert!(
+        log.record_jti(&org, &issuer, &expired, now - 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        log.record_jti(&org, &issuer, &expired, now + 600)
+            .await
+            .unwrap(),
+        "an expired record does not count as seen"
+    );
+}
+
+/// Failures count up per client, source and window.
+pub async fn failure_log(log: &dyn FailureLog, now: i64) {
+    let org = org();
+    let client = ClientId::new(random_hex(8));
+    let start = now - now.rem_euclid(300);
+    assert_eq!(
+        log.record_failure(&org, &client, "1.2.3.4", start, start + 300)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        log.record_failure(&org, &client, "1.2.3.4", start, start + 300)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        log.record_failure(&org, &client, "5.6.7.8", start, start + 300)
+            .await
+            .unwrap(),
+        1
+    );
+    let next = start + 300;
+    assert_eq!(
+        log.record_failure(&org, &client, "1.2.3.4", next, next + 300)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+/// The current key is published, and its signatures verify with it (JOSE form).
+pub async fn signer(signer: &dyn Signer) {
+    let key = signer.current_key().await.unwrap();
+    let published = signer.published_keys().await.unwrap();
+    assert_eq!(
+        published[0].kid, key.kid,
+        "the current key is published first"
+    );
+    let jwk: jsonwebtoken::jwk::Jwk =
+        serde_json::from_value(serde_json::to_value(&key.jwk).unwrap()).unwrap();
+    let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let input = b"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9";
+    let signature = signer.sign(input).await.unwrap();
+    let alg: jsonwebtoken::Algorithm = key.alg.as_str().parse().unwrap();
+    let encoded = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        &signature,
+    );
+    assert!(jsonwebtoken::crypto::verify(&encoded, input, &decoding, alg).unwrap());
+    assert!(!jsonwebtoken::crypto::verify(&encoded, b"other input", &decoding, alg).unwrap());
+}
+
+/// What [`config_store`] expects to find: written beforehand by the caller, through whatever
+/// writes that implementation's records (the admin store, or the in-memory setters).
+pub struct Seeded {
+    pub org: OrgName,
+    pub issuers: Vec<TrustedIssuer>,
+    pub application: Application,
+}
+
+/// The records read back as written; unknown ones are absent.
+pub async fn config_store(store: &dyn ConfigStore, seeded: &Seeded) {
+    let org = &seeded.org;
+    assert!(store.organization_exists(org).await.unwrap());
+    assert!(!store.organization_exists(&self::org()).await.unwrap());
+    let mut issuers: Vec<_> = store
+        .issuers(org)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id.clone())
+        .collect();
+    issuers.sort();
+    let mut expected: Vec<_> = seeded.issuers.iter().map(|i| i.id.clone()).collect();
+    expected.sort();
+    assert_eq!(issuers, expected);
+    assert!(store.issuers(&self::org()).await.unwrap().is_empty());
+    for read in [Read::Cached, Read::Fresh] {
+        let first = &seeded.issuers[0];
+        let issuer = store
+            .issuer(org, &IssuerId::new(first.id.as_str()), read)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(issuer.issuer, first.issuer);
+        assert_eq!(issuer.allowed_algorithms, first.allowed_algorithms);
+        assert!(
+            store
+                .issuer(org, &IssuerId::new("unknown"), read)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let client_id = ClientId::new(seeded.application.client_id.as_str());
+        let application = store
+            .application(org, &client_id, read)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(application.client_id, seeded.application.client_id);
+        assert_eq!(application.grant_types, seeded.application.grant_types);
+        assert!(
+            store
+                .application(org, &ClientId::new("unknown"), read)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,411 @@
+//! The stores, the key source and the clock, in memory.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::domain::application::Application;
+use crate::domain::ids::{ClientId, IssuerId};
+use crate::domain::issuer::{Algorithm, TrustedIssuer};
+use crate::domain::organization::OrgName;
+use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
+use crate::keys::{KeyError, VerificationKey};
+use crate::ports::{
+    BoxFuture, Clock, ConfigStore, FailureLog, KeySource, PortError, Read, RefreshStore, ReplayLog,
+};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A clock that stands still until moved.
+#[derive(Debug)]
+pub struct FixedClock(AtomicI64);
+
+impl FixedClock {
+    pub fn new(now: i64) -> FixedClock {
+        FixedClock(AtomicI64::new(now))
+    }
+
+    pub fn set(&self, now: i64) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Default)]
+struct Organization {
+    issuers: Vec<TrustedIssuer>,
+    applications: HashMap<ClientId, Application>,
+}
+
+/// Organizations, their trusted issuers and applications; every read is counted, and a failure
+/// can be injected.
+#[derive(Default)]
+pub struct MemoryConfigStore {
+    organizations: Mutex<HashMap<OrgName, Organization>>,
+    failure: Mutex<Option<PortError>>,
+    reads: AtomicI64,
+}
+
+impl MemoryConfigStore {
+    pub fn add_organization(&self, org: &OrgName) {
+        lock(&self.organizations).entry(org.clone()).or_default();
+    }
+
+    pub fn remove_organization(&self, org: &OrgName) {
+        lock(&self.organizations).remove(org);
+    }
+
+    /// Adds or replaces (by `id`) a trusted issuer, creating the organization if needed.
+    pub fn put_issuer(&self, org: &OrgName, issuer: TrustedIssuer) {
+        let mut organizations = lock(&self.organizations);
+        let issuers = &mut organizations.entry(org.clone()).or_default().issuers;
+        issuers.retain(|i| i.id != issuer.id);
+        issuers.push(issuer);
+    }
+
+    pub fn remove_issuer(&self, org: &OrgName, id: &str) {
+        if let Some(o) = lock(&self.organizations).get_mut(org) {
+            o.issuers.retain(|i| i.id != id);
+        }
+    }
+
+    /// Adds or replaces (by `client_id`) an application.
+    pub fn put_application(&self, org: &OrgName, application: Application) {
+        let mut organizations = lock(&self.organizations);
+        let id = ClientId::new(application.client_id.as_str());
+        let o = organizations.entry(org.clone()).or_default();
+        o.applications.insert(id, application);
+    }
+
+    /// Every later call fails with `failure` (or succeeds again with `None`).
+    pub fn fail_with(&self, failure: Option<PortError>) {
+        *lock(&self.failure) = failure;
+    }
+
+    /// Calls answered so far (as DynamoDB reads would be).
+    pub fn reads(&self) -> i64 {
+        self.reads.load(Ordering::SeqCst)
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&HashMap<OrgName, Organization>) -> T,
+    ) -> Result<T, PortError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        if let Some(failure) = lock(&self.failure).clone() {
+            return Err(failure);
+        }
+        Ok(f(&lock(&self.organizations)))
+    }
+}
+
+impl ConfigStore for MemoryConfigStore {
+    fn issuers<'a>(
+        &'a self,
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<Arc<Vec<TrustedIssuer>>, PortError>> {
+        let result = self
+            .read(|orgs| Arc::new(orgs.get(org).map(|o| o.issuers.clone()).unwrap_or_default()));
+        Box::pin(std::future::ready(result))
+    }
+
+    fn issuer<'a>(
+        &'a self,
+        org: &'a OrgName,
+        id: &'a IssuerId,
+        _read: Read,
+    ) -> BoxFuture<'a, Result<Option<Arc<TrustedIssuer>>, PortError>> {
+        let result = self.read(|orgs| {
+            orgs.get(org)
+                .and_then(|o| o.issuers.iter().find(|i| i.id == id.as_str()))
+                .cloned()
+                .map(Arc::new)
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn application<'a>(
+        &'a self,
+        org: &'a OrgName,
+        client_id: &'a ClientId,
+        _read: Read,
+    ) -> BoxFuture<'a, Result<Option<Arc<Application>>, PortError>> {
+        let result = self.read(|orgs| {
+            orgs.get(org)
+                .and_then(|o| o.applications.get(client_id))
+                .cloned()
+                .map(Arc::new)
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn organization_exists<'a>(
+        &'a self,
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
+        let result = self.read(|orgs| orgs.contains_key(org));
+        Box::pin(std::future::ready(result))
+    }
+}
+
+/// Seen `jti`s until they expire by the clock.
+pub struct MemoryReplayLog {
+    clock: Arc<dyn Clock>,
+    seen: Mutex<HashMap<(OrgName, IssuerId, String), i64>>,
+}
+
+impl MemoryReplayLog {
+    pub fn new(clock: Arc<dyn Clock>) -> MemoryReplayLog {
+        MemoryReplayLog {
+            clock,
+            seen: Mutex::default(),
+        }
+    }
+
+    /// How many `jti`s are remembered (expired or not).
+    pub fn len(&self) -> usize {
+        lock(&self.seen).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl ReplayLog for MemoryReplayLog {
+    fn record_jti<'a>(
+        &'a self,
+        org: &'a OrgName,
+        issuer_id: &'a IssuerId,
+        jti: &'a str,
+        expires_at: i64,
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
+        let now = self.clock.now();
+        let mut seen = lock(&self.seen);
+        let key = (org.clone(), issuer_id.clone(), jti.to_owned());
+        let first = seen.get(&key).is_none_or(|until| *until <= now);
+        if first {
+            seen.insert(key, expires_at);
+        }
+        Box::pin(std::future::ready(Ok(first)))
+    }
+
+    fn forget_jti<'a>(
+        &'a self,
+        org: &'a OrgName,
+        issuer_id: &'a IssuerId,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<(), PortError>> {
+        lock(&self.seen).remove(&(org.clone(), issuer_id.clone(), jti.to_owned()));
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// Refresh tokens and families; an expired one reads as absent, as with DynamoDB's TTL.
+pub struct MemoryRefreshStore {
+    clock: Arc<dyn Clock>,
+    tokens: Mutex<HashMap<String, RefreshToken>>,
+    families: Mutex<HashMap<String, RefreshFamily>>,
+    failure: Mutex<Option<PortError>>,
+}
+
+impl MemoryRefreshStore {
+    pub fn new(clock: Arc<dyn Clock>) -> MemoryRefreshStore {
+        MemoryRefreshStore {
+            clock,
+            tokens: Mutex::default(),
+            families: Mutex::default(),
+            failure: Mutex::default(),
+        }
+    }
+
+    /// Every later call fails with `failure` (or succeeds again with `None`).
+    pub fn fail_with(&self, failure: Option<PortError>) {
+        *lock(&self.failure) = failure;
+    }
+
+    /// Families stored (revoked ones are deleted).
+    pub fn families(&self) -> usize {
+        lock(&self.families).len()
+    }
+
+    fn check(&self) -> Result<(), PortError> {
+        lock(&self.failure).clone().map_or(Ok(()), Err)
+    }
+}
+
+impl RefreshStore for MemoryRefreshStore {
+    fn start_family<'a>(
+        &'a self,
+        token_hash: &'a str,
+        token: &'a RefreshToken,
+        family: &'a RefreshFamily,
+    ) -> BoxFuture<'a, Result<(), PortError>> {
+        let result = self.check().and_then(|()| {
+            let mut tokens = lock(&self.tokens);
+            let mut families = lock(&self.families);
+            if tokens.contains_key(token_hash) || families.contains_key(&token.family_id) {
+                return Err(PortError::Internal("refresh token or family exists".into()));
+            }
+            tokens.insert(token_hash.to_owned(), token.clone());
+            families.insert(token.family_id.clone(), family.clone());
+            Ok(())
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn token<'a>(
+        &'a self,
+        token_hash: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RefreshToken>, PortError>> {
+        let now = self.clock.now();
+        let result = self.check().map(|()| {
+            lock(&self.tokens)
+                .get(token_hash)
+                .filter(|t| t.valid_until > now)
+                .cloned()
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn family<'a>(
+        &'a self,
+        family_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RefreshFamily>, PortError>> {
+        let now = self.clock.now();
+        let result = self.check().map(|()| {
+            lock(&self.families)
+                .get(family_id)
+                .filter(|f| f.absolute_expires_at > now)
+                .cloned()
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn rotate<'a>(
+        &'a self,
+        family: &'a RefreshFamily,
+        old_hash: &'a str,
+        new_hash: &'a str,
+        new_token: &'a RefreshToken,
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
+        let result = self.check().map(|()| {
+            let mut families = lock(&self.families);
+            let Some(stored) = families.get_mut(&new_token.family_id) else {
+                return false;
+            };
+            if stored.active_hash != old_hash {
+                return false;
+            }
+            *stored = RefreshFamily {
+                active_hash: new_hash.to_owned(),
+                ..family.clone()
+            };
+            lock(&self.tokens).insert(new_hash.to_owned(), new_token.clone());
+            true
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn revoke<'a>(&'a self, family_id: &'a str) -> BoxFuture<'a, Result<(), PortError>> {
+        let result = self.check().map(|()| {
+            lock(&self.families).remove(family_id);
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn discard<'a>(
+        &'a self,
+        token_hash: &'a str,
+        family_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), PortError>> {
+        let result = self.check().map(|()| {
+            lock(&self.families).remove(family_id);
+            lock(&self.tokens).remove(token_hash);
+        });
+        Box::pin(std::future::ready(result))
+    }
+}
+
+/// Failure counts per client, source and window.
+#[derive(Default)]
+pub struct MemoryFailureLog {
+    counts: Mutex<HashMap<(OrgName, ClientId, String, i64), u64>>,
+}
+
+impl FailureLog for MemoryFailureLog {
+    fn record_failure<'a>(
+        &'a self,
+        org: &'a OrgName,
+        client_id: &'a ClientId,
+        source: &'a str,
+        window_start: i64,
+        _window_end: i64,
+    ) -> BoxFuture<'a, Result<u64, PortError>> {
+        let mut counts = lock(&self.counts);
+        let count = counts
+            .entry((
+                org.clone(),
+                client_id.clone(),
+                source.to_owned(),
+                window_start,
+            ))
+            .or_default();
+        *count += 1;
+        Box::pin(std::future::ready(Ok(*count)))
+    }
+}
+
+/// The verification keys of each trusted issuer (by issuer id), or a failure to give them.
+#[derive(Default)]
+pub struct MemoryKeySource {
+    keys: Mutex<HashMap<String, Result<Vec<Arc<VerificationKey>>, KeyError>>>,
+}
+
+impl MemoryKeySource {
+    pub fn set(&self, issuer_id: &str, keys: Result<Vec<Arc<VerificationKey>>, KeyError>) {
+        lock(&self.keys).insert(issuer_id.to_owned(), keys);
+    }
+}
+
+impl KeySource for MemoryKeySource {
+    /// The issuer's keys that fit `alg` and, when the token names one, `kid`.
+    fn keys_for<'a>(
+        &'a self,
+        issuer: &'a TrustedIssuer,
+        kid: Option<&'a str>,
+        alg: Algorithm,
+    ) -> BoxFuture<'a, Result<Vec<Arc<VerificationKey>>, KeyError>> {
+        let result = match lock(&self.keys).get(&issuer.id) {
+            None => Err(KeyError::Misconfigured(format!(
+                "no keys for {}",
+                issuer.id
+            ))),
+            Some(Err(e)) => Err(e.clone()),
+            Some(Ok(keys)) => {
+                let fitting: Vec<_> = keys
+                    .iter()
+                    .filter(|k| k.fits(alg) && (kid.is_none() || k.kid.as_deref() == kid))
+                    .cloned()
+                    .collect();
+                if fitting.is_empty() {
+                    Err(KeyError::NoMatchingKey)
+                } else {
+                    Ok(fitting)
+                }
+            }
+        };
+        Box::pin(std::future::ready(result))
+    }
+}

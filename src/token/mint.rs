@@ -1,0 +1,90 @@
+//! Minting: the signed access token (RFC 9068 profile) and, where the application has the
+//! grant, the first refresh token of a new family. Nothing is handed out unless every part
+//! succeeds.
+
+use super::{Issued, TokenError, TokenService};
+use crate::domain::access_token::{self, AccessTokenClaims};
+use crate::domain::application::{Application, GrantType, hash_secret};
+use crate::domain::organization::OrgName;
+use crate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_token};
+use crate::oauth::request::TokenType;
+
+impl TokenService {
+    /// An access token for `sub` issued to `application`, signed by the [`crate::ports::Signer`].
+    pub(super) async fn mint(
+        &self,
+        org: &OrgName,
+        sub: &str,
+        application: &Application,
+    ) -> Result<String, TokenError> {
+        let claims = AccessTokenClaims::new(
+            &self.config.organization_issuer(org.as_str()),
+            sub,
+            &application.client_id,
+            self.ports.clock.now(),
+            application.access_token_ttl_seconds,
+        );
+        let key = self.ports.signer.current_key().await?;
+        let input = access_token::signing_input(&key, &claims);
+        let signature = self.ports.signer.sign(input.as_bytes()).await?;
+        tracing::info!(
+            client_id = application.client_id.as_str(),
+            jti = claims.jti.as_str(),
+            "access token issued"
+        );
+        Ok(access_token::assemble(input, &signature))
+    }
+
+    /// The tokens of a validated exchange: an access token, and a refresh token when the
+    /// application has that grant. The refresh family is stored while the token is signed;
+    /// if signing fails the family is discarded.
+    pub(super) async fn issue(
+        &self,
+        org: &OrgName,
+        sub: &str,
+        issuer_id: &str,
+        application: &Application,
+        issued_token_type: TokenType,
+    ) -> Result<Issued, TokenError> {
+        if !application.allows(GrantType::RefreshToken) {
+            let access_token = self.mint(org, sub, application).await?;
+            return Ok(Issued::new(
+                access_token,
+                issued_token_type,
+                application,
+                None,
+            ));
+        }
+        let secret = new_refresh_token();
+        let token_hash = hash_secret(&secret);
+        let first = RefreshToken {
+            family_id: crate::domain::random_hex(16),
+            org: org.as_str().to_owned(),
+            client_id: application.client_id.clone(),
+            issuer_id: issuer_id.to_owned(),
+            sub: sub.to_owned(),
+            valid_until: self.ports.clock.now() + i64::from(application.refresh_token_ttl_seconds),
+        };
+        let family = RefreshFamily::start(&first, &token_hash);
+        let refresh = &self.ports.refresh_store;
+        let (access_token, stored) = tokio::join!(
+            self.mint(org, sub, application),
+            refresh.start_family(&token_hash, &first, &family)
+        );
+        match (access_token, stored) {
+            (Ok(access_token), Ok(())) => Ok(Issued::new(
+                access_token,
+                issued_token_type,
+                application,
+                Some(secret),
+            )),
+            (Err(error), Ok(())) => {
+                if let Err(e) = refresh.discard(&token_hash, &first.family_id).await {
+                    tracing::warn!(detail = %e, "could not discard an unused refresh token family");
+                }
+                Err(error)
+            }
+            (_, Err(e)) => Err(e.into()),
+        }
+    }
+}

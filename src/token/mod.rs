@@ -1,0 +1,112 @@
+//! The token endpoint's use cases, one module each, every one a small `impl` of
+//! [`TokenService`] over the [`crate::ports`]:
+//!
+//! - [`client_auth`]: client authentication and lockout (RFC 6749 §2.3.1);
+//! - [`subject`]: subject token validation, giving a [`ValidatedSubject`] (RFC 8693 §2.1);
+//! - [`exchange`]: the token exchange (RFC 8693 §2); [`refresh`]: refresh with rotation
+//!   (RFC 6749 §6, RFC 9700 §4.14.2); [`mint`]: signing and the first refresh token;
+//! - [`metadata`]: the JWK Set and the discovery metadata;
+//! - [`cached_store`]: the warm function's record cache, a decorator of the `ConfigStore`.
+//!
+//! Requests come typed from [`crate::oauth::request`]; answers are [`Issued`] or a
+//! [`TokenError`], which [`crate::oauth`] maps to the wire in one place.
+
+pub mod cached_store;
+pub mod client_auth;
+pub mod error;
+pub mod exchange;
+pub mod metadata;
+pub mod mint;
+pub mod refresh;
+pub mod subject;
+
+use std::sync::Arc;
+
+pub use cached_store::CachedConfigStore;
+pub use client_auth::Caller;
+pub use error::{RETRY_AFTER_SECONDS, TokenError};
+pub use metadata::{JwkSet, Metadata};
+pub use subject::ValidatedSubject;
+
+use crate::config::Config;
+use crate::domain::application::Application;
+use crate::domain::lockout::Lockouts;
+use crate::domain::organization::OrgName;
+use crate::oauth::request::{TokenRequest, TokenType};
+use crate::ports::{Clock, ConfigStore, FailureLog, KeySource, RefreshStore, ReplayLog, Signer};
+use crate::secret::Secret;
+
+/// What the token service talks to.
+#[derive(Clone)]
+pub struct Ports {
+    pub config_store: Arc<dyn ConfigStore>,
+    pub replay_log: Arc<dyn ReplayLog>,
+    pub refresh_store: Arc<dyn RefreshStore>,
+    pub failure_log: Arc<dyn FailureLog>,
+    pub signer: Arc<dyn Signer>,
+    pub keys: Arc<dyn KeySource>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The tokens a successful request hands out (RFC 8693 §2.2.1, RFC 6749 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub access_token: String,
+    pub issued_token_type: TokenType,
+    pub expires_in: u32,
+    pub refresh_token: Option<Secret>,
+}
+
+impl Issued {
+    fn new(
+        access_token: String,
+        issued_token_type: TokenType,
+        application: &Application,
+        refresh_token: Option<Secret>,
+    ) -> Issued {
+        Issued {
+            access_token,
+            issued_token_type,
+            expires_in: application.access_token_ttl_seconds,
+            refresh_token,
+        }
+    }
+}
+
+pub struct TokenService {
+    config: Config,
+    ports: Ports,
+    lockouts: Lockouts,
+}
+
+impl TokenService {
+    /// The service over `ports`, with the configuration store behind the warm function's
+    /// record cache (`TRUSTGATE_CONFIG_CACHE_SECONDS`).
+    pub fn new(config: Config, mut ports: Ports) -> TokenService {
+        ports.config_store = Arc::new(CachedConfigStore::new(
+            ports.config_store,
+            config.config_cache_ttl,
+        ));
+        TokenService {
+            config,
+            ports,
+            lockouts: Lockouts::default(),
+        }
+    }
+
+    /// Serves one token request of an organization.
+    pub async fn token(
+        &self,
+        org: &OrgName,
+        caller: &Caller,
+        request: &TokenRequest<'_>,
+    ) -> Result<Issued, TokenError> {
+        match request {
+            TokenRequest::Exchange(exchange) => self.exchange(org, caller, exchange).await,
+            TokenRequest::Refresh(refresh) => self.refresh(org, caller, refresh).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,51 @@
+//! The ports' contract suites (src/testing/contract.rs) against the AWS implementations on the
+//! emulator; the library's own tests run the same suites against the in-memory ones.
+
+mod common;
+
+use common::TestApp;
+use common::stack::{Stack, application, config, kms_signer, put};
+use trustgate::aws::table::Key;
+use trustgate::domain::application::{AppType, GrantType};
+use trustgate::domain::now_epoch;
+use trustgate::domain::organization::OrgName;
+use trustgate::testing::contract;
+
+#[tokio::test]
+async fn the_table_keeps_the_refresh_store_contract() {
+    let app = TestApp::new().await;
+    contract::refresh_store(&app.table, now_epoch()).await;
+}
+
+#[tokio::test]
+async fn the_table_keeps_the_replay_log_contract() {
+    let app = TestApp::new().await;
+    contract::replay_log(&app.table, now_epoch()).await;
+}
+
+#[tokio::test]
+async fn the_table_keeps_the_failure_log_contract() {
+    let app = TestApp::new().await;
+    contract::failure_log(&app.table, now_epoch()).await;
+}
+
+#[tokio::test]
+async fn the_kms_signer_keeps_the_signer_contract() {
+    let app = TestApp::new().await;
+    let signer = kms_signer(&app, &config(&app, &[]));
+    contract::signer(&signer).await;
+}
+
+#[tokio::test]
+async fn the_table_keeps_the_config_store_contract() {
+    let stack = Stack::new().await;
+    let application = application(AppType::Web, &[GrantType::TokenExchange], Some("secret"));
+    let key = Key::application(&stack.org, &application.client_id);
+    put(&stack.app.table, key, &application).await;
+    let seeded = contract::Seeded {
+        org: OrgName::parse(&stack.org).unwrap(),
+        issuers: vec![stack.issuer.clone()],
+        application,
+    };
+    contract::config_store(&stack.app.table, &seeded).await;
+}
