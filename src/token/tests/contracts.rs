@@ -1,0 +1,51 @@
+//! The ports' contracts against the in-memory implementations (the AWS ones are checked
+//! against the emulator in tests/port_contracts.rs).
+
+use super::*;
+use crate::testing::{InMemory, contract};
+
+#[tokio::test]
+async fn memory_refresh_store_keeps_the_port_contract() {
+    let memory = InMemory::new(NOW);
+    contract::refresh_store(memory.refresh_store.as_ref(), NOW).await;
+}
+
+#[tokio::test]
+async fn memory_replay_log_keeps_the_port_contract() {
+    let memory = InMemory::new(NOW);
+    contract::replay_log(memory.replay_log.as_ref(), NOW).await;
+}
+
+#[tokio::test]
+async fn memory_failure_log_keeps_the_port_contract() {
+    let memory = InMemory::new(NOW);
+    contract::failure_log(memory.failure_log.as_ref(), NOW).await;
+}
+
+#[tokio::test]
+async fn memory_signer_keeps_the_port_contract() {
+    let memory = InMemory::new(NOW);
+    contract::signer(memory.signer.as_ref()).await;
+}
+
+#[tokio::test]
+async fn memory_and_cached_config_stores_keep_the_port_contract() {
+    let memory = InMemory::new(NOW);
+    let seeded = contract::Seeded {
+        org: org(),
+        issuers: vec![issuer(false)],
+        application: application("web", AppType::Web, &[GrantType::TokenExchange]),
+    };
+    memory
+        .config_store
+        .put_issuer(&seeded.org, seeded.issuers[0].clone());
+    memory
+        .config_store
+        .put_application(&seeded.org, seeded.application.clone());
+    contract::config_store(memory.config_store.as_ref(), &seeded).await;
+    let cached = super::CachedConfigStore::new(
+        memory.config_store.clone(),
+        std::time::Duration::from_secs(30),
+    );
+    contract::config_store(&cached, &seeded).await;
+}
