@@ -367,14 +367,17 @@ impl FailureLog for MemoryFailureLog {
     }
 }
 
+/// What a key source answers for one issuer.
+pub type Keys = Result<Vec<Arc<VerificationKey>>, KeyError>;
+
 /// The verification keys of each trusted issuer (by issuer id), or a failure to give them.
 #[derive(Default)]
 pub struct MemoryKeySource {
-    keys: Mutex<HashMap<String, Result<Vec<Arc<VerificationKey>>, KeyError>>>,
+    keys: Mutex<HashMap<String, Keys>>,
 }
 
 impl MemoryKeySource {
-    pub fn set(&self, issuer_id: &str, keys: Result<Vec<Arc<VerificationKey>>, KeyError>) {
+    pub fn set(&self, issuer_id: &str, keys: Keys) {
         lock(&self.keys).insert(issuer_id.to_owned(), keys);
     }
 }

@@ -43,7 +43,7 @@ async fn memory_and_cached_config_stores_keep_the_port_contract() {
         .config_store
         .put_application(&seeded.org, seeded.application.clone());
     contract::config_store(memory.config_store.as_ref(), &seeded).await;
-    let cached = super::CachedConfigStore::new(
+    let cached = crate::token::CachedConfigStore::new(
         memory.config_store.clone(),
         std::time::Duration::from_secs(30),
     );

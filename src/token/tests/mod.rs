@@ -17,10 +17,8 @@ use crate::domain::application::{AppType, Application, GrantType, hash_secret};
 use crate::domain::issuer::{Algorithm, TrustedIssuer};
 use crate::domain::organization::OrgName;
 use crate::http::token::TokenApp;
-use crate::keys::KeyError;
-use crate::ports::PortError;
 use crate::secret::Secret;
-use crate::testing::{InMemory, TestIdp, contract};
+use crate::testing::{InMemory, TestIdp};
 
 const NOW: i64 = 1_800_000_000;
 const ISSUER: &str = "https://idp.example.com";
