@@ -31,12 +31,12 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
+use trustgate::aws::table::{Condition, Item, Key, Table};
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
 use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
 use trustgate::domain::organization::Organization;
 use trustgate::domain::{now_epoch, random_hex};
 use trustgate::secret::Secret;
-use trustgate::aws::table::{Condition, Item, Key, Table};
 
 use jwks_server::{JwksServer, Reply};
 use keys::{RSA_2048, jwks};

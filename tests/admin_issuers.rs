@@ -6,8 +6,8 @@ mod common;
 
 use common::admin::{Admin, Settings};
 use serde_json::{Value, json};
-use trustgate::domain::issuer::TrustedIssuer;
 use trustgate::aws::table_keys::{ISSUER_PREFIX, Key, organization_pk};
+use trustgate::domain::issuer::TrustedIssuer;
 
 const CERT: &str = include_str!("fixtures/certificates/rsa2048.pem");
 const CERT_B64_DER: &str = include_str!("fixtures/certificates/rsa2048.der.b64");

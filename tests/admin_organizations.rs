@@ -7,9 +7,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use common::admin::{Admin, Event, PUBLIC_URL};
 use common::unique;
 use serde_json::{Value, json};
-use trustgate::domain::application::{AppType, Application};
-use trustgate::aws::table_keys::Key;
 use trustgate::aws::table::{Condition, Item};
+use trustgate::aws::table_keys::Key;
+use trustgate::domain::application::{AppType, Application};
 
 #[tokio::test]
 async fn creates_an_organization_with_its_issuer_value() {

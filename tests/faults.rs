@@ -23,11 +23,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 use trustgate::aws::kms::KmsSigner;
+use trustgate::aws::table::Table;
 use trustgate::domain::application::{AppType, GrantType};
 use trustgate::domain::issuer::Algorithm;
 use trustgate::http::token::TokenApp;
 use trustgate::keys::{KeySource, KeySourceSettings};
-use trustgate::aws::table::Table;
 use trustgate::token_service::{Ports, TokenService};
 
 /// The SDK's own budget (src/aws.rs): 5 s per operation, all attempts included; plus margin

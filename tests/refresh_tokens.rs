@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use common::keys::RSA_2048;
 use common::stack::*;
 use lambda_http::http::StatusCode;
+use trustgate::aws::table::{Key, Table};
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
 use trustgate::domain::issuer::Algorithm;
 use trustgate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_token};
@@ -15,7 +16,6 @@ use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
 use trustgate::ports::{BoxFuture, PortError, RefreshStore};
 use trustgate::secret::Secret;
-use trustgate::aws::table::{Key, Table};
 use trustgate::token_service::{Ports, TokenService};
 
 /// A confidential application with both grants, and its secret.

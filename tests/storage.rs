@@ -5,9 +5,9 @@ mod common;
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{TestApp, unique};
 use serde::{Deserialize, Serialize};
-use trustgate::domain::now_epoch as now;
-use trustgate::aws::table_keys::{EXPIRES_AT, organization_pk};
 use trustgate::aws::table::{Condition, Item, Key, StoreError, Write};
+use trustgate::aws::table_keys::{EXPIRES_AT, organization_pk};
+use trustgate::domain::now_epoch as now;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Record {

@@ -15,11 +15,11 @@ use jsonwebtoken::Algorithm as Jws;
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 use trustgate::aws::kms::KmsSigner;
+use trustgate::aws::table::Table;
 use trustgate::config;
 use trustgate::domain::application::{AppType, GrantType};
 use trustgate::domain::issuer::{Algorithm, Certificate};
 use trustgate::domain::random_hex;
-use trustgate::aws::table::Table;
 
 // ---------------------------------------------------------------------------------------------
 // Happy paths.

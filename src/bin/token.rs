@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use lambda_http::{Error, Request, service_fn};
 use trustgate::aws::kms::KmsSigner;
+use trustgate::aws::table::Table;
 use trustgate::config::{Config, Function};
 use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
-use trustgate::aws::table::Table;
 use trustgate::token_service::{Ports, TokenService};
 use trustgate::{aws, telemetry};
 

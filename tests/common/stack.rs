@@ -11,6 +11,7 @@ use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use trustgate::aws::kms::KmsSigner;
+use trustgate::aws::table::{Condition, Item, Key, Table};
 use trustgate::config::{self, Config, Function};
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
 use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
@@ -21,7 +22,6 @@ use trustgate::keys::KeySource;
 use trustgate::metrics::AwsCalls;
 use trustgate::ports::{ConfigStore, Signer};
 use trustgate::secret::Secret;
-use trustgate::aws::table::{Condition, Item, Key, Table};
 use trustgate::token_service::{Ports, TokenService};
 
 use super::jwks_server::{JwksServer, Reply as JwksReply};
