@@ -8,7 +8,7 @@
 //! token, its claims, the access token's claims and JSON, the response, and the two log lines
 //! (formatted as JSON, as in Lambda, into a sink).
 //!
-//! Budget (issue 8): a warm exchange, signing excluded, costs at most 1.5× one verify of its
+//! Budget: a warm exchange, signing excluded, costs at most 1.5× one verify of its
 //! subject token. `cargo bench --bench exchange` prints criterion's figures, then the ratios
 //! and PASS/FAIL from the medians criterion measured in this run.
 

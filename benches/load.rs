@@ -41,7 +41,7 @@ use trustgate::secret::Secret;
 use jwks_server::{JwksServer, Reply};
 use keys::{RSA_2048, jwks};
 
-/// Budgets of issue 8.
+/// The budgets (BENCHMARKS.md).
 const EXCHANGE_VS_SIGN: f64 = 1.5;
 const COLD_START_MS: f64 = 20.0;
 const BINARY_MB: f64 = 10.0;
