@@ -21,6 +21,7 @@ bench:
 	@bash scripts/bench.sh
 
 ## The warm exchange in-process against one signature verify (criterion; BENCHMARKS.md).
+## BENCH_RUNS (default 5) runs of each pair; each ratio's median, min and max over them.
 bench-exchange:
 	cargo bench --locked --bench exchange
 
