@@ -1,4 +1,4 @@
-.PHONY: dev test demo bench bench-exchange fmt lint lint-infra clean
+.PHONY: dev test check demo bench bench-exchange fmt lint lint-infra clean
 
 ## Run both functions locally against the emulator (127.0.0.1:9000, moto on 4566).
 dev:
@@ -7,6 +7,10 @@ dev:
 ## Every test (unit and integration) against an emulator of its own.
 test:
 	@bash scripts/test.sh
+
+## The fast loop, no emulator: formatting, clippy (warnings fail) and the unit tests.
+check: lint
+	cargo test --locked --lib
 
 ## The whole story (organization, issuers, application, exchange, verify, refresh) against make dev.
 demo:
@@ -17,15 +21,17 @@ bench:
 	@bash scripts/bench.sh
 
 ## The warm exchange in-process against one signature verify (criterion; BENCHMARKS.md).
+## BENCH_RUNS (default 5) runs of each pair; each ratio's median, min and max over them.
 bench-exchange:
 	cargo bench --locked --bench exchange
 
 fmt:
 	cargo fmt --all
 
+## What CI checks first: formatting, then clippy on every target (warnings fail).
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --locked --all-targets -- -D warnings
 
 ## infra/template.yaml: cfn-lint (warnings fail), the SAM translator, checkov.
 lint-infra:

@@ -8,9 +8,10 @@
 //! token, its claims, the access token's claims and JSON, the response, and the two log lines
 //! (formatted as JSON, as in Lambda, into a sink).
 //!
-//! Budget (issue 8): a warm exchange, signing excluded, costs at most 1.5× one verify of its
-//! subject token. `cargo bench --bench exchange` prints criterion's figures, then the ratios
-//! and PASS/FAIL from the medians criterion measured in this run.
+//! Budget: a warm exchange, signing excluded, costs at most 1.5× one verify of its
+//! subject token. `cargo bench --bench exchange` measures each pair `BENCH_RUNS` times (default
+//! 5, runs interleaved), prints criterion's figures, then each ratio's median, min and max over
+//! the runs and PASS/FAIL on the median (benches/support/ratios.rs).
 
 #[allow(dead_code)]
 #[path = "../tests/common/jwks_server.rs"]
@@ -18,17 +19,18 @@ mod jwks_server;
 #[allow(dead_code)]
 #[path = "../tests/common/keys.rs"]
 mod keys;
+#[path = "support/ratios.rs"]
+mod ratios;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use criterion::{BatchSize, Criterion};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request};
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use trustgate::config::{self, Config, Function, SigningAlg};
@@ -46,6 +48,7 @@ use trustgate::token::{Ports, TokenService};
 
 use jwks_server::{JwksServer, Reply};
 use keys::{EC_P256, RSA_2048, TestKey, jwks};
+use ratios::Ratios;
 
 const BUDGET: f64 = 1.5;
 const ORG: &str = "acme";
@@ -54,7 +57,6 @@ const CLIENT_ID: &str = "0123456789abcdef0123456789abcdef";
 const SECRET: &str = "bench-client-secret-of-forty-three-characters";
 
 fn main() {
-    let started = SystemTime::now();
     // As in Lambda: JSON lines (here into a sink), so the cost of logging is measured too.
     tracing_subscriber::registry()
         .with(trustgate::telemetry::lambda_json(std::io::sink))
@@ -73,7 +75,9 @@ fn main() {
     let issuer = issuer_record(&jwks_server.url());
 
     let mut criterion = Criterion::default().configure_from_args();
-    for (name, key, kid) in [("rs256", RSA_2048, "rsa-1"), ("es256", EC_P256, "ec-1")] {
+    let mut ratios = Ratios::new();
+    let cases = [("rs256", RSA_2048, "rsa-1"), ("es256", EC_P256, "ec-1")];
+    for (name, key, kid) in ratios::interleaved(ratios::runs(), &cases) {
         let subject = subject_token(key, kid);
         // Warm-up: fills the record caches and fetches the JWKS once.
         let status = rt.block_on(app.handle(exchange_request(&subject))).status();
@@ -94,7 +98,7 @@ fn main() {
         };
         assert!(verify().unwrap());
 
-        let mut group = criterion.benchmark_group(name);
+        let mut group = criterion.benchmark_group(ratios.group(name));
         group.bench_function("exchange", |b| {
             b.to_async(&rt).iter_batched(
                 || exchange_request(&subject),
@@ -108,13 +112,14 @@ fn main() {
         });
         group.bench_function("verify", |b| b.iter(verify));
         group.finish();
+        ratios.record();
     }
     if std::env::var_os("BENCH_PARTS").is_some() {
         parts(&mut criterion, &rt, &keys, &issuer);
     }
     criterion.final_summary();
     drop(jwks_server);
-    summary(started);
+    ratios.report(&cases.map(|(name, _, _)| name), BUDGET);
 }
 
 /// `BENCH_PARTS=1`: where a warm RS256 exchange spends its time, piece by piece.
@@ -193,45 +198,6 @@ fn parts(
         b.iter(|| trustgate::http::json(StatusCode::OK, &response, "application/json"))
     });
     group.finish();
-}
-
-/// Ratios of the medians criterion wrote in this run, with the verdict.
-fn summary(started: SystemTime) {
-    let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let median = |id: &str| -> Option<f64> {
-        let path = format!("{dir}/criterion/{id}/new/estimates.json");
-        let fresh = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .is_ok_and(|modified| modified >= started);
-        let estimates: Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-        fresh.then(|| estimates["median"]["point_estimate"].as_f64())?
-    };
-    println!("\n== warm exchange vs one verify of its subject token (medians, this run)");
-    println!("budget: exchange (signing excluded) <= {BUDGET:.1} x verify");
-    let mut all_pass = true;
-    for name in ["rs256", "es256"] {
-        match (
-            median(&format!("{name}/exchange")),
-            median(&format!("{name}/verify")),
-        ) {
-            (Some(exchange), Some(verify)) => {
-                let ratio = exchange / verify;
-                let pass = ratio <= BUDGET;
-                all_pass &= pass;
-                println!(
-                    "{name}: exchange {:.1} us, verify {:.1} us, ratio {ratio:.2} -> {}",
-                    exchange / 1000.0,
-                    verify / 1000.0,
-                    if pass { "PASS" } else { "FAIL" }
-                );
-            }
-            _ => {
-                all_pass = false;
-                println!("{name}: not measured in this run (filtered out?)");
-            }
-        }
-    }
-    println!("verdict: {}", if all_pass { "PASS" } else { "FAIL" });
 }
 
 fn subject_token(key: TestKey, kid: &str) -> String {

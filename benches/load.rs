@@ -41,7 +41,7 @@ use trustgate::secret::Secret;
 use jwks_server::{JwksServer, Reply};
 use keys::{RSA_2048, jwks};
 
-/// Budgets of issue 8.
+/// The budgets (BENCHMARKS.md).
 const EXCHANGE_VS_SIGN: f64 = 1.5;
 const COLD_START_MS: f64 = 20.0;
 const BINARY_MB: f64 = 10.0;
@@ -66,7 +66,10 @@ async fn main() {
     let token_url = env("BENCH_TOKEN_URL");
     let public_url = env("TRUSTGATE_PUBLIC_URL");
     let watch_log = env("BENCH_WATCH_LOG");
+    // Where cargo put the release binaries and where `cargo lambda build` puts its bootstraps:
+    // scripts/bench.sh asks cargo, so a CARGO_TARGET_DIR or build.target-dir is followed.
     let release_dir = env("BENCH_RELEASE_DIR");
+    let lambda_dir = env("BENCH_LAMBDA_DIR");
     let mut verdicts = Verdicts::default();
 
     let sdk = trustgate::aws::sdk_config();
@@ -286,9 +289,8 @@ async fn main() {
         hwm <= PEAK_RSS_MB,
     );
     // The host build of this run, and the Lambda (arm64) build if `cargo lambda build
-    // --release --arm64` left one in target/lambda (it needs zig, which make bench does not
-    // install; BENCHMARKS.md has the command).
-    let lambda_dir = format!("{release_dir}/../lambda");
+    // --release --arm64` left one in the target directory's lambda/ (it needs zig, which make
+    // bench does not install; BENCHMARKS.md has the command).
     let modified = |path: &str| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     for name in ["token", "admin"] {
         let host = format!("{release_dir}/{name}");

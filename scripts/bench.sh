@@ -19,9 +19,25 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The directory of executable $1 in cargo's JSON build messages on stdin. Cargo decides where
+# binaries go (CARGO_TARGET_DIR, build.target-dir, --target), so the benchmark asks it.
+executable_dir() {
+  python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
+        print(os.path.dirname(m["executable"]))
+' "$1"
+}
+
 # Release builds first, so the first request to the watched function does not wait for one.
 echo "==> cargo build --release (the functions) and the benchmark"
-cargo build --release --locked --bins
+release_dir="$(cargo build --release --locked --bins --message-format=json-render-diagnostics | executable_dir token)"
+[ -n "$release_dir" ] || { echo "cargo build reported no token executable" >&2; exit 1; }
+# cargo lambda build writes the arm64 bootstraps to <target directory>/lambda.
+target_dir="$(cargo metadata --format-version 1 --no-deps --locked |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 cargo bench --locked --bench load --no-run
 
 moto_port="$(local_aws free-port)"
@@ -47,5 +63,6 @@ local_aws answers --endpoint "$TRUSTGATE_PUBLIC_URL/t/warm-up/oauth2/jwks" --tim
 echo "==> benchmark"
 BENCH_TOKEN_URL="$TRUSTGATE_PUBLIC_URL" \
 BENCH_WATCH_LOG=target/bench-watch.log \
-BENCH_RELEASE_DIR=target/release \
+BENCH_RELEASE_DIR="$release_dir" \
+BENCH_LAMBDA_DIR="$target_dir/lambda" \
   cargo bench --locked --bench load

@@ -1,5 +1,5 @@
-//! Configuration: every environment variable of the contract is named and parsed here, once,
-//! at start. A missing or malformed variable stops the function with a message naming it.
+//! Configuration: every environment variable (README, "Configuration") is named and parsed here,
+//! once, at start. A missing or malformed variable stops the function with a message naming it.
 
 use std::fmt;
 use std::time::Duration;

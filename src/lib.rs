@@ -1,6 +1,6 @@
 //! Trustgate: an OAuth 2.0 Token Exchange (RFC 8693) security token service for AWS Lambda.
 //!
-//! - [`config`]: the environment variables of the contract, parsed once at start.
+//! - [`config`]: every environment variable (README, "Configuration"), parsed once at start.
 //! - [`domain`]: pure rules and records (organizations, issuers, applications). No AWS, no HTTP.
 //! - [`oauth`]: wire shapes of the token endpoint (form, client authentication, errors).
 //! - [`token`]: the token endpoint's use cases, one module each (exchange, refresh, …).

@@ -1,6 +1,6 @@
-//! The admin API's trusted token issuer routes against the emulator: every route, every rule
-//! of CONTRACT.md's table, uniqueness of name and `iss` under parallel requests, and that a
-//! delete or rename leaves no stale guard behind.
+//! The admin API's trusted token issuer routes against the emulator: every route, every rule of an
+//! issuer record (openapi/admin.yaml), uniqueness of name and `iss` under parallel requests, and
+//! that a delete or rename leaves no stale guard behind.
 
 mod common;
 
@@ -137,7 +137,8 @@ async fn the_token_endpoint_reads_exactly_the_issuers_the_api_stored() {
     assert_eq!(serde_json::to_value(&stored[1]).unwrap(), b);
 }
 
-/// Each rule of the contract's table, broken once, through the API: 400 naming the field.
+/// Each rule of an issuer record (openapi/admin.yaml), broken once, through the API: 400 naming the
+/// field.
 #[tokio::test]
 async fn refuses_every_broken_rule_with_400_naming_the_field() {
     let admin = Admin::new().await;

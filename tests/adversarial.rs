@@ -1,4 +1,4 @@
-//! The adversarial suite (issue 9): attacks from RFC 8725, RFC 7523 §3, RFC 9700 and published
+//! The adversarial suite: attacks from RFC 8725, RFC 7523 §3, RFC 9700 and published
 //! CVEs of JWT libraries and token-exchange servers, beyond the classics in
 //! tests/token_exchange.rs (`refuses_the_classic_attacks`) and the JWKS fetch limits in
 //! tests/keys.rs. Each attack goes through the real token endpoint (or admin API) against the

@@ -1,5 +1,5 @@
-//! Fault tests (issue 9): KMS and DynamoDB throttling, the emulator going away mid-run, and a
-//! JWKS endpoint that hangs. Each answers the contract's 503 with `Retry-After` within its time
+//! Fault tests: KMS and DynamoDB throttling, the emulator going away mid-run, and a JWKS endpoint
+//! that hangs. Each answers 503 `temporarily_unavailable` with `Retry-After` within its time
 //! budget, returns no token, and recovers once the fault ends.
 //!
 //! Faults are injected by [`FaultProxy`], a small HTTP proxy in front of the shared emulator:
@@ -30,7 +30,7 @@ use trustgate::http::token::TokenApp;
 use trustgate::keys::{KeySource, KeySourceSettings};
 use trustgate::token::{Ports, TokenService};
 
-/// The SDK's own budget (src/aws.rs): 5 s per operation, all attempts included; plus margin
+/// The SDK's own budget (src/aws/sdk.rs): 5 s per operation, all attempts included; plus margin
 /// for a loaded CI machine.
 const AWS_BUDGET: Duration = Duration::from_secs(7);
 

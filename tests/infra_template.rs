@@ -1,8 +1,9 @@
 //! infra/template.yaml against the code it deploys: each function's role grants exactly the AWS
-//! actions its code calls, on this stack's resources only; every variable of the contract is
-//! set on the function that needs it and parses as the function would parse it; the routes are
-//! the contract's. No AWS needed: the template is parsed and the source scanned for its AWS
-//! calls, so a new SDK call without its IAM grant fails here instead of in production.
+//! actions its code calls, on this stack's resources only; every variable of README's configuration
+//! table is set on the function that needs it and parses as the function would parse it; the routes
+//! are those README and openapi/admin.yaml document. No AWS needed: the template is parsed and the
+//! source scanned for its AWS calls, so a new SDK call without its IAM grant fails here instead of
+//! in production.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -698,7 +699,7 @@ fn no_policy_names_a_wildcard_resource() {
 // Configuration
 // ---------------------------------------------------------------------------------------------
 
-/// The contract's configuration table: variables of both functions, and of one only.
+/// README's configuration table: variables of both functions, and of one only.
 const BOTH: &[&str] = &[config::TABLE, config::PUBLIC_URL];
 const TOKEN_ONLY: &[&str] = &[
     config::SIGNING_KEY,
@@ -851,8 +852,8 @@ fn the_public_url_is_the_given_one_else_the_custom_domain_else_the_api() {
 // Routes and the security scan
 // ---------------------------------------------------------------------------------------------
 
-/// The contract's routes. Each is routed for ANY method: the functions answer a wrong method
-/// themselves (405 with `Allow`).
+/// The documented routes (README, openapi/admin.yaml). Each is routed for ANY method: the functions
+/// answer a wrong method themselves (405 with `Allow`).
 const TOKEN_PATHS: &[&str] = &[
     "/t/{org}/oauth2/token",
     "/t/{org}/oauth2/jwks",

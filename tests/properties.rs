@@ -1,7 +1,7 @@
-//! Property tests of every parser of untrusted input (issue 9): the token request form and the
+//! Property tests of every parser of untrusted input: the token request form and the
 //! Basic header, the subject token's header and payload, JWK Set documents, certificates and
 //! the admin JSON bodies. For any input: no panic, bounded work, and an answer that is either a
-//! value or the contract's error (400/401 OAuth errors, field-naming admin errors). The same
+//! value or a documented error (400/401 OAuth errors, field-naming admin errors). The same
 //! entry points are fuzzed by `fuzz/` (see SECURITY.md); these run in `make test` with bounded
 //! case counts and sizes so they stay fast. No emulator needed.
 
@@ -31,7 +31,7 @@ fn config() -> ProptestConfig {
     }
 }
 
-/// A token endpoint error that the contract allows for bad input: 400 `invalid_request` or
+/// A token endpoint error allowed for bad input (RFC 6749 §5.2): 400 `invalid_request` or
 /// 401 `invalid_client`, never a 5xx.
 fn is_contract_input_error(error: &OAuthError) -> bool {
     matches!(
@@ -142,7 +142,7 @@ proptest! {
         }
     }
 
-    /// Any `Authorization` value with any form: credentials, or a 400/401 contract error, and
+    /// Any `Authorization` value with any form: credentials, or a 400/401 OAuth error, and
     /// never a client id or secret beyond the bounds.
     #[test]
     fn client_authentication_answers_every_header(

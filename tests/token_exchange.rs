@@ -186,7 +186,7 @@ async fn es256_service_key_signs_with_a_64_byte_jose_signature() {
 
 /// moto signs PS256 with the maximum PSS salt length, while JWS (RFC 7518 §3.5) and real KMS
 /// use a salt as long as the hash, so a strict JOSE verifier refuses moto's signatures although
-/// our code is right (RECIPES.md). This test verifies with Python `cryptography`, which accepts
+/// our code is right. This test verifies with Python `cryptography`, which accepts
 /// any salt length, and checks everything else strictly.
 #[tokio::test]
 async fn ps256_service_tokens_carry_a_valid_pss_signature() {
@@ -328,7 +328,7 @@ async fn serves_both_discovery_documents() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The contract's error table.
+// The error table (RFC 6749 §5.2; README, "Token exchange").
 
 #[tokio::test]
 async fn answers_every_row_of_the_error_table() {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::signing_key::SigningKey;
 
-/// The claims of an issued access token (contract: exactly these).
+/// The claims of an issued access token: exactly these (README, "Token exchange").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccessTokenClaims {
     pub iss: String,

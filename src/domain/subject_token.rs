@@ -13,7 +13,7 @@ use jsonwebtoken::DecodingKey;
 use super::issuer::{Algorithm, TrustedIssuer};
 use super::jose_object::{self, Member};
 
-/// Largest subject token accepted (contract: 16 KiB).
+/// Largest subject token accepted (16 KiB; SECURITY.md).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// Largest `kid` accepted; it is only ever compared, never used as a path or query.
 pub const MAX_KID_BYTES: usize = 256;
