@@ -85,8 +85,9 @@ impl Rejection {
     }
 }
 
-/// The checks of a subject token, in the order the token path runs them (contract,
-/// "Explain"). A token is refused at the first that fails.
+/// The checks of a subject token, in the order the token path runs them (the names an explain
+/// report gives).
+/// A token is refused at the first that fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Check {
     Format,

@@ -17,7 +17,7 @@ pub struct TokenApp {
     pub service: TokenService,
 }
 
-/// The public endpoints (contract, "Organizations and URLs").
+/// The public endpoints (README, "Token exchange"; the routes of infra/template.yaml).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Token(OrgName),

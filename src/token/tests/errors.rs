@@ -1,4 +1,4 @@
-//! Every row of the token endpoint's error table (contract, "Token endpoint"), in-process.
+//! Every error the token endpoint answers (RFC 6749 §5.2, RFC 8693 §2.2.2), in-process.
 
 use lambda_http::Body;
 use lambda_http::http::StatusCode;

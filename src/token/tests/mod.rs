@@ -1,4 +1,4 @@
-//! The token endpoint in-process: every use case and every row of the contract's error table
+//! The token endpoint in-process: every use case and every error it answers
 //! (in [`errors`]), through the real HTTP handler over the in-memory ports (no emulator, no
 //! network); the ports' contracts against the in-memory implementations (in [`contracts`]).
 
