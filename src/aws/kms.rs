@@ -120,9 +120,7 @@ impl Signer for KmsSigner {
                 .ok_or_else(|| PortError::Internal("KMS returned no signature".into()))?
                 .into_inner();
             match key.alg {
-                SigningAlg::ES256 => {
-                    ecdsa_to_jose(&signature, 32).map_err(PortError::Internal)
-                }
+                SigningAlg::ES256 => ecdsa_to_jose(&signature, 32).map_err(PortError::Internal),
                 SigningAlg::RS256 | SigningAlg::PS256 => Ok(signature),
             }
         })

@@ -122,7 +122,9 @@ pub enum KeyRejected {
     UnsupportedCurve,
     #[error("an EC public key that is not an uncompressed point on its curve")]
     EcPoint,
-    #[error("a key that is neither RSA nor EC; only RSA and EC keys can verify the supported algorithms")]
+    #[error(
+        "a key that is neither RSA nor EC; only RSA and EC keys can verify the supported algorithms"
+    )]
     UnsupportedType,
     #[error("a malformed public key ({0})")]
     Malformed(&'static str),
@@ -375,7 +377,11 @@ mod tests {
 
     macro_rules! fixture {
         ($name:literal) => {
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/", $name))
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/",
+                $name
+            ))
         };
     }
 
@@ -435,7 +441,12 @@ mod tests {
     #[test]
     fn rsa_exponent_is_odd_from_65537_to_2_pow_32_minus_1() {
         let n = modulus(2048);
-        for good in [&E[..], &[0, 1, 0, 1], &[0xff, 0xff, 0xff, 0xff], &[1, 0, 0, 0x0b]] {
+        for good in [
+            &E[..],
+            &[0, 1, 0, 1],
+            &[0xff, 0xff, 0xff, 0xff],
+            &[1, 0, 0, 0x0b],
+        ] {
             assert!(PublicKey::rsa(&n, good).is_ok(), "{good:?}");
         }
         for (bad, value) in [
@@ -456,7 +467,10 @@ mod tests {
             );
         }
         let message = KeyRejected::RsaExponent(Some(1)).to_string();
-        assert!(message.starts_with("an RSA key with exponent 1;"), "{message}");
+        assert!(
+            message.starts_with("an RSA key with exponent 1;"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -496,11 +510,26 @@ mod tests {
             KeyFamily::EcP384
         );
         for (pem, why) in [
-            (fixture!("rsa1024.cert.pem"), KeyRejected::RsaModulusSize(1024)),
-            (fixture!("certificates/ed25519.pem"), KeyRejected::UnsupportedType),
-            (fixture!("certificates/ec-p521.pem"), KeyRejected::UnsupportedCurve),
-            (fixture!("certificates/rsa2048-e1.pem"), KeyRejected::RsaExponent(Some(1))),
-            (fixture!("certificates/rsa16384.pem"), KeyRejected::RsaModulusSize(16384)),
+            (
+                fixture!("rsa1024.cert.pem"),
+                KeyRejected::RsaModulusSize(1024),
+            ),
+            (
+                fixture!("certificates/ed25519.pem"),
+                KeyRejected::UnsupportedType,
+            ),
+            (
+                fixture!("certificates/ec-p521.pem"),
+                KeyRejected::UnsupportedCurve,
+            ),
+            (
+                fixture!("certificates/rsa2048-e1.pem"),
+                KeyRejected::RsaExponent(Some(1)),
+            ),
+            (
+                fixture!("certificates/rsa16384.pem"),
+                KeyRejected::RsaModulusSize(16384),
+            ),
         ] {
             assert_eq!(cert_key(pem), Err(why));
         }
@@ -518,7 +547,11 @@ mod tests {
             PublicKey::from_spki_der(&der).unwrap().family(),
             KeyFamily::EcP256
         );
-        for bad in [&[][..], &[0x30, 0x03, 0x30, 0x01, 0x06], &[&der[..], &[0]].concat()] {
+        for bad in [
+            &[][..],
+            &[0x30, 0x03, 0x30, 0x01, 0x06],
+            &[&der[..], &[0]].concat(),
+        ] {
             assert!(matches!(
                 PublicKey::from_spki_der(bad),
                 Err(KeyRejected::Malformed(_))
@@ -540,7 +573,9 @@ mod tests {
 
     /// An `rsaEncryption` SubjectPublicKeyInfo with `n` and `e` as the INTEGERs' contents.
     fn rsa_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
-        let oid = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+        let oid = [
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+        ];
         let algorithm = tlv(0x30, &[&oid[..], &[0x05, 0x00]].concat());
         let key = tlv(0x30, &[tlv(0x02, n), tlv(0x02, e)].concat());
         let bits = tlv(0x03, &[&[0u8][..], &key].concat());
@@ -575,12 +610,27 @@ mod tests {
         assert!(malformed(&json(r#"{"kty": "RSA", "e": "AQAB"}"#)));
         assert!(malformed(&json(r#"{"n": "AQAB"}"#)));
         for (jwk, why) in [
-            (json(r#"{"kty": "oct", "k": "c2VjcmV0"}"#), KeyRejected::UnsupportedType),
-            (json(r#"{"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}"#), KeyRejected::UnsupportedType),
-            (jwk_with(p, "crv", Value::from("P-521")), KeyRejected::UnsupportedCurve),
-            (jwk_with(p, "crv", Value::from("P-384")), KeyRejected::EcPoint),
+            (
+                json(r#"{"kty": "oct", "k": "c2VjcmV0"}"#),
+                KeyRejected::UnsupportedType,
+            ),
+            (
+                json(r#"{"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}"#),
+                KeyRejected::UnsupportedType,
+            ),
+            (
+                jwk_with(p, "crv", Value::from("P-521")),
+                KeyRejected::UnsupportedCurve,
+            ),
+            (
+                jwk_with(p, "crv", Value::from("P-384")),
+                KeyRejected::EcPoint,
+            ),
             (jwk_with(p, "x", Value::from("AQAB")), KeyRejected::EcPoint),
-            (jwk_with(r, "e", Value::from("Aw")), KeyRejected::RsaExponent(Some(3))),
+            (
+                jwk_with(r, "e", Value::from("Aw")),
+                KeyRejected::RsaExponent(Some(3)),
+            ),
         ] {
             assert_eq!(PublicKey::from_jwk(&jwk), Err(why));
         }
@@ -593,7 +643,10 @@ mod tests {
         let p256 = PublicKey::from_jwk(&json(fixture!("ec-p256.jwk.json"))).unwrap();
         let p384 = PublicKey::from_jwk(&json(fixture!("ec-p384.jwk.json"))).unwrap();
         let fitting = |key: &PublicKey| -> Vec<Algorithm> {
-            Algorithm::ALL.into_iter().filter(|a| key.fits(*a)).collect()
+            Algorithm::ALL
+                .into_iter()
+                .filter(|a| key.fits(*a))
+                .collect()
         };
         assert_eq!(fitting(&rsa), [RS256, RS384, RS512, PS256, PS384, PS512]);
         assert_eq!(fitting(&p256), [ES256]);
@@ -618,16 +671,29 @@ mod tests {
     fn the_decoding_key_verifies_what_the_private_key_signed() {
         let claims = serde_json::json!({"sub": "a", "exp": 4_000_000_000u64});
         for (private, jwk, alg) in [
-            (fixture!("rsa2048.key.pem"), fixture!("rsa2048.jwk.json"), Algorithm::PS256),
-            (fixture!("ec-p256.key.pem"), fixture!("ec-p256.jwk.json"), Algorithm::ES256),
-            (fixture!("ec-p384.key.pem"), fixture!("ec-p384.jwk.json"), Algorithm::ES384),
+            (
+                fixture!("rsa2048.key.pem"),
+                fixture!("rsa2048.jwk.json"),
+                Algorithm::PS256,
+            ),
+            (
+                fixture!("ec-p256.key.pem"),
+                fixture!("ec-p256.jwk.json"),
+                Algorithm::ES256,
+            ),
+            (
+                fixture!("ec-p384.key.pem"),
+                fixture!("ec-p384.jwk.json"),
+                Algorithm::ES384,
+            ),
         ] {
             let alg = alg.jsonwebtoken();
             let signing = match alg {
                 jsonwebtoken::Algorithm::PS256 => EncodingKey::from_rsa_pem(private.as_bytes()),
                 _ => EncodingKey::from_ec_pem(private.as_bytes()),
             };
-            let token = jsonwebtoken::encode(&Header::new(alg), &claims, &signing.unwrap()).unwrap();
+            let token =
+                jsonwebtoken::encode(&Header::new(alg), &claims, &signing.unwrap()).unwrap();
             let key = PublicKey::from_jwk(&json(jwk)).unwrap().decoding_key();
             jsonwebtoken::decode::<Value>(&token, &key, &Validation::new(alg)).unwrap();
         }

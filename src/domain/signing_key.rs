@@ -124,8 +124,13 @@ mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn jwk_fixture(json: &str) -> PublicKey {
-        PublicKey::from_jwk(serde_json::from_str::<serde_json::Value>(json).unwrap().as_object().unwrap())
-            .unwrap()
+        PublicKey::from_jwk(
+            serde_json::from_str::<serde_json::Value>(json)
+                .unwrap()
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap()
     }
 
     fn rsa() -> PublicKey {
@@ -195,9 +200,13 @@ mod tests {
         assert!(ecdsa_to_jose(&[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x81], 32).is_err());
         // only r; r, s and a third INTEGER; trailing bytes
         assert!(ecdsa_to_jose(&[0x30, 0x03, 0x02, 0x01, 0x01], 32).is_err());
-        let three = [0x30, 0x09, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01];
+        let three = [
+            0x30, 0x09, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01,
+        ];
         assert!(ecdsa_to_jose(&three, 32).is_err());
-        assert!(ecdsa_to_jose(&[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00], 32).is_err());
+        assert!(
+            ecdsa_to_jose(&[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00], 32).is_err()
+        );
         // r one octet longer than a P-256 scalar
         let mut long = vec![0x30, 0x26, 0x02, 0x21, 0x01];
         long.extend([0u8; 32]);
