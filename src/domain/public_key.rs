@@ -103,8 +103,8 @@ impl Curve {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyRejected {
     #[error(
-        "an RSA key of {0} bits; RSA keys must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits \
-         (RFC 7518 §3.3)"
+        "an RSA key of {0} bits; RSA keys of {MIN_RSA_BITS} (RFC 7518 §3.3) to {MAX_RSA_BITS} \
+         bits are supported"
     )]
     RsaModulusSize(usize),
     #[error("an RSA key with an even modulus, which no RSA key has")]
