@@ -38,7 +38,8 @@ use trustgate::domain::application::{AppType, Application, GrantType, hash_secre
 use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
 use trustgate::domain::now_epoch;
 use trustgate::domain::organization::OrgName;
-use trustgate::domain::signing_key::{PublicKey, SigningKey};
+use trustgate::domain::public_key::PublicKey;
+use trustgate::domain::signing_key::SigningKey;
 use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
 use trustgate::ports::{BoxFuture, PortError, Signer, SystemClock};
@@ -299,11 +300,9 @@ impl FixedSigner {
     fn new() -> FixedSigner {
         let mut n = vec![0xc5; 256];
         n[255] = 0x01;
-        let key = PublicKey::Rsa {
-            n,
-            e: vec![0x01, 0x00, 0x01],
-        };
-        FixedSigner(Arc::new(key.into_signing_key(SigningAlg::RS256)))
+        let key = PublicKey::rsa(&n, &[0x01, 0x00, 0x01]).expect("an odd 2048-bit modulus");
+        let key = SigningKey::new(&key, Some(SigningAlg::RS256)).expect("RS256 fits RSA");
+        FixedSigner(Arc::new(key))
     }
 }
 

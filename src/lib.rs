@@ -9,7 +9,7 @@
 //!   the ports' DynamoDB and KMS implementations.
 //! - [`keys`]: trusted issuers' verification keys (JWKS fetching and caching, certificates).
 //! - [`http`]: request → response for the `token` and `admin` functions.
-//! - [`cache`]: the time-bounded record cache of warm functions; [`der`]: a minimal DER reader.
+//! - [`cache`]: the time-bounded record cache of warm functions.
 //! - [`telemetry`]: logging set-up shared by the binaries; [`metrics`]: AWS
 //!   calls counted per request.
 //! - [`secret`]: a string type that never prints its value.
@@ -17,7 +17,6 @@
 pub mod aws;
 pub mod cache;
 pub mod config;
-pub mod der;
 pub mod domain;
 pub mod http;
 pub mod keys;

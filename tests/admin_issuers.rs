@@ -7,6 +7,7 @@ mod common;
 use common::admin::{Admin, Settings};
 use serde_json::{Value, json};
 use trustgate::aws::table_keys::{ISSUER_PREFIX, Key, organization_pk};
+use trustgate::domain::certificate::certificate_key;
 use trustgate::domain::issuer::TrustedIssuer;
 
 const CERT: &str = include_str!("fixtures/certificates/rsa2048.pem");
@@ -475,6 +476,59 @@ async fn patch_merges_and_reapplies_every_rule() {
         .await
         .assert_problem(400, None);
     assert_eq!(admin.get(&path).await.body, before);
+}
+
+/// The bug: the admin API stored certificates whose keys the token endpoint refuses (a
+/// 16,384-bit RSA key, RSA exponent 1), so every exchange for the issuer was a 500. Create and
+/// patch now refuse them with 400 naming `certificate`, with the token endpoint's own reason.
+#[tokio::test]
+async fn refuses_certificates_whose_key_the_token_endpoint_cannot_verify_with() {
+    let admin = Admin::new().await;
+    let org = admin.organization().await;
+    let good = create(
+        &admin,
+        &org,
+        json!({"name": "good", "issuer": "good", "certificate": CERT}),
+    )
+    .await;
+    let path = issuer_path(&org, good["id"].as_str().unwrap());
+    for (file, reason) in [
+        ("rsa16384.pem", "an RSA key of 16384 bits"),
+        ("rsa2048-e1.pem", "an RSA key with exponent 1;"),
+        ("rsa2048-e3.pem", "an RSA key with exponent 3;"),
+    ] {
+        let pem = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/certificates/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let token_side = certificate_key(&pem).expect_err("the token endpoint refuses it");
+        for reply in [
+            admin
+                .post(
+                    &issuers(&org),
+                    json!({"name": file, "issuer": file, "certificate": pem}),
+                )
+                .await,
+            admin.patch(&path, json!({"certificate": pem})).await,
+        ] {
+            reply.assert_problem(400, Some("certificate"));
+            let detail = reply.body["detail"].as_str().unwrap();
+            assert_eq!(detail, format!("certificate: {token_side}"));
+            assert!(detail.contains(reason), "{file}: {detail}");
+        }
+    }
+    assert_eq!(
+        admin.get(&path).await.body,
+        good,
+        "the patches changed nothing"
+    );
+    let listed = admin.get(&issuers(&org)).await.body;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed:#}"
+    );
 }
 
 #[tokio::test]

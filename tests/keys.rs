@@ -143,7 +143,7 @@ async fn a_token_without_kid_may_use_any_key_that_fits_its_alg() {
     let token = RSA_2048.sign(None, &claims());
     let keys = source.keys_for(&idp, None, Algorithm::RS256).await.unwrap();
     assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0].family, KeyFamily::Rsa);
+    assert_eq!(keys[0].family(), KeyFamily::Rsa);
     assert!(verifies(&keys, &token, Algorithm::RS256));
     // A token with a kid never matches a key without one.
     assert_eq!(
@@ -529,7 +529,7 @@ async fn certificate_issuers_verify_with_the_certificate_key() {
     let mut idp = idp;
     idp.certificate = foreign.certificate;
     let keys = source.keys_for(&idp, None, Algorithm::ES256).await.unwrap();
-    assert_eq!(keys[0].family, KeyFamily::EcP256);
+    assert_eq!(keys[0].family(), KeyFamily::EcP256);
 }
 
 #[tokio::test]

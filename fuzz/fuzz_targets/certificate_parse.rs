@@ -6,7 +6,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use libfuzzer_sys::fuzz_target;
-use trustgate::domain::certificate::parse_certificate;
+use trustgate::domain::certificate::{certificate_key, parse_certificate};
+use trustgate::domain::public_key::PublicKey;
 
 fuzz_target!(|data: &[u8]| {
     let _ = parse_certificate(&String::from_utf8_lossy(data));
@@ -14,6 +15,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_certificate(&b64);
     let pem = format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
     let _ = parse_certificate(&pem);
-    // The token function's reading of a stored certificate's verification key.
-    let _ = trustgate::keys::certificate::key_from_certificate_pem(&pem);
+    // The token function's reading of a stored certificate's verification key: the same
+    // answer as the admin API's.
+    let key = certificate_key(&pem);
+    assert_eq!(key, parse_certificate(&pem).map(|(_, key)| key));
+    let _ = PublicKey::from_spki_der(data);
 });

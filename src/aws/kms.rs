@@ -10,8 +10,8 @@ use tokio::sync::OnceCell;
 
 use crate::aws::sdk_error::port_error;
 use crate::config::SigningAlg;
-use crate::der;
-use crate::domain::signing_key::{PublicKey, SigningKey};
+use crate::domain::public_key::PublicKey;
+use crate::domain::signing_key::{SigningKey, ecdsa_to_jose};
 use crate::ports::{BoxFuture, PortError, Signer};
 
 pub struct KmsSigner {
@@ -52,12 +52,13 @@ impl KmsSigner {
         let spki = output
             .public_key
             .ok_or_else(|| PortError::Internal("KMS returned no public key".into()))?;
-        let key = PublicKey::from_spki(spki.as_ref())
+        // The same rules as every issuer key (domain::public_key): a KMS key they refuse
+        // stops signing here, with the reason, rather than publishing an unusable JWK.
+        let key = PublicKey::from_spki_der(spki.as_ref())
+            .map_err(|e| PortError::Internal(format!("KMS key {key_id} has {e}")))?;
+        let key = SigningKey::new(&key, self.configured_alg)
             .map_err(|e| PortError::Internal(format!("KMS key {key_id}: {e}")))?;
-        let alg = key
-            .signing_alg(self.configured_alg)
-            .map_err(|e| PortError::Internal(format!("KMS key {key_id}: {e}")))?;
-        Ok(Arc::new(key.into_signing_key(alg)))
+        Ok(Arc::new(key))
     }
 }
 
@@ -119,9 +120,7 @@ impl Signer for KmsSigner {
                 .ok_or_else(|| PortError::Internal("KMS returned no signature".into()))?
                 .into_inner();
             match key.alg {
-                SigningAlg::ES256 => {
-                    der::ecdsa_to_jose(&signature, 32).map_err(PortError::Internal)
-                }
+                SigningAlg::ES256 => ecdsa_to_jose(&signature, 32).map_err(PortError::Internal),
                 SigningAlg::RS256 | SigningAlg::PS256 => Ok(signature),
             }
         })

@@ -82,15 +82,14 @@ pub fn assemble(mut signing_input: String, signature: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::config::SigningAlg;
-    use crate::domain::signing_key::PublicKey;
+    use crate::domain::public_key::PublicKey;
 
     #[test]
     fn header_and_claims_are_exactly_the_contracts() {
-        let key = PublicKey::EcP256 {
-            x: vec![1; 32],
-            y: vec![2; 32],
-        }
-        .into_signing_key(SigningAlg::ES256);
+        let jwk: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/ec-p256.jwk.json")).unwrap();
+        let public = PublicKey::from_jwk(jwk.as_object().unwrap()).unwrap();
+        let key = SigningKey::new(&public, Some(SigningAlg::ES256)).unwrap();
         let claims =
             AccessTokenClaims::new("https://sts/t/acme/oauth2/token", "user", "client", 100, 60);
         let input = signing_input(&key, &claims);

@@ -3,9 +3,10 @@
 //! Users paste what they have: a PEM file (RFC 7468), or the base64 of a DER file (what a
 //! `.cer`, `.crt` or `.der` file holds), so no `openssl` conversion step is needed. The
 //! certificate is stored normalized to PEM, with the subject (RFC 4514), expiry and SHA-256
-//! fingerprint the admin API shows. Only the public key matters to token validation: it must be
-//! RSA of at least 2048 bits or EC on P-256 or P-384 (the curves of ES256 and ES384,
-//! RFC 7518 §3.4). Private keys are refused outright.
+//! fingerprint the admin API shows. Only the public key matters to token validation: it is a
+//! [`PublicKey`], under the one set of key rules the token endpoint also applies, and the token
+//! endpoint reads it from the stored PEM with [`certificate_key`], the same path as here.
+//! Private keys are refused outright.
 
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
@@ -15,62 +16,48 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use x509_parser::der_parser::ber::BerObjectContent;
 use x509_parser::objects::{oid_registry, oid2abbrev};
 use x509_parser::prelude::{FromDer, X509Certificate};
-use x509_parser::public_key::PublicKey;
 use x509_parser::x509::X509Name;
 
-use super::issuer::{Algorithm, Certificate};
+use super::issuer::Certificate;
+use super::public_key::PublicKey;
 
 /// Longest input accepted: far above any single certificate a JWT issuer uses.
 pub const MAX_INPUT_CHARS: usize = 16 * 1024;
 
-/// RFC 7518 §3.3: RSA keys of 2048 bits or more.
-pub const MIN_RSA_BITS: usize = 2048;
-
-const OID_P256: &str = "1.2.840.10045.3.1.7";
-const OID_P384: &str = "1.3.132.0.34";
-
-/// The public key of an accepted certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CertificateKey {
-    Rsa { bits: usize },
-    EcP256,
-    EcP384,
-}
-
-impl CertificateKey {
-    /// Whether tokens signed with `alg` can be verified with this key (RFC 7518 §3.1).
-    pub fn fits(self, alg: Algorithm) -> bool {
-        use Algorithm::*;
-        match self {
-            CertificateKey::Rsa { .. } => {
-                matches!(alg, RS256 | RS384 | RS512 | PS256 | PS384 | PS512)
-            }
-            CertificateKey::EcP256 => alg == ES256,
-            CertificateKey::EcP384 => alg == ES384,
-        }
-    }
-
-    pub fn describe(self) -> String {
-        match self {
-            CertificateKey::Rsa { bits } => format!("an RSA {bits}-bit key"),
-            CertificateKey::EcP256 => "an EC P-256 key".into(),
-            CertificateKey::EcP384 => "an EC P-384 key".into(),
-        }
-    }
-}
-
 /// Reads one certificate from PEM or base64 DER. The error says what is wrong in words a
 /// user can act on; it never repeats the input (which might be a private key).
-pub fn parse_certificate(input: &str) -> Result<(Certificate, CertificateKey), String> {
+pub fn parse_certificate(input: &str) -> Result<(Certificate, PublicKey), String> {
+    let der = certificate_der(input)?;
+    let cert = x509(&der)?;
+    let key = subject_key(&cert)?;
+    let not_after = cert.validity().not_after.to_datetime();
+    let not_after = super::rfc3339(not_after.unix_timestamp());
+    Ok((
+        Certificate {
+            pem: to_pem(&der),
+            subject: rfc4514(cert.subject()),
+            not_after,
+            sha256_fingerprint: hex(digest(&SHA256, &der).as_ref()),
+        },
+        key,
+    ))
+}
+
+/// The key of a certificate, read exactly as [`parse_certificate`] reads it (the token
+/// endpoint's reading of a stored certificate), without making the admin API's view.
+pub fn certificate_key(input: &str) -> Result<PublicKey, String> {
+    subject_key(&x509(&certificate_der(input)?)?)
+}
+
+fn certificate_der(input: &str) -> Result<Vec<u8>, String> {
     if input.chars().count() > MAX_INPUT_CHARS {
         return Err(format!("must be at most {MAX_INPUT_CHARS} characters"));
     }
-    let der = if input.contains("-----BEGIN") {
-        der_from_pem(input)?
+    if input.contains("-----BEGIN") {
+        der_from_pem(input)
     } else {
-        der_from_base64(input)?
-    };
-    certificate_from_der(&der)
+        der_from_base64(input)
+    }
 }
 
 /// Reads the PEM blocks of `input` (RFC 7468) by their markers, not by lines, so a PEM whose
@@ -137,25 +124,17 @@ fn private_key_refused() -> String {
     "is a private key: never send private keys; paste the issuer's certificate (public) only".into()
 }
 
-fn certificate_from_der(der: &[u8]) -> Result<(Certificate, CertificateKey), String> {
-    let cert = match X509Certificate::from_der(der) {
-        Ok(([], cert)) => cert,
-        Ok(_) => return Err("has bytes after the certificate".into()),
-        Err(_) if looks_like_private_key(der) => return Err(private_key_refused()),
-        Err(_) => return Err("is not a valid X.509 certificate".into()),
-    };
-    let key = certificate_key(&cert)?;
-    let not_after = cert.validity().not_after.to_datetime();
-    let not_after = super::rfc3339(not_after.unix_timestamp());
-    Ok((
-        Certificate {
-            pem: to_pem(der),
-            subject: rfc4514(cert.subject()),
-            not_after,
-            sha256_fingerprint: hex(digest(&SHA256, der).as_ref()),
-        },
-        key,
-    ))
+fn x509(der: &[u8]) -> Result<X509Certificate<'_>, String> {
+    match X509Certificate::from_der(der) {
+        Ok(([], cert)) => Ok(cert),
+        Ok(_) => Err("has bytes after the certificate".into()),
+        Err(_) if looks_like_private_key(der) => Err(private_key_refused()),
+        Err(_) => Err("is not a valid X.509 certificate".into()),
+    }
+}
+
+fn subject_key(cert: &X509Certificate<'_>) -> Result<PublicKey, String> {
+    PublicKey::from_certificate(cert).map_err(|why| format!("has {why}"))
 }
 
 /// PKCS#1, SEC 1 and PKCS#8 private keys are DER SEQUENCEs starting with a small INTEGER (the
@@ -171,59 +150,6 @@ fn looks_like_private_key(der: &[u8]) -> bool {
         ),
         _ => false,
     }
-}
-
-fn certificate_key(cert: &X509Certificate<'_>) -> Result<CertificateKey, String> {
-    let spki = cert.public_key();
-    match spki.parsed() {
-        Ok(PublicKey::RSA(rsa)) => {
-            let bits = significant_bits(rsa.modulus);
-            if bits < MIN_RSA_BITS {
-                return Err(format!(
-                    "has an RSA key of {bits} bits; at least {MIN_RSA_BITS} are required"
-                ));
-            }
-            Ok(CertificateKey::Rsa { bits })
-        }
-        Ok(PublicKey::EC(point)) => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.as_oid().ok())
-                .map(|oid| oid.to_id_string());
-            let (key, point_len) = match curve.as_deref() {
-                Some(OID_P256) => (CertificateKey::EcP256, 65),
-                Some(OID_P384) => (CertificateKey::EcP384, 97),
-                _ => {
-                    return Err(
-                        "has an EC key on an unsupported curve; P-256 (ES256) and P-384 (ES384) \
-                         are supported"
-                            .into(),
-                    );
-                }
-            };
-            // An uncompressed point (SEC 1 §2.3.3): what JOSE verifiers take.
-            if point.data().len() != point_len || point.data()[0] != 4 {
-                return Err("has an EC public key that is not an uncompressed point".into());
-            }
-            Ok(key)
-        }
-        _ => Err(
-            "has a key that is neither RSA nor EC; only RSA and EC keys can verify \
-                  the supported algorithms"
-                .into(),
-        ),
-    }
-}
-
-/// Bits of a big-endian unsigned integer, ignoring leading zero bytes.
-fn significant_bits(bytes: &[u8]) -> usize {
-    let trimmed: &[u8] = match bytes.iter().position(|b| *b != 0) {
-        Some(first) => &bytes[first..],
-        None => return 0,
-    };
-    8 * (trimmed.len() - 1) + (8 - trimmed[0].leading_zeros() as usize)
 }
 
 /// RFC 7468 text: 64-character lines between the CERTIFICATE labels.
@@ -293,6 +219,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::public_key::KeyFamily;
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -316,7 +243,7 @@ mod tests {
     #[test]
     fn reads_a_pem_certificate_with_subject_expiry_and_fingerprint() {
         let (cert, key) = parse_certificate(RSA_2048).unwrap();
-        assert_eq!(key, CertificateKey::Rsa { bits: 2048 });
+        assert_eq!((key.family(), key.bits()), (KeyFamily::Rsa, 2048));
         // As `openssl x509 -noout -subject -nameopt RFC2253` prints it.
         assert_eq!(cert.subject, "CN=RSA 2048 issuer,O=Trustgate Test,C=DE");
         assert_eq!(cert.not_after, "2036-11-23T02:32:12Z");
@@ -359,14 +286,14 @@ mod tests {
     #[test]
     fn accepts_ec_p256_and_p384_certificates() {
         let (cert, key) = parse_certificate(fixture!("ec-p256.pem")).unwrap();
-        assert_eq!(key, CertificateKey::EcP256);
+        assert_eq!(key.family(), KeyFamily::EcP256);
         assert_eq!(cert.subject, "CN=EC P-256 issuer");
         assert_eq!(
             cert.sha256_fingerprint,
             "21e85f086ba84c9315c00b16e6254b879c716b8f4220bb22642435c304d3bf7f"
         );
         let (_, key) = parse_certificate(fixture!("ec-p384.pem")).unwrap();
-        assert_eq!(key, CertificateKey::EcP384);
+        assert_eq!(key.family(), KeyFamily::EcP384);
     }
 
     #[test]
@@ -437,20 +364,35 @@ mod tests {
         assert!(refused(&long).contains("at most"));
     }
 
+    /// The bug this module's key rules fix: these were stored, then every exchange was a 500.
     #[test]
-    fn key_kinds_fit_their_algorithms() {
-        let rsa = CertificateKey::Rsa { bits: 2048 };
-        assert!(rsa.fits(Algorithm::PS512) && !rsa.fits(Algorithm::ES256));
-        assert!(CertificateKey::EcP256.fits(Algorithm::ES256));
-        assert!(!CertificateKey::EcP256.fits(Algorithm::ES384));
-        assert!(CertificateKey::EcP384.fits(Algorithm::ES384));
+    fn refuses_keys_the_token_endpoint_cannot_verify_with() {
+        let error = refused(fixture!("rsa16384.pem"));
+        assert!(
+            error.contains("16384 bits") && error.contains("8192"),
+            "{error}"
+        );
+        let error = refused(fixture!("rsa2048-e1.pem"));
+        assert!(error.contains("exponent 1;"), "{error}");
+        let error = refused(fixture!("rsa2048-e3.pem"));
+        assert!(error.contains("exponent 3;"), "{error}");
     }
 
+    /// The token endpoint reads the stored PEM with `certificate_key`: the same key, or the
+    /// same refusal.
     #[test]
-    fn counts_significant_bits_of_a_modulus() {
-        assert_eq!(significant_bits(&[0x00, 0x80, 0x00]), 16);
-        assert_eq!(significant_bits(&[0x7f, 0xff]), 15);
-        assert_eq!(significant_bits(&[0, 0]), 0);
+    fn certificate_key_reads_what_parse_certificate_read() {
+        for input in [RSA_2048, fixture!("ec-p256.pem"), fixture!("ec-p384.pem")] {
+            let (cert, key) = parse_certificate(input).unwrap();
+            assert_eq!(certificate_key(&cert.pem), Ok(key));
+        }
+        for input in [
+            fixture!("rsa16384.pem"),
+            fixture!("rsa2048-e1.pem"),
+            fixture!("rsa1024.pem"),
+        ] {
+            assert_eq!(certificate_key(input).unwrap_err(), refused(input));
+        }
     }
 
     #[test]

@@ -6,18 +6,18 @@
 //! must not use are skipped, as RFC 7517 §5 asks, rather than failing the set: keys whose `use`
 //! is not `sig` or whose `key_ops` lacks `verify` (§4.2, §4.3), symmetric `oct` keys (a shared
 //! secret is never a trusted issuer's key; RFC 8725 §3.1), other key types, algorithms and
-//! curves, keys carrying private members (`d`), malformed or out-of-range values (RFC 7518
-//! §6.2.1, §6.3.1: unpadded base64url, full-length EC coordinates, RSA ≥ 2048 bits), and `kid`s
-//! longer than [`MAX_KID_BYTES`]. At most `max_keys` usable keys are kept, the first ones.
+//! curves, keys carrying private members (`d`), keys the rules of [`PublicKey`] refuse (RFC 7518
+//! §6.2.1, §6.3.1: unpadded base64url, full-length EC coordinates; sizes, exponents, curves),
+//! and `kid`s longer than [`MAX_KID_BYTES`]. At most `max_keys` usable keys are kept, the first
+//! ones.
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use super::key::{KeyFamily, MAX_KID_BYTES, MAX_RSA_BITS, VerificationKey};
+use super::key::{MAX_KID_BYTES, VerificationKey};
 use crate::domain::issuer::Algorithm;
+use crate::domain::public_key::PublicKey;
 
 /// The usable keys of a JWK Set.
 #[derive(Debug)]
@@ -69,7 +69,6 @@ pub fn parse_jwks(body: &[u8], max_keys: usize) -> Result<ParsedJwks, JwksError>
 
 /// One JWK (RFC 7517 §4, RFC 7518 §6) as a verification key, or why it is skipped.
 fn key_from_jwk(jwk: &Map<String, Value>) -> Result<VerificationKey, &'static str> {
-    let kty = string_member(jwk, "kty")?.ok_or("no kty")?;
     if let Some(key_use) = string_member(jwk, "use")?
         && key_use != "sig"
     {
@@ -95,34 +94,10 @@ fn key_from_jwk(jwk: &Map<String, Value>) -> Result<VerificationKey, &'static st
         None => None,
         Some(name) => Some(Algorithm::parse(name).ok_or("alg not supported")?),
     };
-    match kty {
-        "RSA" => {
-            // Base64 of an 8192-bit modulus is 1366 characters (1367 with a leading zero
-            // octet): refuse longer before decoding.
-            let n = base64url(jwk, "n", MAX_RSA_BITS / 6 + 4)?;
-            let e = base64url(jwk, "e", 12)?;
-            VerificationKey::rsa(kid, alg, &n, &e)
-        }
-        "EC" => {
-            let (family, size) = match string_member(jwk, "crv")? {
-                Some("P-256") => (KeyFamily::EcP256, 32),
-                Some("P-384") => (KeyFamily::EcP384, 48),
-                _ => return Err("crv not supported"),
-            };
-            let x = base64url(jwk, "x", 64)?;
-            let y = base64url(jwk, "y", 64)?;
-            if x.len() != size || y.len() != size {
-                return Err("EC coordinate is not the curve's size");
-            }
-            let mut point = Vec::with_capacity(1 + 2 * size);
-            point.push(0x04);
-            point.extend_from_slice(&x);
-            point.extend_from_slice(&y);
-            VerificationKey::ec(kid, alg, family, &point)
-        }
-        // "oct" (a shared secret) included: never a key for a third party's tokens.
-        _ => Err("kty not supported"),
-    }
+    // The key itself, under the one set of key rules; why it is refused does not matter here
+    // (the member is skipped and counted).
+    let public = PublicKey::from_jwk(jwk).map_err(|_| "key refused")?;
+    VerificationKey::new(kid, alg, public)
 }
 
 /// A member that, when present, must be a string.
@@ -135,21 +110,6 @@ fn string_member<'a>(
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err("member is not a string"),
     }
-}
-
-/// A required unpadded base64url member (RFC 7515 §2) of at most `max_chars` characters.
-fn base64url(
-    jwk: &Map<String, Value>,
-    name: &'static str,
-    max_chars: usize,
-) -> Result<Vec<u8>, &'static str> {
-    let text = string_member(jwk, name)?.ok_or("missing key member")?;
-    if text.len() > max_chars {
-        return Err("key member too long");
-    }
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| "key member is not base64url")
 }
 
 /// The lifetime a `Cache-Control` value (RFC 9111 §5.2.2) grants, in seconds: `max-age`
@@ -179,6 +139,7 @@ pub fn max_age_seconds(cache_control: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::public_key::KeyFamily;
     use serde_json::json;
 
     const RSA_2048: &str = include_str!("../../tests/fixtures/rsa2048.jwk.json");
@@ -209,7 +170,7 @@ mod tests {
         let summary: Vec<_> = parsed
             .keys
             .iter()
-            .map(|k| (k.kid.as_deref(), k.alg, k.family))
+            .map(|k| (k.kid.as_deref(), k.alg, k.family()))
             .collect();
         assert_eq!(
             summary,

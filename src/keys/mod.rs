@@ -1,7 +1,8 @@
 //! Verification keys of trusted issuers: where the token endpoint gets the key that checks a
 //! subject token's signature. A JWKS issuer's keys are fetched (see [`fetch`]), parsed (see
 //! [`jwks`]) and cached per issuer (see `cache`); a certificate issuer's key is its
-//! certificate's public key (see [`certificate`]). Keys offered by the token itself (`jwk`,
+//! certificate's public key, read exactly as the admin API read it when it stored the
+//! certificate ([`crate::domain::certificate::certificate_key`]). Keys offered by the token itself (`jwk`,
 //! `jku`, `x5u`, `x5c`) are never used (RFC 8725 §3.10): only the issuer record says where keys
 //! come from, and a header `kid` is only ever compared with keys' `kid`.
 //!
@@ -9,7 +10,6 @@
 //! concurrently.
 
 mod cache;
-pub mod certificate;
 pub mod fetch;
 pub mod jwks;
 mod key;
@@ -19,9 +19,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use crate::domain::public_key::{KeyFamily, MIN_RSA_BITS};
 pub use fetch::{GuardedResolver, HostLookup, SystemLookup};
-pub use key::{KeyFamily, MAX_KID_BYTES, MIN_RSA_BITS, VerificationKey};
+pub use key::{MAX_KID_BYTES, VerificationKey};
 
+use crate::domain::certificate;
 use crate::domain::issuer::{self, Algorithm, TrustedIssuer};
 use cache::JwksCache;
 use fetch::Fetcher;
@@ -198,10 +200,13 @@ impl KeySource {
         {
             return Ok(key.clone());
         }
-        let key = certificate::key_from_certificate_pem(pem)
+        let key = certificate::certificate_key(pem)
+            .and_then(|public| VerificationKey::new(None, None, public).map_err(Into::into))
             .map(Arc::new)
             .map_err(|problem| {
-                KeyError::Misconfigured(format!("trusted issuer {issuer_id}: {problem}"))
+                KeyError::Misconfigured(format!(
+                    "trusted issuer {issuer_id}: certificate {problem}"
+                ))
             })?;
         cache.insert(issuer_id.to_owned(), (pem.to_owned(), key.clone()));
         Ok(key)

@@ -10,8 +10,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 
 use crate::config::SigningAlg;
-use crate::domain::signing_key::{PublicKey, SigningKey};
-use crate::keys::{KeyFamily, VerificationKey};
+use crate::domain::public_key::{Curve, PublicKey};
+use crate::domain::signing_key::SigningKey;
+use crate::keys::VerificationKey;
 use crate::ports::{BoxFuture, PortError, Signer};
 
 fn generate() -> EcdsaKeyPair {
@@ -22,10 +23,9 @@ fn generate() -> EcdsaKeyPair {
         .expect("a key just generated parses")
 }
 
-/// The uncompressed point's coordinates (SEC 1 §2.3.3: `04 || x || y`).
-fn coordinates(pair: &EcdsaKeyPair) -> (Vec<u8>, Vec<u8>) {
-    let point = pair.public_key().as_ref();
-    (point[1..33].to_vec(), point[33..65].to_vec())
+/// The public key of `pair`.
+fn public_key(pair: &EcdsaKeyPair) -> PublicKey {
+    PublicKey::ec(Curve::P256, pair.public_key().as_ref()).expect("a generated P-256 point")
 }
 
 /// JOSE ES256 signature (RFC 7518 §3.4): the fixed-size `r || s`.
@@ -46,8 +46,8 @@ pub struct MemorySigner {
 impl MemorySigner {
     pub fn generate() -> MemorySigner {
         let pair = generate();
-        let (x, y) = coordinates(&pair);
-        let key = PublicKey::EcP256 { x, y }.into_signing_key(SigningAlg::ES256);
+        let key = SigningKey::new(&public_key(&pair), Some(SigningAlg::ES256))
+            .expect("ES256 fits a P-256 key");
         MemorySigner {
             pair,
             key: Arc::new(key),
@@ -67,9 +67,7 @@ impl MemorySigner {
 
     /// The key that verifies this signer's tokens.
     pub fn decoding_key(&self) -> DecodingKey {
-        let (x, y) = coordinates(&self.pair);
-        DecodingKey::from_ec_components(&URL_SAFE_NO_PAD.encode(x), &URL_SAFE_NO_PAD.encode(y))
-            .expect("valid P-256 coordinates")
+        public_key(&self.pair).decoding_key()
     }
 }
 
@@ -112,17 +110,9 @@ impl TestIdp {
     }
 
     pub fn verification_key(&self) -> Arc<VerificationKey> {
-        let (x, y) = coordinates(&self.pair);
-        Arc::new(VerificationKey {
-            kid: Some(self.kid.clone()),
-            alg: None,
-            family: KeyFamily::EcP256,
-            key: DecodingKey::from_ec_components(
-                &URL_SAFE_NO_PAD.encode(x),
-                &URL_SAFE_NO_PAD.encode(y),
-            )
-            .expect("valid P-256 coordinates"),
-        })
+        let key = VerificationKey::new(Some(self.kid.clone()), None, public_key(&self.pair))
+            .expect("no alg to disagree with");
+        Arc::new(key)
     }
 
     /// A compact JWS over exactly `header` and `claims` (JSON text).
