@@ -6,17 +6,22 @@ use lambda_http::{Body, Response};
 use super::error::ApiError;
 use super::request::{encode_cursor, json_body, org_param, page_request, server_id_param};
 use super::{Call, List, created, no_content, ok, patched_fields};
-use crate::domain::issuer::IssuerSettings;
-use crate::domain::random_hex;
 use crate::aws::table_keys::ISSUER_PREFIX;
+use crate::domain::input::Settings;
+use crate::domain::issuer::{IssuerSettings, TrustedIssuer};
+use crate::domain::random_hex;
 
 const WHAT: &str = "trusted token issuer";
 
 pub(super) async fn create(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let org = org_param(call.params.get("org"))?;
     let body = json_body(call.request, false)?;
-    let settings = IssuerSettings::from_json(&body, call.app.config.allow_insecure_jwks)?;
-    let issuer = settings.into_issuer(random_hex(16), call.now.clone(), call.now.clone());
+    let issuer = TrustedIssuer {
+        id: random_hex(16),
+        settings: IssuerSettings::from_json(&body, call.app.config.allow_insecure_jwks)?,
+        created_at: call.now.clone(),
+        updated_at: call.now.clone(),
+    };
     call.store()
         .create_issuer(org.as_str(), &issuer)
         .await
@@ -68,12 +73,11 @@ pub(super) async fn patch(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let (_, updated) = call
         .store()
         .update_issuer(org.as_str(), id, |current| {
-            let settings = IssuerSettings::patched(current, &patch, allow_insecure)?;
-            Ok(settings.into_issuer(
-                current.id.clone(),
-                current.created_at.clone(),
-                call.now.clone(),
-            ))
+            Ok(TrustedIssuer {
+                settings: current.patched(&patch, allow_insecure)?,
+                updated_at: call.now.clone(),
+                ..current.clone()
+            })
         })
         .await
         .map_err(|e| ApiError::from_admin(e, WHAT))?;
