@@ -240,7 +240,7 @@ async fn every_change_is_an_audit_event_with_actor_and_record_and_no_secret() {
             ("application.update", client_id.as_str()),
             ("application.delete", client_id.as_str()),
             ("trusted_issuer.delete", id.as_str()),
-            ("organization.delete", format!("ORG#{org}").as_str()),
+            ("organization.delete", org.as_str()),
         ]
     );
     let all = serde_json::to_string(&lines).unwrap();

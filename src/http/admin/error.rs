@@ -6,10 +6,10 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::aws::admin_store::AdminError;
+use crate::aws::table::StoreError;
 use crate::domain::input::InputError;
 use crate::http::{Problem, json};
-use crate::aws::table::StoreError;
-use crate::aws::admin_store::AdminError;
 
 /// A failed admin request.
 #[derive(Debug)]
@@ -96,6 +96,10 @@ impl ApiError {
                 ..ApiError::new(StatusCode::CONFLICT, format!("{field}: {message}"))
             },
             AdminError::Invalid(e) => e.into(),
+            AdminError::BadCursor => ApiError::bad_request(
+                Some("cursor"),
+                "is not a next_cursor value this list returned",
+            ),
             AdminError::Store(e) => e.into(),
         }
     }

@@ -4,9 +4,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 
 use super::error::ApiError;
-use super::request::{encode_cursor, json_body, org_param, page_request, server_id_param};
+use super::request::{json_body, org_param, page_request, server_id_param};
 use super::{Call, List, created, no_content, ok, patched_fields};
-use crate::aws::table_keys::ISSUER_PREFIX;
 use crate::domain::input::Settings;
 use crate::domain::issuer::{IssuerSettings, TrustedIssuer};
 use crate::domain::random_hex;
@@ -38,19 +37,17 @@ pub(super) async fn create(call: &Call<'_>) -> Result<Response<Body>, ApiError> 
 
 pub(super) async fn list(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let org = org_param(call.params.get("org"))?;
-    let page = page_request(call.request, ISSUER_PREFIX)?;
-    let store = call.store();
-    if store.organization(org.as_str()).await?.is_none() {
-        return Err(ApiError::not_found("organization"));
-    }
-    let found = store
-        .list_issuers(org.as_str(), page.limit, page.after.as_deref())
-        .await?;
+    let page = page_request(call.request)?;
+    let found = call
+        .store()
+        .list_issuers(org.as_str(), page.limit, page.cursor.as_deref())
+        .await
+        .map_err(|e| ApiError::from_admin(e, WHAT))?;
     Ok(ok(
         StatusCode::OK,
         &List {
             items: found.items,
-            next_cursor: found.next.as_deref().map(encode_cursor),
+            next_cursor: found.next_cursor,
         },
     ))
 }
