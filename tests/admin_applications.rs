@@ -5,9 +5,9 @@ mod common;
 
 use common::admin::Admin;
 use serde_json::{Value, json};
+use trustgate::aws::table_keys::Key;
 use trustgate::domain::application::Application;
 use trustgate::secret::Secret;
-use trustgate::aws::table_keys::Key;
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 

@@ -208,8 +208,13 @@ fn table_actions_of_port_impl(source: &Source) -> BTreeSet<String> {
 fn is_token_port_impl(path: &str) -> bool {
     path.starts_with("src/aws/")
         && !is_admin_code(path)
-        && !["src/aws/table.rs", "src/aws/table_keys.rs", "src/aws/sdk.rs", "src/aws/mod.rs"]
-            .contains(&path)
+        && ![
+            "src/aws/table.rs",
+            "src/aws/table_keys.rs",
+            "src/aws/sdk.rs",
+            "src/aws/mod.rs",
+        ]
+        .contains(&path)
 }
 
 /// Whose code a source file is. Admin code is any file whose path names `admin`.
@@ -222,10 +227,7 @@ fn is_admin_code(path: &str) -> bool {
 /// admin store are not the token function's code.
 fn token_actions() -> BTreeSet<String> {
     let mut actions = BTreeSet::new();
-    for source in sources()
-        .iter()
-        .filter(|s| is_token_port_impl(&s.path))
-    {
+    for source in sources().iter().filter(|s| is_token_port_impl(&s.path)) {
         actions.extend(sdk_actions(source));
         if source.mentions("forTable{") {
             actions.extend(table_actions_of_port_impl(source));

@@ -16,9 +16,9 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::now_epoch;
 pub use super::table_keys::Key;
 use super::table_keys::{EXPIRES_AT, PK, SK};
+use crate::domain::now_epoch;
 
 /// DynamoDB allows at most 100 actions in one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;

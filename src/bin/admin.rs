@@ -4,9 +4,9 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Error, Request, service_fn};
+use trustgate::aws::table::Table;
 use trustgate::config::{AdminAuth, Config, Function};
 use trustgate::http::admin::AdminApp;
-use trustgate::aws::table::Table;
 use trustgate::{aws, telemetry};
 
 #[tokio::main]

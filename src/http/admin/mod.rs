@@ -23,10 +23,10 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
+use crate::aws::admin_store::AdminStore;
+use crate::aws::table::Table;
 use crate::config::{AdminAuth, Config};
 use crate::domain::{now_epoch, rfc3339};
-use crate::aws::table::Table;
-use crate::aws::admin_store::AdminStore;
 use error::ApiError;
 use routes::{Match, Operation, Params};
 
