@@ -34,8 +34,10 @@ use serde_json::json;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use trustgate::config::{self, Config, Function, SigningAlg};
-use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
-use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
+use trustgate::domain::application::{
+    AppType, Application, ApplicationSettings, GrantType, hash_secret,
+};
+use trustgate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
 use trustgate::domain::now_epoch;
 use trustgate::domain::organization::OrgName;
 use trustgate::domain::public_key::PublicKey;
@@ -249,13 +251,15 @@ fn token_app(jwks_uri: &str) -> TokenApp {
     let issuer = issuer_record(jwks_uri);
     let application = Application {
         client_id: CLIENT_ID.into(),
-        name: "bench".into(),
-        app_type: AppType::Web,
-        grant_types: vec![GrantType::TokenExchange],
-        access_token_ttl_seconds: 3600,
-        refresh_token_ttl_seconds: 86_400,
+        settings: ApplicationSettings {
+            name: "bench".into(),
+            app_type: AppType::Web,
+            grant_types: vec![GrantType::TokenExchange],
+            access_token_ttl_seconds: 3600,
+            refresh_token_ttl_seconds: 86_400,
+            enabled: true,
+        },
         secret_hash: Some(hash_secret(&Secret::new(SECRET))),
-        enabled: true,
         created_at: String::new(),
         updated_at: String::new(),
     };
@@ -278,16 +282,18 @@ fn token_app(jwks_uri: &str) -> TokenApp {
 fn issuer_record(jwks_uri: &str) -> TrustedIssuer {
     TrustedIssuer {
         id: "issuer-1".into(),
-        name: "idp".into(),
-        issuer: ISSUER.into(),
-        alias: None,
-        jwks_uri: Some(jwks_uri.into()),
-        certificate: None,
-        allowed_algorithms: Algorithm::ALL.to_vec(),
-        clock_skew_seconds: 60,
-        max_token_age_seconds: None,
-        require_jti: false,
-        enabled: true,
+        settings: IssuerSettings {
+            name: "idp".into(),
+            issuer: ISSUER.into(),
+            alias: None,
+            jwks_uri: Some(jwks_uri.into()),
+            certificate: None,
+            allowed_algorithms: Algorithm::ALL.to_vec(),
+            clock_skew_seconds: 60,
+            max_token_age_seconds: None,
+            require_jti: false,
+            enabled: true,
+        },
         created_at: String::new(),
         updated_at: String::new(),
     }

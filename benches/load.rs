@@ -32,8 +32,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use trustgate::aws::table::{Condition, Item, Key, Table};
-use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
-use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
+use trustgate::domain::application::{
+    AppType, Application, ApplicationSettings, GrantType, hash_secret,
+};
+use trustgate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
 use trustgate::domain::organization::Organization;
 use trustgate::domain::{now_epoch, random_hex};
 use trustgate::secret::Secret;
@@ -354,16 +356,18 @@ impl Seeded {
         .await;
         let issuer = TrustedIssuer {
             id: random_hex(16),
-            name: "bench-idp".into(),
-            issuer: format!("https://idp.example.com/{name}"),
-            alias: None,
-            jwks_uri: Some(jwks_uri.into()),
-            certificate: None,
-            allowed_algorithms: Algorithm::ALL.to_vec(),
-            clock_skew_seconds: 60,
-            max_token_age_seconds: None,
-            require_jti: false,
-            enabled: true,
+            settings: IssuerSettings {
+                name: "bench-idp".into(),
+                issuer: format!("https://idp.example.com/{name}"),
+                alias: None,
+                jwks_uri: Some(jwks_uri.into()),
+                certificate: None,
+                allowed_algorithms: Algorithm::ALL.to_vec(),
+                clock_skew_seconds: 60,
+                max_token_age_seconds: None,
+                require_jti: false,
+                enabled: true,
+            },
             created_at: String::new(),
             updated_at: String::new(),
         };
@@ -375,13 +379,15 @@ impl Seeded {
         let secret = random_hex(32);
         let application = Application {
             client_id: random_hex(16),
-            name: "bench".into(),
-            app_type: AppType::Web,
-            grant_types: vec![GrantType::TokenExchange],
-            access_token_ttl_seconds: 3600,
-            refresh_token_ttl_seconds: 86_400,
+            settings: ApplicationSettings {
+                name: "bench".into(),
+                app_type: AppType::Web,
+                grant_types: vec![GrantType::TokenExchange],
+                access_token_ttl_seconds: 3600,
+                refresh_token_ttl_seconds: 86_400,
+                enabled: true,
+            },
             secret_hash: Some(hash_secret(&Secret::new(secret.clone()))),
-            enabled: true,
             created_at: String::new(),
             updated_at: String::new(),
         };
@@ -391,7 +397,7 @@ impl Seeded {
         )
         .await;
         Seeded {
-            issuer: issuer.issuer,
+            issuer: issuer.settings.issuer,
             client_id: application.client_id,
             name,
             secret,

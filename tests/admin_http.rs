@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex};
 use common::admin::{Admin, CALLER_ARN, Event, Reply, Settings};
 use common::unique;
 use serde_json::{Value, json};
+use trustgate::domain::application::ApplicationSettings;
+use trustgate::domain::input::{Settings as RecordSettings, field_names};
+use trustgate::domain::issuer::IssuerSettings;
 use trustgate::http::admin::ANONYMOUS_ACTOR;
 use trustgate::http::admin::routes::{self, ROUTES};
 
@@ -237,7 +240,7 @@ async fn every_change_is_an_audit_event_with_actor_and_record_and_no_secret() {
             ("application.update", client_id.as_str()),
             ("application.delete", client_id.as_str()),
             ("trusted_issuer.delete", id.as_str()),
-            ("organization.delete", format!("ORG#{org}").as_str()),
+            ("organization.delete", org.as_str()),
         ]
     );
     let all = serde_json::to_string(&lines).unwrap();
@@ -544,6 +547,38 @@ fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
     assert_eq!(
         api["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"],
         "awsSigv4"
+    );
+}
+
+/// A record's members are declared once, by its settings struct: the OpenAPI document's create
+/// body lists exactly its fields, the patch the same but for the fixed ones, and the view those
+/// plus the members the server sets.
+#[test]
+fn the_openapi_records_list_exactly_the_settings_structs_fields() {
+    fn check<S: RecordSettings>(api: &Value, create: &str, patch: &str, view: &str) {
+        let members = |schema: &str| -> BTreeSet<&str> {
+            api["components"]["schemas"][schema]["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{schema} has properties"))
+                .keys()
+                .map(String::as_str)
+                .collect()
+        };
+        let declared: BTreeSet<&str> = field_names::<S>().iter().copied().collect();
+        let fixed: BTreeSet<&str> = S::FIXED.iter().map(|(name, _)| *name).collect();
+        let server: BTreeSet<&str> = S::SERVER_SET.iter().map(|(name, _)| *name).collect();
+        assert!(!declared.is_empty());
+        assert_eq!(members(create), declared, "{create}");
+        assert_eq!(members(patch), &declared - &fixed, "{patch}");
+        assert_eq!(members(view), &declared | &server, "{view}");
+    }
+    let api = openapi();
+    check::<ApplicationSettings>(&api, "ApplicationCreate", "ApplicationPatch", "Application");
+    check::<IssuerSettings>(
+        &api,
+        "TrustedIssuerCreate",
+        "TrustedIssuerPatch",
+        "TrustedIssuer",
     );
 }
 

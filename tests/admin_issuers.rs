@@ -412,6 +412,21 @@ async fn lists_issuers_in_pages() {
         .get(&format!("{}?cursor={apps_cursor}", issuers(&org)))
         .await
         .assert_problem(400, Some("cursor"));
+    // Nor does this list's real cursor continue another organization's list, another kind of
+    // list, or anything once tampered with: each is a 400 naming it, never a storage error.
+    let other = admin.organization().await;
+    let mut tampered = cursor.to_owned();
+    let last = if tampered.ends_with('A') { "B" } else { "A" };
+    tampered.replace_range(tampered.len() - 1.., last);
+    for path in [
+        format!("{}?cursor={cursor}", issuers(&other)),
+        format!("/t/{org}/api/applications?cursor={cursor}"),
+        format!("/api/organizations?cursor={cursor}"),
+        format!("{}?cursor={tampered}", issuers(&org)),
+        format!("{}?cursor={}", issuers(&org), &cursor[1..]),
+    ] {
+        admin.get(&path).await.assert_problem(400, Some("cursor"));
+    }
     admin
         .get(&format!("{}?limit=500", issuers(&org)))
         .await

@@ -9,7 +9,7 @@ use common::unique;
 use serde_json::{Value, json};
 use trustgate::aws::table::{Condition, Item};
 use trustgate::aws::table_keys::Key;
-use trustgate::domain::application::{AppType, Application};
+use trustgate::domain::application::{AppType, Application, ApplicationSettings};
 
 #[tokio::test]
 async fn creates_an_organization_with_its_issuer_value() {
@@ -350,13 +350,15 @@ async fn deleting_an_organization_with_hundreds_of_children_removes_them_all() {
     for i in 0..230 {
         let app = Application {
             client_id: format!("{i:032x}"),
-            name: format!("app {i}"),
-            app_type: AppType::Mobile,
-            grant_types: vec![],
-            access_token_ttl_seconds: 3600,
-            refresh_token_ttl_seconds: 86400,
+            settings: ApplicationSettings {
+                name: format!("app {i}"),
+                app_type: AppType::Mobile,
+                grant_types: vec![],
+                access_token_ttl_seconds: 3600,
+                refresh_token_ttl_seconds: 86400,
+                enabled: true,
+            },
             secret_hash: None,
-            enabled: true,
             created_at: "2026-11-26T00:00:00Z".into(),
             updated_at: "2026-11-26T00:00:00Z".into(),
         };

@@ -11,7 +11,7 @@ use common::jwks_server::{JwksServer, Reply};
 use common::keys::{EC_P256, EC_P384, RSA_1024, RSA_2048, jwks};
 use common::unique;
 use serde_json::{Value, json};
-use trustgate::domain::issuer::{Algorithm, Certificate, TrustedIssuer};
+use trustgate::domain::issuer::{Algorithm, Certificate, IssuerSettings, TrustedIssuer};
 use trustgate::keys::{
     HostLookup, KeyError, KeyFamily, KeySource, KeySourceSettings, VerificationKey,
 };
@@ -19,21 +19,23 @@ use trustgate::keys::{
 fn issuer(jwks_uri: Option<&str>, certificate_pem: Option<&str>) -> TrustedIssuer {
     TrustedIssuer {
         id: unique("issuer"),
-        name: "test idp".into(),
-        issuer: "https://idp.example.com".into(),
-        alias: None,
-        jwks_uri: jwks_uri.map(Into::into),
-        certificate: certificate_pem.map(|pem| Certificate {
-            pem: pem.into(),
-            subject: "CN=test".into(),
-            not_after: "2126-01-01T00:00:00Z".into(),
-            sha256_fingerprint: "00".into(),
-        }),
-        allowed_algorithms: Algorithm::ALL.to_vec(),
-        clock_skew_seconds: 60,
-        max_token_age_seconds: None,
-        require_jti: false,
-        enabled: true,
+        settings: IssuerSettings {
+            name: "test idp".into(),
+            issuer: "https://idp.example.com".into(),
+            alias: None,
+            jwks_uri: jwks_uri.map(Into::into),
+            certificate: certificate_pem.map(|pem| Certificate {
+                pem: pem.into(),
+                subject: "CN=test".into(),
+                not_after: "2126-01-01T00:00:00Z".into(),
+                sha256_fingerprint: "00".into(),
+            }),
+            allowed_algorithms: Algorithm::ALL.to_vec(),
+            clock_skew_seconds: 60,
+            max_token_age_seconds: None,
+            require_jti: false,
+            enabled: true,
+        },
         created_at: String::new(),
         updated_at: String::new(),
     }
@@ -527,7 +529,7 @@ async fn certificate_issuers_verify_with_the_certificate_key() {
     ));
     // A replaced certificate replaces the cached key.
     let mut idp = idp;
-    idp.certificate = foreign.certificate;
+    idp.certificate = foreign.settings.certificate;
     let keys = source.keys_for(&idp, None, Algorithm::ES256).await.unwrap();
     assert_eq!(keys[0].family(), KeyFamily::EcP256);
 }
@@ -553,7 +555,7 @@ async fn misconfigured_issuers_are_server_errors() {
             ),
             "{:?} / {:?}",
             idp.jwks_uri,
-            idp.certificate.map(|c| c.pem.len())
+            idp.certificate.as_ref().map(|c| c.pem.len())
         );
     }
 }

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use trustgate::domain::application::ApplicationSettings;
 use trustgate::domain::certificate::{certificate_key, parse_certificate};
-use trustgate::domain::input::merge_patch;
+use trustgate::domain::input::{Settings, merge_patch};
 use trustgate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
 use trustgate::domain::organization::Organization;
 use trustgate::domain::subject_token::{MAX_TOKEN_BYTES, Rejection, UnverifiedToken};
@@ -107,16 +107,18 @@ fn member_name() -> impl Strategy<Value = String> {
 fn a_trusted_issuer() -> TrustedIssuer {
     TrustedIssuer {
         id: "i1".into(),
-        name: "idp".into(),
-        issuer: "https://idp.example.com".into(),
-        alias: None,
-        jwks_uri: Some("https://idp.example.com/jwks".into()),
-        certificate: None,
-        allowed_algorithms: Algorithm::ALL.to_vec(),
-        clock_skew_seconds: 60,
-        max_token_age_seconds: None,
-        require_jti: false,
-        enabled: true,
+        settings: IssuerSettings {
+            name: "idp".into(),
+            issuer: "https://idp.example.com".into(),
+            alias: None,
+            jwks_uri: Some("https://idp.example.com/jwks".into()),
+            certificate: None,
+            allowed_algorithms: Algorithm::ALL.to_vec(),
+            clock_skew_seconds: 60,
+            max_token_age_seconds: None,
+            require_jti: false,
+            enabled: true,
+        },
         created_at: String::new(),
         updated_at: String::new(),
     }
@@ -278,7 +280,7 @@ proptest! {
                     prop_assert!(!e.message.is_empty());
                 }
             }
-            if let Err(e) = ApplicationSettings::from_json(value) {
+            if let Err(e) = ApplicationSettings::from_json(value, ()) {
                 prop_assert!(!e.message.is_empty());
             }
             if let Err(e) = Organization::name_from_json(value) {
@@ -299,7 +301,7 @@ proptest! {
     fn admin_inputs_answer_every_byte_string(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
             let _ = IssuerSettings::from_json(&value, false);
-            let _ = ApplicationSettings::from_json(&value);
+            let _ = ApplicationSettings::from_json(&value, ());
             let _ = Organization::name_from_json(&value);
         }
     }

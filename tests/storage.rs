@@ -251,3 +251,133 @@ async fn compare_and_swap_succeeds_once_for_the_expected_value() {
         "{absent:?}"
     );
 }
+
+/// Issuers and applications as they were stored before their settings became a struct of
+/// their own (flat attributes, `null` for an unset option): deployed tables hold such items.
+mod before_settings_structs {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Application {
+        pub client_id: String,
+        pub name: String,
+        #[serde(rename = "type")]
+        pub app_type: String,
+        pub grant_types: Vec<String>,
+        pub access_token_ttl_seconds: u32,
+        pub refresh_token_ttl_seconds: u32,
+        pub secret_hash: Option<String>,
+        pub enabled: bool,
+        pub created_at: String,
+        pub updated_at: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Certificate {
+        pub pem: String,
+        pub subject: String,
+        pub not_after: String,
+        pub sha256_fingerprint: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct TrustedIssuer {
+        pub id: String,
+        pub name: String,
+        pub issuer: String,
+        pub alias: Option<String>,
+        pub jwks_uri: Option<String>,
+        pub certificate: Option<Certificate>,
+        pub allowed_algorithms: Vec<String>,
+        pub clock_skew_seconds: u32,
+        pub max_token_age_seconds: Option<u64>,
+        pub require_jti: bool,
+        pub enabled: bool,
+        pub created_at: String,
+        pub updated_at: String,
+    }
+}
+
+#[tokio::test]
+async fn records_stored_before_the_settings_structs_read_the_same_both_ways() {
+    use trustgate::domain::application::{AppType, Application, GrantType};
+    use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
+    let app = TestApp::new().await;
+    let org = unique("org");
+    let old_app = before_settings_structs::Application {
+        client_id: "0123456789abcdef0123456789abcdef".into(),
+        name: "Portal".into(),
+        app_type: "web".into(),
+        grant_types: vec!["refresh_token".into()],
+        access_token_ttl_seconds: 900,
+        refresh_token_ttl_seconds: 600,
+        secret_hash: Some("ab".repeat(32)),
+        enabled: false,
+        created_at: "2026-01-01T00:00:00Z".into(),
+        updated_at: "2026-01-02T00:00:00Z".into(),
+    };
+    let old_issuer = before_settings_structs::TrustedIssuer {
+        id: "fedcba9876543210fedcba9876543210".into(),
+        name: "Okta".into(),
+        issuer: "https://login.example.com".into(),
+        alias: None,
+        jwks_uri: None,
+        certificate: Some(before_settings_structs::Certificate {
+            pem: "-----BEGIN CERTIFICATE-----".into(),
+            subject: "CN=x".into(),
+            not_after: "2030-01-01T00:00:00Z".into(),
+            sha256_fingerprint: "00".repeat(32),
+        }),
+        allowed_algorithms: vec!["ES256".into()],
+        clock_skew_seconds: 0,
+        max_token_age_seconds: Some(300),
+        require_jti: true,
+        enabled: true,
+        created_at: "2026-01-01T00:00:00Z".into(),
+        updated_at: "2026-01-01T00:00:00Z".into(),
+    };
+    let app_key = Key::application(&org, &old_app.client_id);
+    let issuer_key = Key::trusted_issuer(&org, &old_issuer.id);
+    for (key, record) in [
+        (&app_key, Item::from_record(&old_app, None).unwrap()),
+        (&issuer_key, Item::from_record(&old_issuer, None).unwrap()),
+    ] {
+        app.table.put(key, record, Condition::None).await.unwrap();
+    }
+
+    let read: Application = app.table.get(&app_key).await.unwrap().unwrap();
+    assert_eq!(read.client_id, old_app.client_id);
+    assert_eq!(read.app_type, AppType::Web);
+    assert_eq!(read.grant_types, [GrantType::RefreshToken]);
+    assert_eq!(
+        (
+            read.access_token_ttl_seconds,
+            read.refresh_token_ttl_seconds
+        ),
+        (900, 600)
+    );
+    assert!(!read.enabled);
+    assert_eq!(read.secret_hash, old_app.secret_hash);
+    let read_issuer: TrustedIssuer = app.table.get(&issuer_key).await.unwrap().unwrap();
+    assert_eq!(read_issuer.allowed_algorithms, [Algorithm::ES256]);
+    assert_eq!(read_issuer.max_token_age_seconds, Some(300));
+    assert!(read_issuer.require_jti && read_issuer.alias.is_none());
+    assert_eq!(
+        read_issuer.certificate.as_ref().unwrap().subject,
+        old_issuer.certificate.as_ref().unwrap().subject
+    );
+
+    // Written back by this version, the old layout reads it: the attributes are the same.
+    for (key, record) in [
+        (&app_key, Item::from_record(&read, None).unwrap()),
+        (&issuer_key, Item::from_record(&read_issuer, None).unwrap()),
+    ] {
+        app.table.put(key, record, Condition::None).await.unwrap();
+    }
+    let again: before_settings_structs::Application =
+        app.table.get(&app_key).await.unwrap().unwrap();
+    assert_eq!(again, old_app);
+    let again: before_settings_structs::TrustedIssuer =
+        app.table.get(&issuer_key).await.unwrap().unwrap();
+    assert_eq!(again, old_issuer);
+}

@@ -14,19 +14,25 @@
 //! - deleting an organization first marks it `deleting_since` (so no child can be added), then
 //!   deletes its whole partition (batched: nothing can be added meanwhile), then the
 //!   organization item. A delete that stops halfway is finished by the next one.
+//!
+//! Lists are paged with opaque cursors the store makes and checks (`admin_store/cursor.rs`),
+//! so the HTTP layer never sees a key.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod cursor;
+mod issuers;
+
 use super::table::{Condition, Item, Page, StoreError, Table, Write};
 use super::table_keys::{
-    APPLICATION_PREFIX, ISSUER_PREFIX, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK, organization_pk,
+    APPLICATION_PREFIX, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK, organization_pk,
 };
 use crate::domain::application::Application;
 use crate::domain::input::InputError;
-use crate::domain::issuer::TrustedIssuer;
 use crate::domain::organization::Organization;
 use crate::domain::{now_epoch, rfc3339};
+use cursor::Listing;
 
 /// Attribute marking an organization whose delete has begun (RFC 3339).
 pub const DELETING_SINCE: &str = "deleting_since";
@@ -54,6 +60,9 @@ pub enum AdminError {
     /// The change asked for breaks a rule of the record.
     #[error(transparent)]
     Invalid(#[from] InputError),
+    /// A list was handed a cursor it did not make (another list's, or tampered with).
+    #[error("not a cursor of this list")]
+    BadCursor,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -67,15 +76,16 @@ struct OrganizationItem {
     deleting_since: Option<String>,
 }
 
-/// A name or `iss` guard: which issuer holds the value.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Guard {
-    issuer_id: String,
-}
-
 /// The organization exists and no delete has begun.
 const ORGANIZATION_LIVE: Condition =
     Condition::Expression("attribute_exists(pk) AND attribute_not_exists(deleting_since)");
+
+/// One page of a list, and the opaque cursor that continues it (`None` on the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
 
 /// A record read with its revision.
 #[derive(Debug, Clone)]
@@ -141,23 +151,23 @@ impl<'a> AdminStore<'a> {
             }))
     }
 
-    /// Up to `limit` organizations in name order, after the sort key `after`. Organizations
+    /// Up to `limit` organizations in name order, continuing after `cursor`. Organizations
     /// being deleted are left out (so a page may hold fewer).
     pub async fn list_organizations(
         &self,
         limit: usize,
-        after: Option<&str>,
-    ) -> Result<Page<Organization>, StoreError> {
-        let page: Page<OrganizationItem> = self
-            .page(
-                ORGANIZATIONS_PK,
-                ORGANIZATION_PREFIX,
-                limit,
-                after,
-                |o: &OrganizationItem| Key::organization(&o.name).sk,
-            )
+        cursor: Option<&str>,
+    ) -> Result<ListPage<Organization>, AdminError> {
+        let listing = Listing {
+            pk: ORGANIZATIONS_PK,
+            prefix: ORGANIZATION_PREFIX,
+        };
+        let page: ListPage<OrganizationItem> = self
+            .page(listing, limit, cursor, |o: &OrganizationItem| {
+                Key::organization(&o.name)
+            })
             .await?;
-        Ok(Page {
+        Ok(ListPage {
             items: page
                 .items
                 .into_iter()
@@ -167,7 +177,7 @@ impl<'a> AdminStore<'a> {
                     created_at: o.created_at,
                 })
                 .collect(),
-            next: page.next,
+            next_cursor: page.next_cursor,
         })
     }
 
@@ -208,158 +218,6 @@ impl<'a> AdminStore<'a> {
         }
     }
 
-    // ---- trusted issuers ----
-
-    /// Creates the issuer and the guards of its name and `iss` value in one transaction.
-    pub async fn create_issuer(&self, org: &str, issuer: &TrustedIssuer) -> Result<(), AdminError> {
-        let guard = Guard {
-            issuer_id: issuer.id.clone(),
-        };
-        let writes = vec![
-            check(&Key::organization(org), ORGANIZATION_LIVE),
-            put(
-                &Key::trusted_issuer(org, &issuer.id),
-                issuer,
-                Some(1),
-                Condition::Absent,
-            )?,
-            put(
-                &Key::issuer_name_guard(org, &issuer.name),
-                &guard,
-                None,
-                Condition::Absent,
-            )?,
-            put(
-                &Key::issuer_value_guard(org, &issuer.issuer),
-                &guard,
-                None,
-                Condition::Absent,
-            )?,
-        ];
-        match self.table.transact_reporting(writes).await? {
-            Ok(()) => Ok(()),
-            Err(failed) if failed.contains(&0) => Err(AdminError::NoOrganization),
-            Err(failed) if failed.contains(&2) => Err(name_taken()),
-            Err(failed) if failed.contains(&3) => Err(issuer_taken()),
-            Err(_) => Err(StoreError::Internal("issuer id collision".into()).into()),
-        }
-    }
-
-    pub async fn issuer(&self, org: &str, id: &str) -> Result<Option<TrustedIssuer>, StoreError> {
-        self.table.get(&Key::trusted_issuer(org, id)).await
-    }
-
-    /// Up to `limit` issuers in id order, after the sort key `after`.
-    pub async fn list_issuers(
-        &self,
-        org: &str,
-        limit: usize,
-        after: Option<&str>,
-    ) -> Result<Page<TrustedIssuer>, StoreError> {
-        self.page(
-            &organization_pk(org),
-            ISSUER_PREFIX,
-            limit,
-            after,
-            |i: &TrustedIssuer| Key::trusted_issuer(org, &i.id).sk,
-        )
-        .await
-    }
-
-    /// Replaces the issuer with `change(current)`, moving the name and `iss` guards in the
-    /// same transaction when those values change. Returns the record before and after.
-    pub async fn update_issuer(
-        &self,
-        org: &str,
-        id: &str,
-        change: impl Fn(&TrustedIssuer) -> Result<TrustedIssuer, InputError>,
-    ) -> Result<(TrustedIssuer, TrustedIssuer), AdminError> {
-        let key = Key::trusted_issuer(org, id);
-        for _ in 0..ATTEMPTS {
-            let Some(current) = self.get_versioned::<TrustedIssuer>(&key).await? else {
-                return Err(AdminError::NotFound);
-            };
-            let updated = change(&current.record)?;
-            let old = &current.record;
-            let guard = Guard {
-                issuer_id: id.to_owned(),
-            };
-            let mut writes = vec![
-                check(&Key::organization(org), ORGANIZATION_LIVE),
-                put(
-                    &key,
-                    &updated,
-                    Some(current.revision.unwrap_or(0) + 1),
-                    Condition::AtRevision(current.revision),
-                )?,
-            ];
-            let mut new_name = None;
-            if updated.name != old.name {
-                writes.push(delete(
-                    &Key::issuer_name_guard(org, &old.name),
-                    Condition::None,
-                ));
-                new_name = Some(writes.len());
-                writes.push(put(
-                    &Key::issuer_name_guard(org, &updated.name),
-                    &guard,
-                    None,
-                    Condition::Absent,
-                )?);
-            }
-            let mut new_issuer = None;
-            if updated.issuer != old.issuer {
-                writes.push(delete(
-                    &Key::issuer_value_guard(org, &old.issuer),
-                    Condition::None,
-                ));
-                new_issuer = Some(writes.len());
-                writes.push(put(
-                    &Key::issuer_value_guard(org, &updated.issuer),
-                    &guard,
-                    None,
-                    Condition::Absent,
-                )?);
-            }
-            match self.table.transact_reporting(writes).await? {
-                Ok(()) => return Ok((current.record, updated)),
-                Err(failed) if failed.contains(&0) => return Err(AdminError::NoOrganization),
-                Err(failed) if new_name.is_some_and(|i| failed.contains(&i)) => {
-                    return Err(name_taken());
-                }
-                Err(failed) if new_issuer.is_some_and(|i| failed.contains(&i)) => {
-                    return Err(issuer_taken());
-                }
-                // Changed or deleted since it was read: read it again.
-                Err(_) => continue,
-            }
-        }
-        Err(concurrent_changes())
-    }
-
-    /// Deletes the issuer and its guards together; returns the deleted record.
-    pub async fn delete_issuer(&self, org: &str, id: &str) -> Result<TrustedIssuer, AdminError> {
-        let key = Key::trusted_issuer(org, id);
-        for _ in 0..ATTEMPTS {
-            let Some(current) = self.get_versioned::<TrustedIssuer>(&key).await? else {
-                return Err(AdminError::NotFound);
-            };
-            let issuer = &current.record;
-            let writes = vec![
-                delete(&key, Condition::AtRevision(current.revision)),
-                delete(&Key::issuer_name_guard(org, &issuer.name), Condition::None),
-                delete(
-                    &Key::issuer_value_guard(org, &issuer.issuer),
-                    Condition::None,
-                ),
-            ];
-            if self.table.transact_reporting(writes).await?.is_ok() {
-                return Ok(current.record);
-            }
-        }
-        Err(concurrent_changes())
-    }
-
     // ---- applications ----
 
     pub async fn create_application(&self, org: &str, app: &Application) -> Result<(), AdminError> {
@@ -387,20 +245,21 @@ impl<'a> AdminStore<'a> {
         self.table.get(&Key::application(org, client_id)).await
     }
 
-    /// Up to `limit` applications in `client_id` order, after the sort key `after`.
+    /// Up to `limit` applications in `client_id` order, continuing after `cursor`.
     pub async fn list_applications(
         &self,
         org: &str,
         limit: usize,
-        after: Option<&str>,
-    ) -> Result<Page<Application>, StoreError> {
-        self.page(
-            &organization_pk(org),
-            APPLICATION_PREFIX,
-            limit,
-            after,
-            |a: &Application| Key::application(org, &a.client_id).sk,
-        )
+        cursor: Option<&str>,
+    ) -> Result<ListPage<Application>, AdminError> {
+        let pk = organization_pk(org);
+        let listing = Listing {
+            pk: &pk,
+            prefix: APPLICATION_PREFIX,
+        };
+        self.child_page(org, listing, limit, cursor, |a: &Application| {
+            Key::application(org, &a.client_id)
+        })
         .await
     }
 
@@ -450,23 +309,63 @@ impl<'a> AdminStore<'a> {
 
     // ---- building blocks ----
 
-    /// One page of `limit` records. Asks for one more than `limit`, so `next` is `None`
-    /// exactly when nothing follows; `sort_key` gives a record's sort key.
+    /// One page of `limit` records of an organization's `listing`;
+    /// [`AdminError::NoOrganization`] when the organization does not exist (an empty list
+    /// would not say so).
+    async fn child_page<T: DeserializeOwned>(
+        &self,
+        org: &str,
+        listing: Listing<'_>,
+        limit: usize,
+        cursor: Option<&str>,
+        key: impl Fn(&T) -> Key,
+    ) -> Result<ListPage<T>, AdminError> {
+        let after = read_cursor(listing, cursor)?;
+        if self.organization(org).await?.is_none() {
+            return Err(AdminError::NoOrganization);
+        }
+        self.page_after(listing, limit, after.as_deref(), key).await
+    }
+
+    /// One page of `limit` records of `listing`, continuing after `cursor`.
     async fn page<T: DeserializeOwned>(
         &self,
-        pk: &str,
-        prefix: &str,
+        listing: Listing<'_>,
+        limit: usize,
+        cursor: Option<&str>,
+        key: impl Fn(&T) -> Key,
+    ) -> Result<ListPage<T>, AdminError> {
+        let after = read_cursor(listing, cursor)?;
+        self.page_after(listing, limit, after.as_deref(), key).await
+    }
+
+    /// Asks for one more than `limit`, so the cursor is `None` exactly when nothing follows
+    /// (unless DynamoDB stopped short, at 1 MB: then it continues where DynamoDB did).
+    async fn page_after<T: DeserializeOwned>(
+        &self,
+        listing: Listing<'_>,
         limit: usize,
         after: Option<&str>,
-        sort_key: impl Fn(&T) -> String,
-    ) -> Result<Page<T>, StoreError> {
+        key: impl Fn(&T) -> Key,
+    ) -> Result<ListPage<T>, AdminError> {
         let ask = i32::try_from(limit + 1).unwrap_or(i32::MAX);
-        let mut page: Page<T> = self.table.query(pk, prefix, ask, after).await?;
-        if page.items.len() > limit {
+        let mut page: Page<T> = self
+            .table
+            .query(listing.pk, listing.prefix, ask, after)
+            .await?;
+        let last = if page.items.len() > limit {
             page.items.truncate(limit);
-            page.next = page.items.last().map(&sort_key);
-        }
-        Ok(page)
+            page.items.last().map(key)
+        } else {
+            page.next.map(|sk| Key {
+                pk: listing.pk.to_owned(),
+                sk,
+            })
+        };
+        Ok(ListPage {
+            items: page.items,
+            next_cursor: last.map(|last| listing.cursor_after(&last)),
+        })
     }
 
     async fn get_versioned<T: DeserializeOwned>(
@@ -479,6 +378,13 @@ impl<'a> AdminStore<'a> {
             .await?
             .map(|(record, revision)| Versioned { record, revision }))
     }
+}
+
+fn read_cursor(listing: Listing<'_>, cursor: Option<&str>) -> Result<Option<String>, AdminError> {
+    cursor
+        .map(|c| listing.read_cursor(c))
+        .transpose()
+        .map_err(|_| AdminError::BadCursor)
 }
 
 /// `record` as an item, with `revision` when the record is versioned.
@@ -514,20 +420,6 @@ fn check(key: &Key, condition: Condition) -> Write {
     Write::Check {
         key: key.clone(),
         condition,
-    }
-}
-
-fn name_taken() -> AdminError {
-    AdminError::Conflict {
-        field: "name",
-        message: "another trusted token issuer of this organization has this name",
-    }
-}
-
-fn issuer_taken() -> AdminError {
-    AdminError::Conflict {
-        field: "issuer",
-        message: "another trusted token issuer of this organization has this issuer value",
     }
 }
 

@@ -3,10 +3,12 @@
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use std::ops::{Deref, DerefMut, RangeInclusive};
 
-use super::input::{Fields, InputError, Schema, merge_patch};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::input::{InputError, Settings, check_range, check_text, check_unique, yes};
 use crate::secret::Secret;
 
 /// Application types of the contract.
@@ -76,39 +78,39 @@ impl GrantType {
     }
 }
 
-/// The stored application.
+/// The stored application: the settings an administrator chose, flattened into the same
+/// attributes (and view members) as its server-made fields. Reads through to the settings, so
+/// `application.enabled` is the setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Application {
     /// Server-made (32 hex characters).
     pub client_id: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub app_type: AppType,
-    pub grant_types: Vec<GrantType>,
-    /// 60-86400, default 3600.
-    pub access_token_ttl_seconds: u32,
-    /// 300-31536000, default 86400.
-    pub refresh_token_ttl_seconds: u32,
+    #[serde(flatten)]
+    pub settings: ApplicationSettings,
     /// Hex SHA-256 of the client secret; `None` for public clients. The secret itself is
     /// never stored (it has 256 bits of entropy, so a fast hash suffices).
     pub secret_hash: Option<String>,
-    pub enabled: bool,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
 }
 
-impl Application {
-    pub const DEFAULT_ACCESS_TOKEN_TTL: u32 = 3600;
-    pub const ACCESS_TOKEN_TTL_RANGE: std::ops::RangeInclusive<u32> = 60..=86_400;
-    pub const DEFAULT_REFRESH_TOKEN_TTL: u32 = 86_400;
-    pub const REFRESH_TOKEN_TTL_RANGE: std::ops::RangeInclusive<u32> = 300..=31_536_000;
+impl Deref for Application {
+    type Target = ApplicationSettings;
 
-    pub fn allows(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
+    fn deref(&self) -> &ApplicationSettings {
+        &self.settings
     }
+}
 
+impl DerefMut for Application {
+    fn deref_mut(&mut self) -> &mut ApplicationSettings {
+        &mut self.settings
+    }
+}
+
+impl Application {
     /// Compares `presented` with the stored hash in constant time. Public clients have no
     /// secret, so nothing verifies for them.
     pub fn verify_secret(&self, presented: &Secret) -> bool {
@@ -130,167 +132,97 @@ pub fn hash_secret(secret: &Secret) -> String {
     super::sha256_hex(secret.expose().as_bytes())
 }
 
-/// What an administrator sets on an application: the checked input of a create or a patch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an administrator sets on an application (openapi/admin.yaml, `ApplicationCreate`), declared once:
+/// the create body, the patch, the stored attributes and the API view all are these members.
+/// The serde defaults are the contract's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApplicationSettings {
+    /// 1-128 characters.
     pub name: String,
+    /// Fixed once created: a client can't turn from public to confidential or back.
+    #[serde(rename = "type")]
     pub app_type: AppType,
+    /// Defaults to token exchange; for `spa`, which can't have it, to none.
+    #[serde(default = "token_exchange_only")]
     pub grant_types: Vec<GrantType>,
+    /// 60-86400, default 3600.
+    #[serde(default = "default_access_token_ttl")]
     pub access_token_ttl_seconds: u32,
+    /// 300-31536000, default 86400.
+    #[serde(default = "default_refresh_token_ttl")]
     pub refresh_token_ttl_seconds: u32,
+    /// Default true.
+    #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+fn token_exchange_only() -> Vec<GrantType> {
+    vec![GrantType::TokenExchange]
+}
+
+fn default_access_token_ttl() -> u32 {
+    ApplicationSettings::DEFAULT_ACCESS_TOKEN_TTL
+}
+
+fn default_refresh_token_ttl() -> u32 {
+    ApplicationSettings::DEFAULT_REFRESH_TOKEN_TTL
 }
 
 impl ApplicationSettings {
     pub const MAX_NAME_CHARS: usize = 128;
+    pub const DEFAULT_ACCESS_TOKEN_TTL: u32 = 3600;
+    pub const ACCESS_TOKEN_TTL_RANGE: RangeInclusive<u32> = 60..=86_400;
+    pub const DEFAULT_REFRESH_TOKEN_TTL: u32 = 86_400;
+    pub const REFRESH_TOKEN_TTL_RANGE: RangeInclusive<u32> = 300..=31_536_000;
 
-    /// The members of a create body.
-    pub const SCHEMA: Schema = Schema {
-        fields: &[
-            "name",
-            "type",
-            "grant_types",
-            "access_token_ttl_seconds",
-            "refresh_token_ttl_seconds",
-            "enabled",
-        ],
-        fixed: &[
-            ("client_id", "is made by the server and cannot be set"),
-            (
-                "client_secret",
-                "is made by the server; POST .../{client_id}/secret issues a new one",
-            ),
-            ("created_at", "is set by the server"),
-            ("updated_at", "is set by the server"),
-        ],
-    };
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
 
-    /// The members of a patch: as a create, but the type is fixed (a client can't turn from
-    /// public to confidential or back: create a new application instead).
-    pub const PATCH_SCHEMA: Schema = Schema {
-        fields: &[
-            "name",
-            "grant_types",
-            "access_token_ttl_seconds",
-            "refresh_token_ttl_seconds",
-            "enabled",
-        ],
-        fixed: &[
-            ("client_id", "is made by the server and cannot be set"),
-            (
-                "client_secret",
-                "is made by the server; POST .../{client_id}/secret issues a new one",
-            ),
-            ("created_at", "is set by the server"),
-            ("updated_at", "is set by the server"),
-            (
-                "type",
-                "cannot be changed; create a new application of the other type",
-            ),
-        ],
-    };
+impl Settings for ApplicationSettings {
+    const SERVER_SET: &'static [(&'static str, &'static str)] = &[
+        ("client_id", "is made by the server and cannot be set"),
+        (
+            "client_secret",
+            "is made by the server; POST .../{client_id}/secret issues a new one",
+        ),
+        ("created_at", "is set by the server"),
+        ("updated_at", "is set by the server"),
+    ];
+    const FIXED: &'static [(&'static str, &'static str)] = &[(
+        "type",
+        "cannot be changed; create a new application of the other type",
+    )];
+    type Context = ();
 
-    /// Reads a create body (or a patched document): applies the defaults and every rule.
-    /// `grant_types` defaults to token exchange, except for `spa`, where it defaults to none.
-    pub fn from_json(value: &Value) -> Result<Self, InputError> {
-        let fields = Fields::new(value, &Self::SCHEMA)?;
-        let name = fields.text("name", Self::MAX_NAME_CHARS)?;
-        let app_type = match fields.string("type")? {
-            None => return Err(InputError::field("type", "is required")),
-            Some(raw) => AppType::parse(raw).ok_or_else(|| {
-                InputError::field("type", "must be one of oidc, web, mobile, spa")
-            })?,
-        };
-        let grant_types = fields
-            .string_set("grant_types", |s| {
-                GrantType::parse(s).ok_or_else(|| {
-                    format!(
-                        "{s:?} is not one of {}, {}",
-                        GrantType::TOKEN_EXCHANGE,
-                        GrantType::REFRESH_TOKEN
-                    )
-                })
-            })?
-            .unwrap_or_else(|| match app_type {
-                AppType::Spa => Vec::new(),
-                _ => vec![GrantType::TokenExchange],
-            });
-        if app_type == AppType::Spa && grant_types.contains(&GrantType::TokenExchange) {
+    fn validate(&mut self, (): ()) -> Result<(), InputError> {
+        check_text("name", &self.name, Self::MAX_NAME_CHARS)?;
+        check_unique("grant_types", &self.grant_types, |g| g.as_str())?;
+        if self.app_type == AppType::Spa && self.allows(GrantType::TokenExchange) {
             return Err(InputError::field(
                 "grant_types",
                 "token exchange is not supported for single-page applications (type spa)",
             ));
         }
-        let range = |r: &std::ops::RangeInclusive<u32>| u64::from(*r.start())..=u64::from(*r.end());
-        let access_token_ttl_seconds = fields
-            .integer(
-                "access_token_ttl_seconds",
-                range(&Application::ACCESS_TOKEN_TTL_RANGE),
-            )?
-            .map_or(Application::DEFAULT_ACCESS_TOKEN_TTL, |n| n as u32);
-        let refresh_token_ttl_seconds = fields
-            .integer(
-                "refresh_token_ttl_seconds",
-                range(&Application::REFRESH_TOKEN_TTL_RANGE),
-            )?
-            .map_or(Application::DEFAULT_REFRESH_TOKEN_TTL, |n| n as u32);
-        let enabled = fields.boolean("enabled")?.unwrap_or(true);
-        Ok(ApplicationSettings {
-            name,
-            app_type,
-            grant_types,
-            access_token_ttl_seconds,
-            refresh_token_ttl_seconds,
-            enabled,
-        })
+        check_range(
+            "access_token_ttl_seconds",
+            self.access_token_ttl_seconds,
+            &Self::ACCESS_TOKEN_TTL_RANGE,
+        )?;
+        check_range(
+            "refresh_token_ttl_seconds",
+            self.refresh_token_ttl_seconds,
+            &Self::REFRESH_TOKEN_TTL_RANGE,
+        )
     }
 
-    /// Applies a JSON Merge Patch (RFC 7396) to the editable fields of `current`, then every
-    /// rule again.
-    pub fn patched(current: &Application, patch: &Value) -> Result<Self, InputError> {
-        Fields::new(patch, &Self::PATCH_SCHEMA)?;
-        let mut document = Self::editable_json(current);
-        merge_patch(&mut document, patch);
-        Self::from_json(&document)
-    }
-
-    /// The editable fields of a stored application (with its type), as a create body.
-    pub fn editable_json(app: &Application) -> Value {
-        let mut map = Map::new();
-        map.insert("name".into(), json!(app.name));
-        map.insert("type".into(), json!(app.app_type));
-        map.insert("grant_types".into(), json!(app.grant_types));
-        map.insert(
-            "access_token_ttl_seconds".into(),
-            json!(app.access_token_ttl_seconds),
-        );
-        map.insert(
-            "refresh_token_ttl_seconds".into(),
-            json!(app.refresh_token_ttl_seconds),
-        );
-        map.insert("enabled".into(), json!(app.enabled));
-        Value::Object(map)
-    }
-
-    /// The record these settings make. `secret_hash` is `Some` exactly for confidential types.
-    pub fn into_application(
-        self,
-        client_id: String,
-        secret_hash: Option<String>,
-        created_at: String,
-        updated_at: String,
-    ) -> Application {
-        Application {
-            client_id,
-            name: self.name,
-            app_type: self.app_type,
-            grant_types: self.grant_types,
-            access_token_ttl_seconds: self.access_token_ttl_seconds,
-            refresh_token_ttl_seconds: self.refresh_token_ttl_seconds,
-            secret_hash,
-            enabled: self.enabled,
-            created_at,
-            updated_at,
+    fn dependent_defaults(document: &mut Map<String, Value>) {
+        if document.get("type").and_then(Value::as_str) == Some(AppType::Spa.as_str()) {
+            document
+                .entry("grant_types")
+                .or_insert_with(|| Value::Array(Vec::new()));
         }
     }
 }
@@ -298,17 +230,14 @@ impl ApplicationSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn app(secret: Option<&Secret>) -> Application {
         Application {
             client_id: "c".into(),
-            name: "n".into(),
-            app_type: AppType::Web,
-            grant_types: vec![GrantType::TokenExchange],
-            access_token_ttl_seconds: 3600,
-            refresh_token_ttl_seconds: 86400,
+            settings: ApplicationSettings::from_json(&json!({"name": "n", "type": "web"}), ())
+                .unwrap(),
             secret_hash: secret.map(hash_secret),
-            enabled: true,
             created_at: String::new(),
             updated_at: String::new(),
         }
@@ -340,8 +269,24 @@ mod tests {
         assert_eq!(GrantType::parse("password"), None);
     }
 
+    /// The stored attributes are the flat ones records were always stored with, so items
+    /// written before the settings were a struct of their own read back unchanged.
+    #[test]
+    fn the_record_keeps_its_flat_attributes() {
+        let stored = json!({
+            "client_id": "c", "name": "n", "type": "web",
+            "grant_types": [GrantType::TOKEN_EXCHANGE],
+            "access_token_ttl_seconds": 3600, "refresh_token_ttl_seconds": 86400,
+            "secret_hash": null, "enabled": true, "created_at": "", "updated_at": ""
+        });
+        let read: Application = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(read, app(None));
+        assert_eq!(serde_json::to_value(&read).unwrap(), stored);
+        assert!(read.enabled && read.allows(GrantType::TokenExchange));
+    }
+
     fn field_of(body: serde_json::Value) -> String {
-        ApplicationSettings::from_json(&body)
+        ApplicationSettings::from_json(&body, ())
             .unwrap_err()
             .field
             .expect("names a field")
@@ -349,21 +294,26 @@ mod tests {
 
     #[test]
     fn applies_the_contracts_defaults() {
-        let s = ApplicationSettings::from_json(&json!({"name": "Portal", "type": "web"})).unwrap();
+        let s =
+            ApplicationSettings::from_json(&json!({"name": "Portal", "type": "web"}), ()).unwrap();
         assert_eq!(s.grant_types, vec![GrantType::TokenExchange]);
         assert_eq!(s.access_token_ttl_seconds, 3600);
         assert_eq!(s.refresh_token_ttl_seconds, 86400);
         assert!(s.enabled);
-        let spa = ApplicationSettings::from_json(&json!({"name": "SPA", "type": "spa"})).unwrap();
+        let spa =
+            ApplicationSettings::from_json(&json!({"name": "SPA", "type": "spa"}), ()).unwrap();
         assert!(spa.grant_types.is_empty());
     }
 
     #[test]
     fn refuses_token_exchange_for_single_page_applications() {
-        let err = ApplicationSettings::from_json(&json!({
-            "name": "SPA", "type": "spa",
-            "grant_types": [GrantType::TOKEN_EXCHANGE]
-        }))
+        let err = ApplicationSettings::from_json(
+            &json!({
+                "name": "SPA", "type": "spa",
+                "grant_types": [GrantType::TOKEN_EXCHANGE]
+            }),
+            (),
+        )
         .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("grant_types"));
         assert!(
@@ -371,7 +321,7 @@ mod tests {
                 .contains("not supported for single-page applications")
         );
         let refresh_only = json!({"name": "SPA", "type": "spa", "grant_types": ["refresh_token"]});
-        assert!(ApplicationSettings::from_json(&refresh_only).is_ok());
+        assert!(ApplicationSettings::from_json(&refresh_only, ()).is_ok());
     }
 
     #[test]
@@ -386,6 +336,7 @@ mod tests {
             ("grant_types", json!("refresh_token")),
             ("access_token_ttl_seconds", json!(59)),
             ("access_token_ttl_seconds", json!(86401)),
+            ("access_token_ttl_seconds", json!(1e10)),
             ("refresh_token_ttl_seconds", json!(299)),
             ("refresh_token_ttl_seconds", json!(31_536_001)),
             ("enabled", json!("no")),
@@ -407,7 +358,7 @@ mod tests {
             let mut body = json!({"name": "App", "type": "mobile"});
             body[field] = json!(value);
             assert!(
-                ApplicationSettings::from_json(&body).is_ok(),
+                ApplicationSettings::from_json(&body, ()).is_ok(),
                 "{field} {value}"
             );
         }
@@ -415,17 +366,15 @@ mod tests {
 
     #[test]
     fn patch_keeps_the_type_and_reapplies_every_rule() {
-        let current = ApplicationSettings::from_json(&json!({"name": "App", "type": "spa"}))
-            .unwrap()
-            .into_application("c".into(), None, "t".into(), "t".into());
-        let renamed = ApplicationSettings::patched(&current, &json!({"name": "New"})).unwrap();
+        let current =
+            ApplicationSettings::from_json(&json!({"name": "App", "type": "spa"}), ()).unwrap();
+        let renamed = current.patched(&json!({"name": "New"}), ()).unwrap();
         assert_eq!(renamed.name, "New");
         assert_eq!(renamed.app_type, AppType::Spa);
-        let te = ApplicationSettings::patched(
-            &current,
-            &json!({"grant_types": [GrantType::TOKEN_EXCHANGE]}),
-        );
+        let te = current.patched(&json!({"grant_types": [GrantType::TOKEN_EXCHANGE]}), ());
         assert_eq!(te.unwrap_err().field.as_deref(), Some("grant_types"));
+        let reset = current.patched(&json!({"grant_types": null}), ()).unwrap();
+        assert!(reset.grant_types.is_empty(), "spa's default");
         for fixed in [
             "type",
             "client_id",
@@ -433,7 +382,7 @@ mod tests {
             "created_at",
             "updated_at",
         ] {
-            let err = ApplicationSettings::patched(&current, &json!({ fixed: "web" }));
+            let err = current.patched(&json!({ fixed: "web" }), ());
             assert_eq!(err.unwrap_err().field.as_deref(), Some(fixed));
         }
     }

@@ -1,11 +1,18 @@
-//! Admin input: JSON documents → checked values, with errors that name the offending field, and
-//! JSON Merge Patch (RFC 7396). Pure: the HTTP layer hands in parsed JSON, the records' own
-//! modules say which fields exist and what they must hold.
+//! Admin input: JSON documents → a record's settings, with errors that name the offending
+//! member, and JSON Merge Patch (RFC 7396). Pure: the HTTP layer hands in parsed JSON.
+//!
+//! A settings struct declares its members once, with serde (names, types, contract defaults,
+//! `deny_unknown_fields`); [`Settings::validate`] holds the rules a type can't say. A create
+//! body is read by serde and then validated; a patch is merged onto the serialized settings and
+//! the result read the same way, so every rule applies again.
 
 use std::fmt;
 use std::ops::RangeInclusive;
 
+use serde::Serialize;
+use serde::de::{self, DeserializeOwned, Visitor};
 use serde_json::{Map, Value};
+use serde_path_to_error::Segment;
 
 /// Input that breaks a rule. `field` is the JSON member at fault (`None`: the whole body).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,132 +48,188 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// Members a record's input may carry, and those it may not (with the reason why).
-#[derive(Debug, Clone, Copy)]
-pub struct Schema {
-    pub fields: &'static [&'static str],
-    /// `(field, message)`: members that exist on the record but can't be set here.
-    pub fixed: &'static [(&'static str, &'static str)],
+/// What an administrator sets on a record: a serde struct plus the rules serde can't express.
+pub trait Settings: Serialize + DeserializeOwned {
+    /// Members of the stored record the server sets, each with why a body can't set it.
+    const SERVER_SET: &'static [(&'static str, &'static str)];
+    /// Members a create sets once and a patch may not change, each with why.
+    const FIXED: &'static [(&'static str, &'static str)] = &[];
+
+    /// What the rules depend on besides the input (configuration).
+    type Context: Copy;
+
+    /// Every rule beyond the types. May normalize (e.g. a certificate to PEM).
+    fn validate(&mut self, context: Self::Context) -> Result<(), InputError>;
+
+    /// Defaults that depend on another member, filled into the document before serde reads
+    /// it (serde defaults can only be constants).
+    fn dependent_defaults(_document: &mut Map<String, Value>) {}
+
+    /// Reads a create body: every member known, the defaults applied, every rule checked.
+    fn from_json(body: &Value, context: Self::Context) -> Result<Self, InputError> {
+        check_members::<Self>(body, &[])?;
+        read(body.clone(), context)
+    }
+
+    /// Applies a JSON Merge Patch (RFC 7396) to these settings and reads the result as a
+    /// create body: every rule applies again, and a member patched to `null` returns to its
+    /// default.
+    fn patched(&self, patch: &Value, context: Self::Context) -> Result<Self, InputError> {
+        check_members::<Self>(patch, Self::FIXED)?;
+        let mut document = serde_json::to_value(self)
+            .map_err(|e| InputError::body(format!("the record can't be patched: {e}")))?;
+        merge_patch(&mut document, patch);
+        read(document, context)
+    }
 }
 
-/// The members of one JSON object, read by typed accessors that name the field on error.
-/// A member that is absent or `null` reads as `None`.
-#[derive(Debug, Clone, Copy)]
-pub struct Fields<'a> {
-    map: &'a Map<String, Value>,
+/// `value` is an object of known members: none set by the server, none in `fixed`.
+fn check_members<S: Settings>(
+    value: &Value,
+    fixed: &[(&'static str, &'static str)],
+) -> Result<(), InputError> {
+    let map = value
+        .as_object()
+        .ok_or_else(|| InputError::body("the body must be a JSON object"))?;
+    let known = field_names::<S>();
+    for key in map.keys() {
+        if let Some((_, why)) = S::SERVER_SET.iter().chain(fixed).find(|(n, _)| n == key) {
+            return Err(InputError::field(key, *why));
+        }
+        if !known.contains(&key.as_str()) {
+            return Err(InputError::field(key, "is not a known field"));
+        }
+    }
+    Ok(())
 }
 
-impl<'a> Fields<'a> {
-    /// `value` must be an object whose members all belong to `schema`.
-    pub fn new(value: &'a Value, schema: &Schema) -> Result<Fields<'a>, InputError> {
-        let map = value
-            .as_object()
-            .ok_or_else(|| InputError::body("the body must be a JSON object"))?;
-        for key in map.keys() {
-            if let Some((_, why)) = schema.fixed.iter().find(|(name, _)| name == key) {
-                return Err(InputError::field(key, *why));
+fn read<S: Settings>(mut document: Value, context: S::Context) -> Result<S, InputError> {
+    if let Value::Object(map) = &mut document {
+        // `null` means unset (RFC 7396), so the serde default applies.
+        map.retain(|_, v| !v.is_null());
+        for value in map.values_mut() {
+            whole_numbers_as_integers(value);
+        }
+        S::dependent_defaults(map);
+    }
+    let mut settings: S = serde_path_to_error::deserialize(document).map_err(serde_error)?;
+    settings.validate(context)?;
+    Ok(settings)
+}
+
+/// `60.0` reads as `60`, as JSON Schema's `integer` allows.
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if !n.is_u64() && !n.is_i64() => {
+            if let Some(f) = n
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 2f64.powi(63))
+            {
+                *value = Value::from(f as i64);
             }
-            if !schema.fields.contains(&key.as_str()) {
-                return Err(InputError::field(key, "is not a known field"));
-            }
         }
-        Ok(Fields { map })
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        _ => {}
     }
+}
 
-    fn get(&self, name: &str) -> Option<&'a Value> {
-        self.map.get(name).filter(|v| !v.is_null())
+/// A serde error as the member at fault and a message an administrator can act on. serde's
+/// own text names Rust types (`expected u32`) and, for missing members, no path at all.
+fn serde_error(error: serde_path_to_error::Error<serde_json::Error>) -> InputError {
+    let field = error.path().iter().find_map(|segment| match segment {
+        Segment::Map { key } => Some(key.clone()),
+        _ => None,
+    });
+    let message = error.into_inner().to_string();
+    let quoted = |prefix: &str| {
+        let rest = message.strip_prefix(prefix)?;
+        Some(rest[..rest.find('`')?].to_owned())
+    };
+    if let Some(name) = quoted("missing field `") {
+        return InputError::field(&name, "is required");
     }
-
-    pub fn string(&self, name: &str) -> Result<Option<&'a str>, InputError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(InputError::field(name, "must be a string")),
-        }
+    if let Some(name) = quoted("unknown field `") {
+        return InputError::field(&name, "is not a known field");
     }
-
-    /// A required string of 1 to `max` characters without control characters.
-    pub fn text(&self, name: &str, max: usize) -> Result<String, InputError> {
-        self.optional_text(name, max)?
-            .ok_or_else(|| InputError::field(name, "is required"))
+    let message = humanize(&message);
+    match field {
+        Some(field) => InputError::field(&field, message),
+        None => InputError::body(message),
     }
+}
 
-    /// An optional string of 1 to `max` characters without control characters.
-    pub fn optional_text(&self, name: &str, max: usize) -> Result<Option<String>, InputError> {
-        let Some(s) = self.string(name)? else {
-            return Ok(None);
+fn humanize(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unknown variant `")
+        && let Some((value, expected)) = rest.split_once("`, expected ")
+    {
+        let expected = expected.trim_start_matches("one of ").replace(['`'], "");
+        return format!("{value:?} is not one of {}", expected.replace(" or ", ", "));
+    }
+    if message.starts_with("invalid ")
+        && let Some((_, expected)) = message.rsplit_once(", expected ")
+    {
+        let expected = match expected {
+            "a boolean" => "true or false",
+            "a sequence" => "an array",
+            // serde_json's word for an enum given a non-string.
+            "string or map" => "a string",
+            "u8" | "u16" | "u32" | "u64" | "i32" | "i64" => "a whole number",
+            other => other,
         };
-        check_text(name, s, max)?;
-        Ok(Some(s.to_owned()))
+        return format!("must be {expected}");
+    }
+    message.to_owned()
+}
+
+/// The member names a derived `Deserialize` struct accepts, renames applied: serde hands them
+/// to `deserialize_struct`, and a probe that records them is all it takes. Empty for a type
+/// that is not a plain struct.
+pub fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    match T::deserialize(Probe) {
+        Err(Probed(Some(fields))) => fields,
+        _ => &[],
+    }
+}
+
+struct Probe;
+
+#[derive(Debug)]
+struct Probed(Option<&'static [&'static str]>);
+
+impl fmt::Display for Probed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("field name probe")
+    }
+}
+
+impl std::error::Error for Probed {}
+
+impl de::Error for Probed {
+    fn custom<T: fmt::Display>(_: T) -> Probed {
+        Probed(None)
+    }
+}
+
+impl<'de> de::Deserializer<'de> for Probe {
+    type Error = Probed;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Probed> {
+        Err(Probed(None))
     }
 
-    pub fn boolean(&self, name: &str) -> Result<Option<bool>, InputError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(InputError::field(name, "must be true or false")),
-        }
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Probed> {
+        Err(Probed(Some(fields)))
     }
 
-    /// A whole number within `range` (`60` and `60.0` alike, as JSON Schema's `integer`).
-    pub fn integer(
-        &self,
-        name: &str,
-        range: RangeInclusive<u64>,
-    ) -> Result<Option<u64>, InputError> {
-        let Some(value) = self.get(name) else {
-            return Ok(None);
-        };
-        let out_of_range = || {
-            InputError::field(
-                name,
-                format!(
-                    "must be a whole number from {} to {}",
-                    range.start(),
-                    range.end()
-                ),
-            )
-        };
-        let n = match value {
-            Value::Number(n) => match (n.as_u64(), n.as_f64()) {
-                (Some(n), _) => n,
-                (None, Some(f)) if f.fract() == 0.0 && f >= 0.0 && f <= u64::MAX as f64 => f as u64,
-                _ => return Err(out_of_range()),
-            },
-            _ => return Err(out_of_range()),
-        };
-        if range.contains(&n) {
-            Ok(Some(n))
-        } else {
-            Err(out_of_range())
-        }
-    }
-
-    /// An array of strings, each mapped by `parse` (its error message names the value), without
-    /// duplicates.
-    pub fn string_set<T: PartialEq>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<Option<Vec<T>>, InputError> {
-        let Some(value) = self.get(name) else {
-            return Ok(None);
-        };
-        let items = value
-            .as_array()
-            .ok_or_else(|| InputError::field(name, "must be an array of strings"))?;
-        let mut out: Vec<T> = Vec::with_capacity(items.len());
-        for item in items {
-            let s = item
-                .as_str()
-                .ok_or_else(|| InputError::field(name, "must be an array of strings"))?;
-            let parsed = parse(s).map_err(|message| InputError::field(name, message))?;
-            if out.contains(&parsed) {
-                return Err(InputError::field(name, format!("lists {s:?} twice")));
-            }
-            out.push(parsed);
-        }
-        Ok(Some(out))
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
     }
 }
 
@@ -184,6 +247,43 @@ pub fn check_text(name: &str, s: &str, max: usize) -> Result<(), InputError> {
             name,
             "must not contain control characters",
         ));
+    }
+    Ok(())
+}
+
+/// `value` lies within `range`.
+pub fn check_range<T: PartialOrd + fmt::Display>(
+    name: &str,
+    value: T,
+    range: &RangeInclusive<T>,
+) -> Result<(), InputError> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(InputError::field(
+            name,
+            format!(
+                "must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+/// No value listed twice (`show` names a value in the message).
+pub fn check_unique<T: PartialEq>(
+    name: &str,
+    items: &[T],
+    show: impl Fn(&T) -> &str,
+) -> Result<(), InputError> {
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            return Err(InputError::field(
+                name,
+                format!("lists {:?} twice", show(item)),
+            ));
+        }
     }
     Ok(())
 }
@@ -208,15 +308,57 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// serde's `default = "…"` for members that default to `true`.
+pub(crate) fn yes() -> bool {
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
     use serde_json::json;
 
-    const SCHEMA: Schema = Schema {
-        fields: &["name", "count", "flag", "tags"],
-        fixed: &[("id", "is set by the server")],
-    };
+    /// A record with one member of each kind the real ones use.
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Example {
+        name: String,
+        #[serde(default)]
+        count: u32,
+        #[serde(default = "yes")]
+        flag: bool,
+        #[serde(default)]
+        tags: Vec<Colour>,
+        #[serde(rename = "type", default)]
+        kind: Option<String>,
+    }
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    #[serde(rename_all = "lowercase")]
+    enum Colour {
+        Red,
+        Blue,
+    }
+
+    impl Settings for Example {
+        const SERVER_SET: &'static [(&'static str, &'static str)] =
+            &[("id", "is set by the server")];
+        const FIXED: &'static [(&'static str, &'static str)] = &[("type", "is fixed")];
+        type Context = ();
+
+        fn validate(&mut self, (): ()) -> Result<(), InputError> {
+            check_text("name", &self.name, 10)?;
+            check_range("count", self.count, &(0..=300))
+        }
+    }
+
+    fn field_of(body: Value) -> String {
+        Example::from_json(&body, ())
+            .unwrap_err()
+            .field
+            .expect("names a field")
+    }
 
     #[test]
     fn merge_patch_follows_the_rfc_7396_examples() {
@@ -257,48 +399,77 @@ mod tests {
     }
 
     #[test]
-    fn names_unknown_and_fixed_fields() {
-        let err = Fields::new(&json!({"name": "x", "colour": 1}), &SCHEMA).unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("colour"));
-        let err = Fields::new(&json!({"id": "x"}), &SCHEMA).unwrap_err();
+    fn field_names_come_from_the_derive_with_renames() {
+        assert_eq!(
+            field_names::<Example>(),
+            ["name", "count", "flag", "tags", "type"]
+        );
+        assert!(field_names::<Colour>().is_empty());
+    }
+
+    #[test]
+    fn names_unknown_server_set_and_missing_members() {
+        assert_eq!(field_of(json!({"name": "x", "colour": 1})), "colour");
+        let err = Example::from_json(&json!({"id": "x"}), ()).unwrap_err();
         assert_eq!(err.to_string(), "id: is set by the server");
-        let err = Fields::new(&json!(["name"]), &SCHEMA).unwrap_err();
+        let err = Example::from_json(&json!({}), ()).unwrap_err();
+        assert_eq!(err.to_string(), "name: is required");
+        let err = Example::from_json(&json!(["name"]), ()).unwrap_err();
         assert_eq!(err.field, None);
     }
 
     #[test]
-    fn names_the_field_of_a_wrong_type() {
-        let value = json!({"name": 5, "count": "5", "flag": "yes", "tags": ["a", 1]});
-        let fields = Fields::new(&value, &SCHEMA).unwrap();
-        assert_eq!(fields.text("name", 10).unwrap_err().field.unwrap(), "name");
-        assert_eq!(
-            fields.integer("count", 0..=9).unwrap_err().field.unwrap(),
-            "count"
-        );
-        assert_eq!(fields.boolean("flag").unwrap_err().field.unwrap(), "flag");
-        let tags = fields.string_set("tags", |s| Ok::<_, String>(s.to_owned()));
-        assert_eq!(tags.unwrap_err().field.unwrap(), "tags");
-    }
-
-    #[test]
-    fn null_and_absent_read_as_unset() {
-        let value = json!({"name": null});
-        let fields = Fields::new(&value, &SCHEMA).unwrap();
-        assert_eq!(fields.optional_text("name", 5).unwrap(), None);
-        assert_eq!(fields.integer("count", 0..=1).unwrap(), None);
-        assert_eq!(fields.text("name", 5).unwrap_err().message, "is required");
-    }
-
-    #[test]
-    fn integers_are_whole_and_in_range() {
-        let value = json!({"count": 60.0});
-        let fields = Fields::new(&value, &SCHEMA).unwrap();
-        assert_eq!(fields.integer("count", 0..=300).unwrap(), Some(60));
-        for bad in [json!(-1), json!(1.5), json!(301), json!(1e30)] {
-            let value = json!({ "count": bad });
-            let fields = Fields::new(&value, &SCHEMA).unwrap();
-            assert!(fields.integer("count", 0..=300).is_err(), "{bad}");
+    fn names_the_field_of_a_wrong_type_in_words_not_rust_types() {
+        let cases = [
+            ("name", json!(5), "must be a string"),
+            ("count", json!("5"), "must be a whole number"),
+            ("count", json!(-1), "must be a whole number"),
+            ("count", json!(1.5), "must be a whole number"),
+            ("count", json!(1e30), "must be a whole number"),
+            ("flag", json!("yes"), "must be true or false"),
+            ("tags", json!("red"), "must be an array"),
+            (
+                "tags",
+                json!(["red", "green"]),
+                "\"green\" is not one of red, blue",
+            ),
+            ("tags", json!(["red", 1]), "must be a string"),
+        ];
+        for (field, value, message) in cases {
+            let mut body = json!({"name": "x"});
+            body[field] = value.clone();
+            let err = Example::from_json(&body, ()).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some(field), "{value}");
+            assert!(err.message.starts_with(message), "{value}: {}", err.message);
         }
+    }
+
+    #[test]
+    fn null_means_the_default_and_whole_floats_are_integers() {
+        let read = Example::from_json(
+            &json!({"name": "x", "count": 60.0, "flag": null, "tags": null}),
+            (),
+        )
+        .unwrap();
+        assert_eq!((read.count, read.flag, read.tags.len()), (60, true, 0));
+        assert_eq!(field_of(json!({"name": null})), "name");
+    }
+
+    #[test]
+    fn validate_runs_after_serde_and_on_every_patch() {
+        assert_eq!(field_of(json!({"name": "x", "count": 301})), "count");
+        let current = Example::from_json(&json!({"name": "x", "count": 5}), ()).unwrap();
+        let patched = current
+            .patched(&json!({"count": null, "flag": false}), ())
+            .unwrap();
+        assert_eq!((patched.count, patched.flag), (0, false));
+        let err = current.patched(&json!({"name": ""}), ()).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("name"));
+        for fixed in ["type", "id", "colour"] {
+            let err = current.patched(&json!({ fixed: "x" }), ()).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some(fixed));
+        }
+        assert_eq!(current.patched(&json!([1]), ()).unwrap_err().field, None);
     }
 
     #[test]
@@ -312,25 +483,9 @@ mod tests {
     }
 
     #[test]
-    fn string_sets_refuse_duplicates_and_unknown_values() {
-        let value = json!({"tags": ["a", "a"]});
-        let fields = Fields::new(&value, &SCHEMA).unwrap();
-        let parse = |s: &str| {
-            if s.len() == 1 {
-                Ok(s.to_owned())
-            } else {
-                Err(format!("{s:?} is not allowed"))
-            }
-        };
-        assert!(
-            fields
-                .string_set("tags", parse)
-                .unwrap_err()
-                .message
-                .contains("twice")
-        );
-        let value = json!({"tags": ["abc"]});
-        let fields = Fields::new(&value, &SCHEMA).unwrap();
-        assert!(fields.string_set("tags", parse).is_err());
+    fn lists_refuse_duplicates() {
+        let err = check_unique("tags", &["a", "b", "a"], |s| s).unwrap_err();
+        assert_eq!(err.to_string(), "tags: lists \"a\" twice");
+        assert!(check_unique("tags", &["a", "b"], |s| s).is_ok());
     }
 }

@@ -1,12 +1,13 @@
 //! Trusted token issuers: the third-party identity providers whose JWTs an organization accepts.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use std::ops::{Deref, DerefMut, RangeInclusive};
+
+use serde::{Deserialize, Deserializer, Serialize};
 use url::{Host, Url};
 
 use super::address;
 use super::certificate::parse_certificate;
-use super::input::{Fields, InputError, Schema, merge_patch};
+use super::input::{InputError, Settings, check_range, check_text, check_unique, yes};
 
 /// JWS algorithms a trusted issuer may sign with (RFC 7518 §3.1). Asymmetric only: `none` and
 /// HMAC are not representable, so no configuration can allow them (RFC 8725 §3.1).
@@ -69,7 +70,10 @@ impl Algorithm {
 }
 
 /// A certificate a trusted issuer signs with, normalized to PEM, with what the admin API shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Read from input it may be PEM or base64 DER text (or the object the API shows); then only
+/// `pem` is set, and [`IssuerSettings::validate`] parses it and fills in the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Certificate {
     pub pem: String,
     pub subject: String,
@@ -79,28 +83,68 @@ pub struct Certificate {
     pub sha256_fingerprint: String,
 }
 
-/// The stored trusted token issuer. Exactly one of `jwks_uri` and `certificate` is set.
+impl<'de> Deserialize<'de> for Certificate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Certificate, D::Error> {
+        #[derive(Deserialize)]
+        struct Stored {
+            pem: String,
+            subject: String,
+            not_after: String,
+            sha256_fingerprint: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Text(String),
+            Stored(Stored),
+        }
+        match Form::deserialize(deserializer) {
+            Ok(Form::Text(pem)) => Ok(Certificate {
+                pem,
+                subject: String::new(),
+                not_after: String::new(),
+                sha256_fingerprint: String::new(),
+            }),
+            Ok(Form::Stored(c)) => Ok(Certificate {
+                pem: c.pem,
+                subject: c.subject,
+                not_after: c.not_after,
+                sha256_fingerprint: c.sha256_fingerprint,
+            }),
+            Err(_) => Err(serde::de::Error::custom(
+                "must be an X.509 certificate as PEM or base64 DER text",
+            )),
+        }
+    }
+}
+
+/// The stored trusted token issuer: the settings an administrator chose, flattened into the
+/// same attributes (and view members) as its server-made fields. Reads through to the
+/// settings, so `issuer.allowed_algorithms` is the setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrustedIssuer {
     /// Server-made identifier (32 hex characters).
     pub id: String,
-    pub name: String,
-    /// The exact `iss` value, compared byte for byte.
-    pub issuer: String,
-    /// Accepted `aud` value when the organization's issuer is not in `aud`.
-    pub alias: Option<String>,
-    pub jwks_uri: Option<String>,
-    pub certificate: Option<Certificate>,
-    pub allowed_algorithms: Vec<Algorithm>,
-    /// 0-300, default 60.
-    pub clock_skew_seconds: u32,
-    pub max_token_age_seconds: Option<u64>,
-    pub require_jti: bool,
-    pub enabled: bool,
+    #[serde(flatten)]
+    pub settings: IssuerSettings,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
+}
+
+impl Deref for TrustedIssuer {
+    type Target = IssuerSettings;
+
+    fn deref(&self) -> &IssuerSettings {
+        &self.settings
+    }
+}
+
+impl DerefMut for TrustedIssuer {
+    fn deref_mut(&mut self) -> &mut IssuerSettings {
+        &mut self.settings
+    }
 }
 
 /// Where an issuer's verification keys come from.
@@ -108,20 +152,6 @@ pub struct TrustedIssuer {
 pub enum KeySource<'a> {
     Jwks(&'a str),
     Certificate(&'a Certificate),
-}
-
-impl TrustedIssuer {
-    pub const DEFAULT_CLOCK_SKEW_SECONDS: u32 = 60;
-    pub const MAX_CLOCK_SKEW_SECONDS: u32 = 300;
-
-    /// `None` only for a record that breaks the one-of rule, which the admin API never writes.
-    pub fn key_source(&self) -> Option<KeySource<'_>> {
-        match (&self.jwks_uri, &self.certificate) {
-            (Some(uri), None) => Some(KeySource::Jwks(uri)),
-            (None, Some(cert)) => Some(KeySource::Certificate(cert)),
-            _ => None,
-        }
-    }
 }
 
 /// Checks a `jwks_uri`: an absolute `https` URL without credentials or fragment, whose host is
@@ -156,197 +186,133 @@ pub fn check_jwks_uri(raw: &str, allow_insecure: bool) -> Result<Url, String> {
     Ok(url)
 }
 
-/// What an administrator sets on a trusted issuer: the checked input of a create or a patch.
-/// Every rule of the contract's table holds for a value of this type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an administrator sets on a trusted issuer (openapi/admin.yaml, `TrustedIssuerCreate`),
+/// declared once: the create body, the patch, the stored attributes and the API view all are
+/// these members. The serde defaults are the contract's; every rule of the contract's table
+/// holds once [`Settings::validate`] passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IssuerSettings {
+    /// 1-128 characters, unique in the organization.
     pub name: String,
+    /// The exact `iss` value, compared byte for byte; unique in the organization.
     pub issuer: String,
+    /// Accepted `aud` value when the organization's issuer is not in `aud`.
     pub alias: Option<String>,
+    /// Exactly one of `jwks_uri` and `certificate` is set.
     pub jwks_uri: Option<String>,
     pub certificate: Option<Certificate>,
+    /// Default: every supported algorithm.
+    #[serde(default = "all_algorithms")]
     pub allowed_algorithms: Vec<Algorithm>,
+    /// 0-300, default 60.
+    #[serde(default = "default_clock_skew")]
     pub clock_skew_seconds: u32,
+    /// 1 second to 1 year; none by default.
     pub max_token_age_seconds: Option<u64>,
+    /// Default false.
+    #[serde(default)]
     pub require_jti: bool,
+    /// Default true.
+    #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+fn all_algorithms() -> Vec<Algorithm> {
+    Algorithm::ALL.to_vec()
+}
+
+fn default_clock_skew() -> u32 {
+    IssuerSettings::DEFAULT_CLOCK_SKEW_SECONDS
 }
 
 impl IssuerSettings {
     pub const MAX_NAME_CHARS: usize = 128;
     pub const MAX_ISSUER_CHARS: usize = 2048;
     pub const MAX_ALIAS_CHARS: usize = 2048;
-    /// `max_token_age_seconds` is 1 second to 1 year.
-    pub const MAX_TOKEN_AGE_RANGE: std::ops::RangeInclusive<u64> = 1..=31_536_000;
+    pub const DEFAULT_CLOCK_SKEW_SECONDS: u32 = 60;
+    pub const CLOCK_SKEW_RANGE: RangeInclusive<u32> = 0..=300;
+    pub const MAX_TOKEN_AGE_RANGE: RangeInclusive<u64> = 1..=31_536_000;
 
-    /// The members of a create body or a patch.
-    pub const SCHEMA: Schema = Schema {
-        fields: &[
-            "name",
-            "issuer",
-            "alias",
-            "jwks_uri",
-            "certificate",
-            "allowed_algorithms",
-            "clock_skew_seconds",
-            "max_token_age_seconds",
-            "require_jti",
-            "enabled",
-        ],
-        fixed: &[
-            ("id", "is made by the server and cannot be set"),
-            ("created_at", "is set by the server"),
-            ("updated_at", "is set by the server"),
-        ],
-    };
+    /// `None` only for a record that breaks the one-of rule, which the admin API never writes.
+    pub fn key_source(&self) -> Option<KeySource<'_>> {
+        match (&self.jwks_uri, &self.certificate) {
+            (Some(uri), None) => Some(KeySource::Jwks(uri)),
+            (None, Some(cert)) => Some(KeySource::Certificate(cert)),
+            _ => None,
+        }
+    }
+}
 
-    /// Reads a create body (or a patched document): applies the defaults and every rule.
-    /// `allow_insecure_jwks` is `TRUSTGATE_ALLOW_INSECURE_JWKS`.
-    pub fn from_json(value: &Value, allow_insecure_jwks: bool) -> Result<Self, InputError> {
-        let fields = Fields::new(value, &Self::SCHEMA)?;
-        let name = fields.text("name", Self::MAX_NAME_CHARS)?;
-        let issuer = fields.text("issuer", Self::MAX_ISSUER_CHARS)?;
-        let alias = fields.optional_text("alias", Self::MAX_ALIAS_CHARS)?;
-        let jwks_uri = match fields.string("jwks_uri")? {
+impl Settings for IssuerSettings {
+    const SERVER_SET: &'static [(&'static str, &'static str)] = &[
+        ("id", "is made by the server and cannot be set"),
+        ("created_at", "is set by the server"),
+        ("updated_at", "is set by the server"),
+    ];
+    /// `TRUSTGATE_ALLOW_INSECURE_JWKS`.
+    type Context = bool;
+
+    /// Besides the members' own rules: exactly one key source, and with a certificate, at
+    /// least one allowed algorithm that fits its key. The certificate is parsed again each
+    /// time (a patch re-applies every rule) and stored normalized to PEM.
+    fn validate(&mut self, allow_insecure_jwks: bool) -> Result<(), InputError> {
+        check_text("name", &self.name, Self::MAX_NAME_CHARS)?;
+        check_text("issuer", &self.issuer, Self::MAX_ISSUER_CHARS)?;
+        if let Some(alias) = &self.alias {
+            check_text("alias", alias, Self::MAX_ALIAS_CHARS)?;
+        }
+        if let Some(uri) = &self.jwks_uri {
+            check_jwks_uri(uri, allow_insecure_jwks)
+                .map_err(|why| InputError::field("jwks_uri", why))?;
+        }
+        let key = match &self.certificate {
             None => None,
-            Some(raw) => {
-                check_jwks_uri(raw, allow_insecure_jwks)
-                    .map_err(|why| InputError::field("jwks_uri", why))?;
-                Some(raw.to_owned())
+            Some(given) => {
+                let (parsed, key) = parse_certificate(&given.pem)
+                    .map_err(|why| InputError::field("certificate", why))?;
+                self.certificate = Some(parsed);
+                Some(key)
             }
         };
-        let certificate = match fields.string("certificate")? {
-            None => None,
-            Some(raw) => {
-                Some(parse_certificate(raw).map_err(|why| InputError::field("certificate", why))?)
-            }
-        };
-        let allowed_algorithms = fields
-            .string_set("allowed_algorithms", |s| {
-                Algorithm::parse(s).ok_or_else(|| {
-                    format!(
-                        "{s:?} is not one of {}",
-                        Algorithm::ALL.map(Algorithm::as_str).join(", ")
-                    )
-                })
-            })?
-            .unwrap_or_else(|| Algorithm::ALL.to_vec());
-        if allowed_algorithms.is_empty() {
+        if self.allowed_algorithms.is_empty() {
             return Err(InputError::field(
                 "allowed_algorithms",
                 "must list at least one algorithm",
             ));
         }
-        let clock_skew_seconds = fields
-            .integer(
-                "clock_skew_seconds",
-                0..=u64::from(TrustedIssuer::MAX_CLOCK_SKEW_SECONDS),
-            )?
-            .map_or(TrustedIssuer::DEFAULT_CLOCK_SKEW_SECONDS, |n| n as u32);
-        let max_token_age_seconds =
-            fields.integer("max_token_age_seconds", Self::MAX_TOKEN_AGE_RANGE)?;
-        let require_jti = fields.boolean("require_jti")?.unwrap_or(false);
-        let enabled = fields.boolean("enabled")?.unwrap_or(true);
-
-        let certificate = match (jwks_uri.is_some(), certificate) {
-            (true, None) => None,
-            (false, Some((certificate, key))) => {
-                // A configuration no token could ever pass is a mistake worth naming now.
-                if !allowed_algorithms.iter().any(|alg| key.fits(*alg)) {
-                    return Err(InputError::field(
-                        "allowed_algorithms",
-                        format!(
-                            "lists no algorithm that fits the certificate's key ({})",
-                            key.describe()
-                        ),
-                    ));
-                }
-                Some(certificate)
+        check_unique("allowed_algorithms", &self.allowed_algorithms, |a| {
+            a.as_str()
+        })?;
+        check_range(
+            "clock_skew_seconds",
+            self.clock_skew_seconds,
+            &Self::CLOCK_SKEW_RANGE,
+        )?;
+        if let Some(age) = self.max_token_age_seconds {
+            check_range("max_token_age_seconds", age, &Self::MAX_TOKEN_AGE_RANGE)?;
+        }
+        match (self.jwks_uri.is_some(), key) {
+            (true, None) => Ok(()),
+            // A configuration no token could ever pass is a mistake worth naming now.
+            (false, Some(key)) if !self.allowed_algorithms.iter().any(|a| key.fits(*a)) => {
+                Err(InputError::field(
+                    "allowed_algorithms",
+                    format!(
+                        "lists no algorithm that fits the certificate's key ({})",
+                        key.describe()
+                    ),
+                ))
             }
-            (true, Some(_)) => {
-                return Err(InputError::field(
-                    "jwks_uri",
-                    "exactly one of jwks_uri and certificate may be set, not both",
-                ));
-            }
-            (false, None) => {
-                return Err(InputError::field(
-                    "jwks_uri",
-                    "exactly one of jwks_uri and certificate is required",
-                ));
-            }
-        };
-        Ok(IssuerSettings {
-            name,
-            issuer,
-            alias,
-            jwks_uri,
-            certificate,
-            allowed_algorithms,
-            clock_skew_seconds,
-            max_token_age_seconds,
-            require_jti,
-            enabled,
-        })
-    }
-
-    /// Applies a JSON Merge Patch (RFC 7396) to the editable fields of `current`, then every
-    /// rule again. A certificate takes part as its PEM text.
-    pub fn patched(
-        current: &TrustedIssuer,
-        patch: &Value,
-        allow_insecure_jwks: bool,
-    ) -> Result<Self, InputError> {
-        Fields::new(patch, &Self::SCHEMA)?;
-        let mut document = Self::editable_json(current);
-        merge_patch(&mut document, patch);
-        Self::from_json(&document, allow_insecure_jwks)
-    }
-
-    /// The editable fields of a stored issuer, as a create body would give them.
-    pub fn editable_json(issuer: &TrustedIssuer) -> Value {
-        let mut map = Map::new();
-        map.insert("name".into(), json!(issuer.name));
-        map.insert("issuer".into(), json!(issuer.issuer));
-        map.insert("alias".into(), json!(issuer.alias));
-        map.insert("jwks_uri".into(), json!(issuer.jwks_uri));
-        map.insert(
-            "certificate".into(),
-            json!(issuer.certificate.as_ref().map(|c| &c.pem)),
-        );
-        map.insert(
-            "allowed_algorithms".into(),
-            json!(issuer.allowed_algorithms),
-        );
-        map.insert(
-            "clock_skew_seconds".into(),
-            json!(issuer.clock_skew_seconds),
-        );
-        map.insert(
-            "max_token_age_seconds".into(),
-            json!(issuer.max_token_age_seconds),
-        );
-        map.insert("require_jti".into(), json!(issuer.require_jti));
-        map.insert("enabled".into(), json!(issuer.enabled));
-        Value::Object(map)
-    }
-
-    /// The record these settings make, with its server-made fields.
-    pub fn into_issuer(self, id: String, created_at: String, updated_at: String) -> TrustedIssuer {
-        TrustedIssuer {
-            id,
-            name: self.name,
-            issuer: self.issuer,
-            alias: self.alias,
-            jwks_uri: self.jwks_uri,
-            certificate: self.certificate,
-            allowed_algorithms: self.allowed_algorithms,
-            clock_skew_seconds: self.clock_skew_seconds,
-            max_token_age_seconds: self.max_token_age_seconds,
-            require_jti: self.require_jti,
-            enabled: self.enabled,
-            created_at,
-            updated_at,
+            (false, Some(_)) => Ok(()),
+            (true, Some(_)) => Err(InputError::field(
+                "jwks_uri",
+                "exactly one of jwks_uri and certificate may be set, not both",
+            )),
+            (false, None) => Err(InputError::field(
+                "jwks_uri",
+                "exactly one of jwks_uri and certificate is required",
+            )),
         }
     }
 }
@@ -354,6 +320,7 @@ impl IssuerSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn algorithm_names_are_exact() {
@@ -412,9 +379,12 @@ mod tests {
     }
 
     fn stored(body: serde_json::Value) -> TrustedIssuer {
-        settings(body)
-            .unwrap()
-            .into_issuer("id".into(), "t0".into(), "t0".into())
+        TrustedIssuer {
+            id: "id".into(),
+            settings: settings(body).unwrap(),
+            created_at: "t0".into(),
+            updated_at: "t0".into(),
+        }
     }
 
     #[test]
@@ -469,6 +439,8 @@ mod tests {
             ("max_token_age_seconds", json!(31_536_001)),
             ("require_jti", json!("true")),
             ("enabled", json!(1)),
+            ("certificate", json!(42)),
+            ("certificate", json!({"pem": CERT})),
             ("colour", json!("blue")),
             ("id", json!("abc")),
             ("created_at", json!("2026-01-01T00:00:00Z")),
@@ -525,6 +497,57 @@ mod tests {
         }
         let not_object = IssuerSettings::patched(&current, &json!(["x"]), false);
         assert_eq!(not_object.unwrap_err().field, None);
+    }
+
+    /// Items written before the settings were a struct of their own read back unchanged: the
+    /// attributes are the same flat ones.
+    #[test]
+    fn the_record_keeps_its_flat_attributes() {
+        let record = stored(json!({"name": "n", "issuer": "i", "certificate": CERT}));
+        let attributes = serde_json::to_value(&record).unwrap();
+        let mut names: Vec<&str> = attributes
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "alias",
+                "allowed_algorithms",
+                "certificate",
+                "clock_skew_seconds",
+                "created_at",
+                "enabled",
+                "id",
+                "issuer",
+                "jwks_uri",
+                "max_token_age_seconds",
+                "name",
+                "require_jti",
+                "updated_at"
+            ]
+        );
+        let read: TrustedIssuer = serde_json::from_value(attributes).unwrap();
+        assert_eq!(read, record);
+        assert!(matches!(read.key_source(), Some(KeySource::Certificate(_))));
+        assert_eq!(read.clock_skew_seconds, 60);
+    }
+
+    #[test]
+    fn the_shown_certificate_object_is_accepted_and_derived_again() {
+        let shown = serde_json::to_value(
+            stored(json!({"name": "n", "issuer": "i", "certificate": CERT}))
+                .certificate
+                .clone(),
+        )
+        .unwrap();
+        let mut forged = shown.clone();
+        forged["subject"] = json!("CN=someone else");
+        let s = settings(json!({"name": "n", "issuer": "i", "certificate": forged})).unwrap();
+        assert_eq!(serde_json::to_value(s.certificate).unwrap(), shown);
     }
 
     #[test]

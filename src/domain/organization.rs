@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::input::{Fields, InputError, Schema};
+use super::input::{InputError, Settings};
 
 /// An organization name: `[a-z0-9][a-z0-9-]{0,62}` (it appears in URLs and issuer values).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -49,23 +49,30 @@ pub struct Organization {
     pub created_at: String,
 }
 
-impl Organization {
-    /// The members of a create body.
-    pub const SCHEMA: Schema = Schema {
-        fields: &["name"],
-        fixed: &[
-            ("issuer", "is derived from the name"),
-            ("created_at", "is set by the server"),
-        ],
-    };
+/// A create body: `{"name": "acme"}`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOrganization {
+    name: String,
+}
 
+impl Settings for NewOrganization {
+    const SERVER_SET: &'static [(&'static str, &'static str)] = &[
+        ("issuer", "is derived from the name"),
+        ("created_at", "is set by the server"),
+    ];
+    type Context = ();
+
+    fn validate(&mut self, (): ()) -> Result<(), InputError> {
+        OrgName::parse(&self.name).map_err(|why| InputError::field("name", why))?;
+        Ok(())
+    }
+}
+
+impl Organization {
     /// Reads a create body: `{"name": "acme"}`.
     pub fn name_from_json(value: &Value) -> Result<OrgName, InputError> {
-        let fields = Fields::new(value, &Self::SCHEMA)?;
-        let raw = fields
-            .string("name")?
-            .ok_or_else(|| InputError::field("name", "is required"))?;
-        OrgName::parse(raw).map_err(|why| InputError::field("name", why))
+        Ok(OrgName(NewOrganization::from_json(value, ())?.name))
     }
 }
 

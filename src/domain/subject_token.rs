@@ -417,6 +417,7 @@ fn decode(segment: &str) -> Result<Vec<u8>, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::issuer::IssuerSettings;
     use serde_json::{Map, Value};
 
     fn b64(s: &str) -> String {
@@ -430,16 +431,18 @@ mod tests {
     fn issuer() -> TrustedIssuer {
         TrustedIssuer {
             id: "i1".into(),
-            name: "idp".into(),
-            issuer: "https://idp.example.com".into(),
-            alias: Some("trustgate-alias".into()),
-            jwks_uri: Some("https://idp.example.com/jwks".into()),
-            certificate: None,
-            allowed_algorithms: vec![Algorithm::RS256, Algorithm::ES256],
-            clock_skew_seconds: 60,
-            max_token_age_seconds: None,
-            require_jti: false,
-            enabled: true,
+            settings: IssuerSettings {
+                name: "idp".into(),
+                issuer: "https://idp.example.com".into(),
+                alias: Some("trustgate-alias".into()),
+                jwks_uri: Some("https://idp.example.com/jwks".into()),
+                certificate: None,
+                allowed_algorithms: vec![Algorithm::RS256, Algorithm::ES256],
+                clock_skew_seconds: 60,
+                max_token_age_seconds: None,
+                require_jti: false,
+                enabled: true,
+            },
             created_at: String::new(),
             updated_at: String::new(),
         }

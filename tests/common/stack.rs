@@ -13,8 +13,10 @@ use serde_json::{Value, json};
 use trustgate::aws::kms::KmsSigner;
 use trustgate::aws::table::{Condition, Item, Key, Table};
 use trustgate::config::{self, Config, Function};
-use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
-use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
+use trustgate::domain::application::{
+    AppType, Application, ApplicationSettings, GrantType, hash_secret,
+};
+use trustgate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
 use trustgate::domain::organization::Organization;
 use trustgate::domain::{now_epoch, random_hex};
 use trustgate::http::token::TokenApp;
@@ -106,16 +108,18 @@ pub async fn put<T: serde::Serialize>(table: &Table, key: Key, record: &T) {
 pub fn issuer_record(name: &str, iss: &str) -> TrustedIssuer {
     TrustedIssuer {
         id: random_hex(16),
-        name: name.into(),
-        issuer: iss.into(),
-        alias: Some(format!("{iss}/alias")),
-        jwks_uri: None,
-        certificate: None,
-        allowed_algorithms: Algorithm::ALL.to_vec(),
-        clock_skew_seconds: 60,
-        max_token_age_seconds: None,
-        require_jti: false,
-        enabled: true,
+        settings: IssuerSettings {
+            name: name.into(),
+            issuer: iss.into(),
+            alias: Some(format!("{iss}/alias")),
+            jwks_uri: None,
+            certificate: None,
+            allowed_algorithms: Algorithm::ALL.to_vec(),
+            clock_skew_seconds: 60,
+            max_token_age_seconds: None,
+            require_jti: false,
+            enabled: true,
+        },
         created_at: String::new(),
         updated_at: String::new(),
     }
@@ -124,13 +128,15 @@ pub fn issuer_record(name: &str, iss: &str) -> TrustedIssuer {
 pub fn application(app_type: AppType, grants: &[GrantType], secret: Option<&str>) -> Application {
     Application {
         client_id: random_hex(16),
-        name: "app".into(),
-        app_type,
-        grant_types: grants.to_vec(),
-        access_token_ttl_seconds: 900,
-        refresh_token_ttl_seconds: 86_400,
+        settings: ApplicationSettings {
+            name: "app".into(),
+            app_type,
+            grant_types: grants.to_vec(),
+            access_token_ttl_seconds: 900,
+            refresh_token_ttl_seconds: 86_400,
+            enabled: true,
+        },
         secret_hash: secret.map(|s| hash_secret(&Secret::new(s))),
-        enabled: true,
         created_at: String::new(),
         updated_at: String::new(),
     }

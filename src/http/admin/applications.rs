@@ -8,13 +8,12 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use super::error::ApiError;
-use super::request::{encode_cursor, json_body, org_param, page_request, server_id_param};
+use super::request::{json_body, org_param, page_request, server_id_param};
 use super::{Call, List, created, no_content, ok, patched_fields};
-use crate::aws::table_keys::APPLICATION_PREFIX;
 use crate::domain::application::{
-    AppType, Application, ApplicationSettings, GrantType, hash_secret, new_client_secret,
+    Application, ApplicationSettings, hash_secret, new_client_secret,
 };
-use crate::domain::input::InputError;
+use crate::domain::input::{InputError, Settings};
 use crate::domain::random_hex;
 use crate::secret::Secret;
 
@@ -25,13 +24,8 @@ const WHAT: &str = "application";
 #[derive(Debug, Serialize)]
 struct ApplicationView<'a> {
     client_id: &'a str,
-    name: &'a str,
-    #[serde(rename = "type")]
-    app_type: AppType,
-    grant_types: &'a [GrantType],
-    access_token_ttl_seconds: u32,
-    refresh_token_ttl_seconds: u32,
-    enabled: bool,
+    #[serde(flatten)]
+    settings: &'a ApplicationSettings,
     created_at: &'a str,
     updated_at: &'a str,
     /// A [`Secret`], so a `Debug` of the view prints `[redacted]`.
@@ -56,12 +50,7 @@ fn expose_secret<S: serde::Serializer>(
 fn view<'a>(app: &'a Application, secret: Option<&'a Secret>) -> ApplicationView<'a> {
     ApplicationView {
         client_id: &app.client_id,
-        name: &app.name,
-        app_type: app.app_type,
-        grant_types: &app.grant_types,
-        access_token_ttl_seconds: app.access_token_ttl_seconds,
-        refresh_token_ttl_seconds: app.refresh_token_ttl_seconds,
-        enabled: app.enabled,
+        settings: &app.settings,
         created_at: &app.created_at,
         updated_at: &app.updated_at,
         client_secret: secret,
@@ -71,14 +60,15 @@ fn view<'a>(app: &'a Application, secret: Option<&'a Secret>) -> ApplicationView
 pub(super) async fn create(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let org = org_param(call.params.get("org"))?;
     let body = json_body(call.request, false)?;
-    let settings = ApplicationSettings::from_json(&body)?;
+    let settings = ApplicationSettings::from_json(&body, ())?;
     let secret = settings.app_type.is_confidential().then(new_client_secret);
-    let app = settings.into_application(
-        random_hex(16),
-        secret.as_ref().map(hash_secret),
-        call.now.clone(),
-        call.now.clone(),
-    );
+    let app = Application {
+        client_id: random_hex(16),
+        settings,
+        secret_hash: secret.as_ref().map(hash_secret),
+        created_at: call.now.clone(),
+        updated_at: call.now.clone(),
+    };
     call.store()
         .create_application(org.as_str(), &app)
         .await
@@ -95,19 +85,17 @@ pub(super) async fn create(call: &Call<'_>) -> Result<Response<Body>, ApiError> 
 
 pub(super) async fn list(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let org = org_param(call.params.get("org"))?;
-    let page = page_request(call.request, APPLICATION_PREFIX)?;
-    let store = call.store();
-    if store.organization(org.as_str()).await?.is_none() {
-        return Err(ApiError::not_found("organization"));
-    }
-    let found = store
-        .list_applications(org.as_str(), page.limit, page.after.as_deref())
-        .await?;
+    let page = page_request(call.request)?;
+    let found = call
+        .store()
+        .list_applications(org.as_str(), page.limit, page.cursor.as_deref())
+        .await
+        .map_err(|e| ApiError::from_admin(e, WHAT))?;
     Ok(ok(
         StatusCode::OK,
         &List {
             items: found.items.iter().map(|a| view(a, None)).collect(),
-            next_cursor: found.next.as_deref().map(encode_cursor),
+            next_cursor: found.next_cursor,
         },
     ))
 }
@@ -130,13 +118,11 @@ pub(super) async fn patch(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let updated = call
         .store()
         .update_application(org.as_str(), client_id, |current| {
-            let settings = ApplicationSettings::patched(current, &patch)?;
-            Ok(settings.into_application(
-                current.client_id.clone(),
-                current.secret_hash.clone(),
-                current.created_at.clone(),
-                call.now.clone(),
-            ))
+            Ok(Application {
+                settings: current.patched(&patch, ())?,
+                updated_at: call.now.clone(),
+                ..current.clone()
+            })
         })
         .await
         .map_err(|e| ApiError::from_admin(e, WHAT))?;
@@ -193,22 +179,24 @@ pub(super) async fn new_secret(call: &Call<'_>) -> Result<Response<Body>, ApiErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::input::field_names;
+    use serde_json::json;
+
+    fn app(secret: &Secret) -> Application {
+        Application {
+            client_id: "c".into(),
+            settings: ApplicationSettings::from_json(&json!({"name": "n", "type": "web"}), ())
+                .unwrap(),
+            secret_hash: Some(hash_secret(secret)),
+            created_at: "t".into(),
+            updated_at: "t".into(),
+        }
+    }
 
     #[test]
     fn the_view_shows_the_secret_in_json_only_and_never_the_hash() {
         let secret = new_client_secret();
-        let app = Application {
-            client_id: "c".into(),
-            name: "n".into(),
-            app_type: AppType::Web,
-            grant_types: vec![GrantType::TokenExchange],
-            access_token_ttl_seconds: 3600,
-            refresh_token_ttl_seconds: 86400,
-            secret_hash: Some(hash_secret(&secret)),
-            enabled: true,
-            created_at: "t".into(),
-            updated_at: "t".into(),
-        };
+        let app = app(&secret);
         let shown = view(&app, Some(&secret));
         assert!(!format!("{shown:?}").contains(secret.expose()));
         let json = serde_json::to_value(&shown).unwrap();
@@ -216,5 +204,22 @@ mod tests {
         assert!(json.get("secret_hash").is_none());
         let without = serde_json::to_value(view(&app, None)).unwrap();
         assert!(without.get("client_secret").is_none());
+    }
+
+    #[test]
+    fn the_view_shows_every_setting_by_its_own_name() {
+        let secret = new_client_secret();
+        let json = serde_json::to_value(view(&app(&secret), None)).unwrap();
+        let mut shown: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        shown.retain(|k| !["client_id", "created_at", "updated_at"].contains(k));
+        shown.sort_unstable();
+        let mut declared = field_names::<ApplicationSettings>().to_vec();
+        declared.sort_unstable();
+        assert_eq!(shown, declared);
     }
 }

@@ -96,6 +96,10 @@ impl ApiError {
                 ..ApiError::new(StatusCode::CONFLICT, format!("{field}: {message}"))
             },
             AdminError::Invalid(e) => e.into(),
+            AdminError::BadCursor => ApiError::bad_request(
+                Some("cursor"),
+                "is not a next_cursor value this list returned",
+            ),
             AdminError::Store(e) => e.into(),
         }
     }

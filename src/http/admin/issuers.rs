@@ -4,10 +4,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 
 use super::error::ApiError;
-use super::request::{encode_cursor, json_body, org_param, page_request, server_id_param};
+use super::request::{json_body, org_param, page_request, server_id_param};
 use super::{Call, List, created, no_content, ok, patched_fields};
-use crate::aws::table_keys::ISSUER_PREFIX;
-use crate::domain::issuer::IssuerSettings;
+use crate::domain::input::Settings;
+use crate::domain::issuer::{IssuerSettings, TrustedIssuer};
 use crate::domain::random_hex;
 
 const WHAT: &str = "trusted token issuer";
@@ -15,8 +15,12 @@ const WHAT: &str = "trusted token issuer";
 pub(super) async fn create(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let org = org_param(call.params.get("org"))?;
     let body = json_body(call.request, false)?;
-    let settings = IssuerSettings::from_json(&body, call.app.config.allow_insecure_jwks)?;
-    let issuer = settings.into_issuer(random_hex(16), call.now.clone(), call.now.clone());
+    let issuer = TrustedIssuer {
+        id: random_hex(16),
+        settings: IssuerSettings::from_json(&body, call.app.config.allow_insecure_jwks)?,
+        created_at: call.now.clone(),
+        updated_at: call.now.clone(),
+    };
     call.store()
         .create_issuer(org.as_str(), &issuer)
         .await
@@ -33,19 +37,17 @@ pub(super) async fn create(call: &Call<'_>) -> Result<Response<Body>, ApiError> 
 
 pub(super) async fn list(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let org = org_param(call.params.get("org"))?;
-    let page = page_request(call.request, ISSUER_PREFIX)?;
-    let store = call.store();
-    if store.organization(org.as_str()).await?.is_none() {
-        return Err(ApiError::not_found("organization"));
-    }
-    let found = store
-        .list_issuers(org.as_str(), page.limit, page.after.as_deref())
-        .await?;
+    let page = page_request(call.request)?;
+    let found = call
+        .store()
+        .list_issuers(org.as_str(), page.limit, page.cursor.as_deref())
+        .await
+        .map_err(|e| ApiError::from_admin(e, WHAT))?;
     Ok(ok(
         StatusCode::OK,
         &List {
             items: found.items,
-            next_cursor: found.next.as_deref().map(encode_cursor),
+            next_cursor: found.next_cursor,
         },
     ))
 }
@@ -68,12 +70,11 @@ pub(super) async fn patch(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let (_, updated) = call
         .store()
         .update_issuer(org.as_str(), id, |current| {
-            let settings = IssuerSettings::patched(current, &patch, allow_insecure)?;
-            Ok(settings.into_issuer(
-                current.id.clone(),
-                current.created_at.clone(),
-                call.now.clone(),
-            ))
+            Ok(TrustedIssuer {
+                settings: current.patched(&patch, allow_insecure)?,
+                updated_at: call.now.clone(),
+                ..current.clone()
+            })
         })
         .await
         .map_err(|e| ApiError::from_admin(e, WHAT))?;

@@ -1,5 +1,5 @@
 //! The `admin` function: organizations, trusted token issuers and applications
-//! (CONTRACT.md, "Admin API").
+//! (openapi/admin.yaml).
 //!
 //! A request is, in order: authenticated (with `TRUSTGATE_ADMIN_AUTH=iam`, only an
 //! IAM-authenticated caller from the API Gateway request context is served; 401 otherwise),

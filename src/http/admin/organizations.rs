@@ -5,9 +5,8 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use super::error::ApiError;
-use super::request::{encode_cursor, json_body, org_param, page_request};
+use super::request::{json_body, org_param, page_request};
 use super::{Call, List, created, no_content, ok};
-use crate::aws::table_keys::{Key, ORGANIZATION_PREFIX};
 use crate::config::Config;
 use crate::domain::organization::Organization;
 
@@ -45,11 +44,12 @@ pub(super) async fn create(call: &Call<'_>) -> Result<Response<Body>, ApiError> 
 }
 
 pub(super) async fn list(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
-    let page = page_request(call.request, ORGANIZATION_PREFIX)?;
+    let page = page_request(call.request)?;
     let found = call
         .store()
-        .list_organizations(page.limit, page.after.as_deref())
-        .await?;
+        .list_organizations(page.limit, page.cursor.as_deref())
+        .await
+        .map_err(|e| ApiError::from_admin(e, "organization"))?;
     Ok(ok(
         StatusCode::OK,
         &List {
@@ -58,7 +58,7 @@ pub(super) async fn list(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
                 .into_iter()
                 .map(|o| view(&call.app.config, o))
                 .collect(),
-            next_cursor: found.next.as_deref().map(encode_cursor),
+            next_cursor: found.next_cursor,
         },
     ))
 }
@@ -82,7 +82,7 @@ pub(super) async fn delete(call: &Call<'_>) -> Result<Response<Body>, ApiError> 
     call.audit(
         "organization.delete",
         name.as_str(),
-        &Key::organization(name.as_str()).sk,
+        name.as_str(),
         &format!("removed {removed} issuer, guard and application items"),
     );
     Ok(no_content())

@@ -53,7 +53,7 @@ const APPS: &str = "/t/{org}/api/applications";
 const APP: &str = "/t/{org}/api/applications/{client_id}";
 const APP_SECRET: &str = "/t/{org}/api/applications/{client_id}/secret";
 
-/// Every route the admin function serves (CONTRACT.md, "Organizations and URLs").
+/// Every route the admin function serves (README, "Admin API"; openapi/admin.yaml).
 pub const ROUTES: &[Route] = {
     use Operation::*;
     &[

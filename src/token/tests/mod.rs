@@ -13,8 +13,10 @@ use serde_json::{Value, json};
 
 use super::TokenService;
 use crate::config::{self, Config, Function};
-use crate::domain::application::{AppType, Application, GrantType, hash_secret};
-use crate::domain::issuer::{Algorithm, TrustedIssuer};
+use crate::domain::application::{
+    AppType, Application, ApplicationSettings, GrantType, hash_secret,
+};
+use crate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
 use crate::domain::organization::OrgName;
 use crate::http::token::TokenApp;
 use crate::secret::Secret;
@@ -47,16 +49,18 @@ fn org() -> OrgName {
 fn issuer(require_jti: bool) -> TrustedIssuer {
     TrustedIssuer {
         id: "issuer-1".into(),
-        name: "idp".into(),
-        issuer: ISSUER.into(),
-        alias: None,
-        jwks_uri: Some("https://idp.example.com/jwks".into()),
-        certificate: None,
-        allowed_algorithms: vec![Algorithm::ES256],
-        clock_skew_seconds: 60,
-        max_token_age_seconds: None,
-        require_jti,
-        enabled: true,
+        settings: IssuerSettings {
+            name: "idp".into(),
+            issuer: ISSUER.into(),
+            alias: None,
+            jwks_uri: Some("https://idp.example.com/jwks".into()),
+            certificate: None,
+            allowed_algorithms: vec![Algorithm::ES256],
+            clock_skew_seconds: 60,
+            max_token_age_seconds: None,
+            require_jti,
+            enabled: true,
+        },
         created_at: String::new(),
         updated_at: String::new(),
     }
@@ -65,15 +69,17 @@ fn issuer(require_jti: bool) -> TrustedIssuer {
 fn application(client_id: &str, app_type: AppType, grants: &[GrantType]) -> Application {
     Application {
         client_id: client_id.into(),
-        name: client_id.into(),
-        app_type,
-        grant_types: grants.to_vec(),
-        access_token_ttl_seconds: 600,
-        refresh_token_ttl_seconds: 3600,
+        settings: ApplicationSettings {
+            name: client_id.into(),
+            app_type,
+            grant_types: grants.to_vec(),
+            access_token_ttl_seconds: 600,
+            refresh_token_ttl_seconds: 3600,
+            enabled: true,
+        },
         secret_hash: app_type
             .is_confidential()
             .then(|| hash_secret(&Secret::new(SECRET))),
-        enabled: true,
         created_at: String::new(),
         updated_at: String::new(),
     }
