@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use trustgate::domain::application::ApplicationSettings;
-use trustgate::domain::input::merge_patch;
+use trustgate::domain::input::{Settings, merge_patch};
 use trustgate::domain::issuer::IssuerSettings;
 use trustgate::domain::organization::Organization;
 
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = IssuerSettings::from_json(&value, false);
     let _ = IssuerSettings::from_json(&value, true);
-    let _ = ApplicationSettings::from_json(&value);
+    let _ = ApplicationSettings::from_json(&value, ());
     let _ = Organization::name_from_json(&value);
     let mut target = serde_json::json!({"name": "n", "issuer": "https://i.example.com"});
     merge_patch(&mut target, &value);

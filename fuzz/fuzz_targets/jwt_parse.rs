@@ -5,22 +5,24 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use libfuzzer_sys::fuzz_target;
-use trustgate::domain::issuer::{Algorithm, TrustedIssuer};
+use trustgate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
 use trustgate::domain::subject_token::UnverifiedToken;
 
 fn issuer() -> TrustedIssuer {
     TrustedIssuer {
         id: "i".into(),
-        name: "idp".into(),
-        issuer: "https://idp.example.com".into(),
-        alias: None,
-        jwks_uri: Some("https://idp.example.com/jwks".into()),
-        certificate: None,
-        allowed_algorithms: Algorithm::ALL.to_vec(),
-        clock_skew_seconds: 60,
-        max_token_age_seconds: None,
-        require_jti: false,
-        enabled: true,
+        settings: IssuerSettings {
+            name: "idp".into(),
+            issuer: "https://idp.example.com".into(),
+            alias: None,
+            jwks_uri: Some("https://idp.example.com/jwks".into()),
+            certificate: None,
+            allowed_algorithms: Algorithm::ALL.to_vec(),
+            clock_skew_seconds: 60,
+            max_token_age_seconds: None,
+            require_jti: false,
+            enabled: true,
+        },
         created_at: String::new(),
         updated_at: String::new(),
     }
