@@ -11,6 +11,13 @@ use trustgate::domain::now_epoch;
 use trustgate::domain::organization::OrgName;
 use trustgate::testing::contract;
 
+use common::jwks_server::{JwksServer, Reply};
+use common::keys::{EC_P256, RSA_2048, jwks};
+use serde_json::json;
+use trustgate::domain::certificate::parse_certificate;
+use trustgate::domain::issuer::Algorithm;
+use trustgate::keys::KeySource;
+
 #[tokio::test]
 async fn the_table_keeps_the_refresh_store_contract() {
     let app = TestApp::new().await;
@@ -48,4 +55,22 @@ async fn the_table_keeps_the_config_store_contract() {
         application,
     };
     contract::config_store(&stack.app.table, &seeded).await;
+}
+
+#[tokio::test]
+async fn the_jwks_and_certificate_key_source_keeps_the_key_source_contract() {
+    let claims = json!({"sub": "alice", "exp": now_epoch() + 600});
+    let source = KeySource::new(true);
+
+    let server = JwksServer::start(Reply::json(jwks(&[RSA_2048.jwk("rsa-1")]))).await;
+    let mut issuer = common::stack::issuer_record("jwks idp", "https://jwks.example.com");
+    issuer.settings.jwks_uri = Some(server.url());
+    let token = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims);
+    contract::key_source(&source, &issuer, &token).await;
+
+    let mut issuer = common::stack::issuer_record("cert idp", "https://cert.example.com");
+    let pem = include_str!("fixtures/ec-p256.cert.pem");
+    issuer.settings.certificate = Some(parse_certificate(pem).unwrap().0);
+    let token = EC_P256.sign_with(Algorithm::ES256, None, &claims);
+    contract::key_source(&source, &issuer, &token).await;
 }

@@ -5,11 +5,16 @@
 
 use crate::domain::application::Application;
 use crate::domain::ids::{ClientId, IssuerId};
+use crate::domain::issuer::Algorithm;
 use crate::domain::issuer::TrustedIssuer;
 use crate::domain::organization::OrgName;
 use crate::domain::random_hex;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
-use crate::ports::{ConfigStore, FailureLog, Read, RefreshStore, ReplayLog, Signer};
+use crate::domain::subject_token::UnverifiedToken;
+use crate::keys::KeyError;
+use crate::ports::{
+    Clock, ConfigStore, FailureLog, KeySource, Read, RefreshStore, ReplayLog, Signer,
+};
 
 fn org() -> OrgName {
     OrgName::parse(&format!("contract-{}", random_hex(6))).unwrap()
@@ -239,4 +244,41 @@ pub async fn config_store(store: &dyn ConfigStore, seeded: &Seeded) {
                 .is_none()
         );
     }
+}
+
+/// The keys `source` gives for `token`'s `kid` and `alg` include one that verifies it (a token
+/// `issuer` signed); an algorithm of another key family finds none.
+pub async fn key_source(source: &dyn KeySource, issuer: &TrustedIssuer, token: &str) {
+    let parsed = UnverifiedToken::parse(token).unwrap();
+    let header = parsed.header().clone();
+    let keys = source
+        .keys_for(issuer, header.kid.as_deref(), header.alg)
+        .await
+        .unwrap();
+    let decoding: Vec<_> = keys.iter().map(|k| &k.key).collect();
+    assert!(parsed.verify(&decoding).is_ok(), "a key verifies the token");
+    let other = match header.alg {
+        Algorithm::ES256 | Algorithm::ES384 => Algorithm::RS256,
+        _ => Algorithm::ES256,
+    };
+    assert_eq!(
+        source
+            .keys_for(issuer, header.kid.as_deref(), other)
+            .await
+            .unwrap_err(),
+        KeyError::NoMatchingKey
+    );
+}
+
+/// Epoch seconds, never going back, within a second of `reference` (read around it).
+pub fn clock(clock: &dyn Clock, reference: impl Fn() -> i64) {
+    let before = reference();
+    let first = clock.now();
+    let second = clock.now();
+    let after = reference();
+    assert!(second >= first, "the clock does not go back");
+    assert!(
+        before - 1 <= first && second <= after + 1,
+        "{before} <= {first} <= {after}"
+    );
 }

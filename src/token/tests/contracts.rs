@@ -2,7 +2,7 @@
 //! against the emulator in tests/port_contracts.rs).
 
 use super::*;
-use crate::testing::{InMemory, contract};
+use crate::testing::{InMemory, TestIdp, contract};
 
 #[tokio::test]
 async fn memory_refresh_store_keeps_the_port_contract() {
@@ -48,4 +48,22 @@ async fn memory_and_cached_config_stores_keep_the_port_contract() {
         std::time::Duration::from_secs(30),
     );
     contract::config_store(&cached, &seeded).await;
+}
+
+#[tokio::test]
+async fn memory_key_source_keeps_the_port_contract() {
+    let memory = InMemory::new(NOW);
+    let idp = TestIdp::new("k1");
+    memory
+        .keys
+        .set("issuer-1", Ok(vec![idp.verification_key()]));
+    let token = idp.sign(&serde_json::json!({"sub": "alice"}));
+    contract::key_source(memory.keys.as_ref(), &issuer(false), &token).await;
+}
+
+#[test]
+fn clocks_keep_the_port_contract() {
+    let memory = InMemory::new(NOW);
+    contract::clock(memory.clock.as_ref(), || NOW);
+    contract::clock(&crate::ports::SystemClock, crate::domain::now_epoch);
 }
