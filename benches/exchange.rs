@@ -132,7 +132,7 @@ fn parts(
     keys: &KeySource,
     issuer: &TrustedIssuer,
 ) {
-    use trustgate::domain::access_token::{self, AccessTokenClaims};
+    use trustgate::domain::access_token::{self, AccessTokenClaims, Principal};
     use trustgate::domain::subject_token::UnverifiedToken;
     use trustgate::oauth::client_auth;
     use trustgate::oauth::form::Form;
@@ -164,11 +164,16 @@ fn parts(
         b.to_async(rt)
             .iter(|| keys.keys_for(issuer, Some("rsa-1"), Algorithm::RS256))
     });
+    let principal = Principal {
+        sub: "248289761001".into(),
+        idp: ISSUER.into(),
+        claims: Default::default(),
+    };
     group.bench_function("mint_without_signing", |b| {
         b.iter(|| {
             let claims = AccessTokenClaims::new(
                 "https://sts.example.com/t/acme/oauth2/token",
-                "248289761001",
+                &principal,
                 CLIENT_ID,
                 now_epoch(),
                 3600,

@@ -8,6 +8,7 @@ use common::keys::RSA_2048;
 use common::stack::*;
 use lambda_http::http::StatusCode;
 use trustgate::aws::table::{Key, Table};
+use trustgate::domain::access_token::Principal;
 use trustgate::domain::application::{AppType, Application, GrantType, hash_secret};
 use trustgate::domain::issuer::Algorithm;
 use trustgate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_token};
@@ -228,7 +229,7 @@ async fn seed_family(stack: &Stack, app: &Application, absolute_expires_at: i64)
         sub: "user-42".into(),
         valid_until: absolute_expires_at,
     };
-    let family = RefreshFamily::start(&token, &hash);
+    let family = RefreshFamily::start(&token, &hash, &Principal::default());
     stack
         .app
         .table

@@ -58,9 +58,10 @@ async fn exchanges_rs256_ps256_and_es256_subject_tokens_for_a_kms_signed_token()
             .collect();
         assert_eq!(
             names,
-            BTreeSet::from(["iss", "sub", "aud", "client_id", "iat", "exp", "jti"])
+            BTreeSet::from(["iss", "sub", "aud", "client_id", "iat", "exp", "jti", "idp"])
         );
         assert_eq!(claims["sub"], "user-42");
+        assert_eq!(claims["idp"], stack.issuer.issuer.as_str());
         assert_eq!(claims["client_id"], stack.client_id.as_str());
         assert_eq!(
             claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),

@@ -4,11 +4,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::signing_key::SigningKey;
 
-/// The claims of an issued access token: exactly these (README, "Token exchange").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The claims of an issued access token: the registered ones, `idp` (the `issuer` value of the
+/// trusted issuer that vouched for the subject, so two issuers never yield the same token) and
+/// the claims the issuer's `claim_mappings` produced. Nothing else of the subject token.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
@@ -17,27 +20,42 @@ pub struct AccessTokenClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    pub idp: String,
+    #[serde(flatten)]
+    pub mapped: Map<String, Value>,
 }
 
 impl AccessTokenClaims {
-    /// Claims for `sub`, issued now to `client_id` for `ttl_seconds`, with a fresh `jti`.
+    /// Claims for `principal`, issued now to `client_id` for `ttl_seconds`, with a fresh `jti`.
     pub fn new(
         organization_issuer: &str,
-        sub: &str,
+        principal: &Principal,
         client_id: &str,
         now: i64,
         ttl_seconds: u32,
     ) -> Self {
         AccessTokenClaims {
             iss: organization_issuer.to_owned(),
-            sub: sub.to_owned(),
+            sub: principal.sub.clone(),
             aud: client_id.to_owned(),
             client_id: client_id.to_owned(),
             iat: now,
             exp: now + i64::from(ttl_seconds),
             jti: super::random_hex(16),
+            idp: principal.idp.clone(),
+            mapped: principal.claims.clone(),
         }
     }
+}
+
+/// Whom an issued token speaks for: the subject, the trusted issuer that vouched for it, and
+/// the claims its mappings produced. A refresh family keeps it, so refreshed tokens say the same.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, serde::Deserialize)]
+pub struct Principal {
+    pub sub: String,
+    pub idp: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub claims: Map<String, Value>,
 }
 
 #[derive(Serialize)]
@@ -90,8 +108,21 @@ mod tests {
             serde_json::from_str(include_str!("../../tests/fixtures/ec-p256.jwk.json")).unwrap();
         let public = PublicKey::from_jwk(jwk.as_object().unwrap()).unwrap();
         let key = SigningKey::new(&public, Some(SigningAlg::ES256)).unwrap();
-        let claims =
-            AccessTokenClaims::new("https://sts/t/acme/oauth2/token", "user", "client", 100, 60);
+        let principal = Principal {
+            sub: "user".into(),
+            idp: "https://idp.example.com".into(),
+            claims: serde_json::json!({"team": "blue"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        };
+        let claims = AccessTokenClaims::new(
+            "https://sts/t/acme/oauth2/token",
+            &principal,
+            "client",
+            100,
+            60,
+        );
         let input = signing_input(&key, &claims);
         let (header, payload) = input.split_once('.').unwrap();
         let header: serde_json::Value =
@@ -103,7 +134,22 @@ mod tests {
         let payload: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         let names: Vec<&String> = payload.as_object().unwrap().keys().collect();
-        assert_eq!(names.len(), 7);
+        // serde_json's Map is ordered by name.
+        assert_eq!(
+            names,
+            [
+                "aud",
+                "client_id",
+                "exp",
+                "iat",
+                "idp",
+                "iss",
+                "jti",
+                "sub",
+                "team"
+            ]
+        );
+        assert_eq!(payload["idp"], "https://idp.example.com");
         assert_eq!(payload["exp"], 160);
         assert_eq!(payload["aud"], "client");
         assert_eq!(payload["jti"].as_str().unwrap().len(), 32);

@@ -8,6 +8,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::access_token::Principal;
 
 use crate::secret::Secret;
 
@@ -33,6 +36,13 @@ pub struct RefreshFamily {
     pub sub: String,
     /// Epoch seconds; no token of the family is valid after it.
     pub absolute_expires_at: i64,
+    /// The `issuer` value of the trusted issuer that vouched for the subject; absent in
+    /// families started before tokens carried `idp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
+    /// The claims the issuer's mappings produced at the exchange, carried by every refresh.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub claims: Map<String, Value>,
 }
 
 /// A new refresh token: 256 bits, base64url (43 characters).
@@ -41,9 +51,11 @@ pub fn new_refresh_token() -> Secret {
 }
 
 impl RefreshFamily {
-    /// The family a token exchange starts, with its first token.
-    pub fn start(first: &RefreshToken, first_hash: &str) -> RefreshFamily {
+    /// The family a token exchange for `principal` starts, with its first token.
+    pub fn start(first: &RefreshToken, first_hash: &str, principal: &Principal) -> RefreshFamily {
         RefreshFamily {
+            idp: Some(principal.idp.clone()),
+            claims: principal.claims.clone(),
             active_hash: first_hash.to_owned(),
             org: first.org.clone(),
             client_id: first.client_id.clone(),
@@ -86,7 +98,7 @@ mod tests {
 
     #[test]
     fn rotation_never_extends_the_family() {
-        let family = RefreshFamily::start(&first(1_000), "h1");
+        let family = RefreshFamily::start(&first(1_000), "h1", &Principal::default());
         assert_eq!(family.rotate("f", 100, 300).unwrap().valid_until, 400);
         assert_eq!(family.rotate("f", 900, 300).unwrap().valid_until, 1_000);
         assert_eq!(family.rotate("f", 1_000, 300), None);

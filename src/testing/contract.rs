@@ -3,6 +3,7 @@
 //! against the emulator), so the in-process tests of the use cases stand on the same ground as
 //! production. Ids are random, so a suite can share a table with other tests.
 
+use crate::domain::access_token::Principal;
 use crate::domain::application::Application;
 use crate::domain::ids::{ClientId, IssuerId};
 use crate::domain::issuer::Algorithm;
@@ -31,7 +32,15 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
         sub: "alice".into(),
         valid_until,
     };
-    let family = RefreshFamily::start(&token, &hash);
+    let principal = Principal {
+        sub: "alice".into(),
+        idp: "https://idp.example.com".into(),
+        claims: serde_json::json!({"team": "blue", "level": 3, "groups": ["a", "b"]})
+            .as_object()
+            .unwrap()
+            .clone(),
+    };
+    let family = RefreshFamily::start(&token, &hash, &principal);
     (hash, token, family)
 }
 

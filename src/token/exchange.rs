@@ -3,6 +3,9 @@
 //! authentication, the grant, the subject token ([`super::subject`]), the `jti` rule, minting.
 
 use super::{Caller, Issued, TokenError, TokenService};
+use serde_json::Map;
+
+use crate::domain::access_token::Principal;
 use crate::domain::application::{AppType, Application, GrantType};
 use crate::domain::organization::OrgName;
 use crate::oauth::request::ExchangeRequest;
@@ -26,10 +29,15 @@ impl TokenService {
                 }
             })?;
         let recorded_jti = self.record_jti(org, &subject).await?;
+        let principal = Principal {
+            sub: subject.sub.clone(),
+            idp: subject.issuer().issuer.clone(),
+            claims: Map::new(),
+        };
         let issued = self
             .issue(
                 org,
-                &subject.sub,
+                &principal,
                 subject.issuer_id.as_str(),
                 &application,
                 request.requested_token_type,

@@ -3,23 +3,24 @@
 //! succeeds.
 
 use super::{Issued, TokenError, TokenService};
-use crate::domain::access_token::{self, AccessTokenClaims};
+use crate::domain::access_token::{self, AccessTokenClaims, Principal};
 use crate::domain::application::{Application, GrantType, hash_secret};
 use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_token};
 use crate::oauth::request::TokenType;
 
 impl TokenService {
-    /// An access token for `sub` issued to `application`, signed by the [`crate::ports::Signer`].
+    /// An access token for `principal` issued to `application`, signed by the
+    /// [`crate::ports::Signer`].
     pub(super) async fn mint(
         &self,
         org: &OrgName,
-        sub: &str,
+        principal: &Principal,
         application: &Application,
     ) -> Result<String, TokenError> {
         let claims = AccessTokenClaims::new(
             &self.config.organization_issuer(org.as_str()),
-            sub,
+            principal,
             &application.client_id,
             self.ports.clock.now(),
             application.access_token_ttl_seconds,
@@ -41,13 +42,13 @@ impl TokenService {
     pub(super) async fn issue(
         &self,
         org: &OrgName,
-        sub: &str,
+        principal: &Principal,
         issuer_id: &str,
         application: &Application,
         issued_token_type: TokenType,
     ) -> Result<Issued, TokenError> {
         if !application.allows(GrantType::RefreshToken) {
-            let access_token = self.mint(org, sub, application).await?;
+            let access_token = self.mint(org, principal, application).await?;
             return Ok(Issued::new(
                 access_token,
                 issued_token_type,
@@ -62,13 +63,13 @@ impl TokenService {
             org: org.as_str().to_owned(),
             client_id: application.client_id.clone(),
             issuer_id: issuer_id.to_owned(),
-            sub: sub.to_owned(),
+            sub: principal.sub.clone(),
             valid_until: self.ports.clock.now() + i64::from(application.refresh_token_ttl_seconds),
         };
-        let family = RefreshFamily::start(&first, &token_hash);
+        let family = RefreshFamily::start(&first, &token_hash, principal);
         let refresh = &self.ports.refresh_store;
         let (access_token, stored) = tokio::join!(
-            self.mint(org, sub, application),
+            self.mint(org, principal, application),
             refresh.start_family(&token_hash, &first, &family)
         );
         match (access_token, stored) {

@@ -3,6 +3,7 @@
 //! disabling the application or the trusted issuer ends its refresh tokens at once.
 
 use super::{Caller, Issued, TokenError, TokenService};
+use crate::domain::access_token::Principal;
 use crate::domain::application::{GrantType, hash_secret};
 use crate::domain::ids::IssuerId;
 use crate::domain::organization::OrgName;
@@ -51,10 +52,10 @@ impl TokenService {
             .config_store
             .issuer(org, &issuer_id, Read::Fresh)
             .await?;
-        if !issuer.is_some_and(|issuer| issuer.enabled) {
+        let Some(issuer) = issuer.filter(|issuer| issuer.enabled) else {
             store.revoke(&token.family_id).await?;
             return Err(invalid("trusted issuer deleted or disabled"));
-        }
+        };
         let now = self.ports.clock.now();
         let next = family
             .rotate(&token.family_id, now, application.refresh_token_ttl_seconds)
@@ -62,7 +63,12 @@ impl TokenService {
 
         // Signed first, stored second: if either fails, nothing was handed out and the
         // presented token stays active.
-        let access_token = self.mint(org, &family.sub, &application).await?;
+        let principal = Principal {
+            sub: family.sub.clone(),
+            idp: family.idp.clone().unwrap_or_else(|| issuer.issuer.clone()),
+            claims: family.claims.clone(),
+        };
+        let access_token = self.mint(org, &principal, &application).await?;
         let secret = new_refresh_token();
         let next_hash = hash_secret(&secret);
         if !store

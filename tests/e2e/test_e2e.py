@@ -43,12 +43,14 @@ def test_discovery_then_exchange_with_authlib_and_verification_with_pyjwt(tenant
 
     claims = verify(metadata, token["access_token"], tenant.client_id)
     assert claims["sub"] == "alice"
-    assert set(claims) == {"iss", "sub", "aud", "client_id", "iat", "exp", "jti"}
+    assert set(claims) == {"iss", "sub", "aud", "client_id", "iat", "exp", "jti", "idp"}
     assert jwt.get_unverified_header(token["access_token"])["typ"] == "at+jwt"
 
     refreshed = client.refresh_token(metadata["token_endpoint"], refresh_token=token["refresh_token"])
     assert refreshed["refresh_token"] != token["refresh_token"]
-    assert verify(metadata, refreshed["access_token"], tenant.client_id)["sub"] == "alice"
+    refreshed_claims = verify(metadata, refreshed["access_token"], tenant.client_id)
+    assert refreshed_claims["sub"] == "alice"
+    assert refreshed_claims["idp"] == claims["idp"]
 
 
 def test_rfc8414_metadata_matches_the_openid_document(tenant):

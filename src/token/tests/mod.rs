@@ -223,6 +223,7 @@ async fn exchanges_a_valid_subject_token_for_a_signed_access_token() {
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["iss"], ORG_ISSUER);
     assert_eq!(claims["client_id"], "web");
+    assert_eq!(claims["idp"], ISSUER);
     assert_eq!(claims["iat"], NOW);
     assert_eq!(claims["exp"], NOW + 600);
     assert!(claims.get("jti").is_some());
@@ -260,6 +261,7 @@ async fn refreshes_rotate_and_a_reused_token_ends_the_family() {
     assert_ne!(first, second);
     let claims = verified_claims(&h, reply.body["access_token"].as_str().unwrap());
     assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["idp"], ISSUER, "refresh keeps idp");
 
     // The rotated token comes back: refused, and the family (with `second`) ends.
     assert_error(
