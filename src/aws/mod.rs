@@ -10,6 +10,9 @@ pub mod refresh_store;
 pub mod sdk;
 pub mod sdk_error;
 pub mod table;
+pub mod table_error;
+pub mod table_item;
 pub mod table_keys;
+pub mod table_write;
 
 pub use sdk::{MAX_ATTEMPTS, dynamodb_client, kms_client, sdk_config};

@@ -1,23 +1,28 @@
 //! DynamoDB storage: the one table of the service and the few operations every record uses.
-//! Records are serde structs; the key attributes and the TTL are added here, so a record type
-//! never carries storage concerns. Uniqueness is only ever enforced by conditions and
-//! transactions, never by reading first.
+//! Records are serde structs made into items by `table_item`; the conditions and transaction
+//! writes are `table_write`'s, the errors `table_error`'s, the key design `table_keys`'s, all
+//! re-exported here. Uniqueness is only ever enforced by conditions and transactions, never by
+//! reading first.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, Select, TransactWriteItem,
     WriteRequest,
 };
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use super::table_error::StoreError;
+use super::table_error::{built, classify};
+pub use super::table_item::{Item, Page, REVISION};
+use super::table_item::{decode, is_expired, key_map};
 pub use super::table_keys::Key;
 use super::table_keys::{EXPIRES_AT, PK, SK};
+pub use super::table_write::{Condition, Write};
 use crate::domain::now_epoch;
 
 /// DynamoDB allows at most 100 actions in one transaction.
@@ -27,176 +32,6 @@ const BATCH_ITEMS: usize = 25;
 /// Tries of a transaction that collided with another one, or of batch deletes left
 /// unprocessed under throttling.
 const ATTEMPTS: u32 = 3;
-/// Attribute counting the writes of a record, for optimistic concurrency
-/// ([`Condition::AtRevision`], [`Table::get_versioned`]).
-pub const REVISION: &str = "revision";
-
-/// What went wrong in storage, and whether trying again later may help.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A condition (item must or must not exist) did not hold; nothing was written.
-    #[error("a write condition did not hold")]
-    ConditionFailed,
-    /// Throttling, a timeout or a service-side fault: retryable.
-    #[error("DynamoDB unavailable: {0}")]
-    Unavailable(String),
-    /// A fault that retrying will not fix (bad table name, permissions, validation).
-    #[error("DynamoDB request failed: {0}")]
-    Internal(String),
-    /// An item could not be turned into (or out of) its record type.
-    #[error("stored item does not fit its record type: {0}")]
-    Corrupt(String),
-}
-
-impl From<StoreError> for crate::ports::PortError {
-    fn from(error: StoreError) -> crate::ports::PortError {
-        if error.is_retryable() {
-            crate::ports::PortError::Unavailable(error.to_string())
-        } else {
-            crate::ports::PortError::Internal(error.to_string())
-        }
-    }
-}
-
-impl StoreError {
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
-    }
-}
-
-/// A condition on the item a write targets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Condition {
-    None,
-    /// `attribute_not_exists(pk)`: the write creates the item.
-    Absent,
-    /// `attribute_exists(pk)`: the item is there.
-    Present,
-    /// The item is absent or past its `expires_at` (TTL deletion is lazy).
-    AbsentOrExpired,
-    /// The item is there and its string attribute `.0` equals `.1` (compare-and-swap).
-    Equals(&'static str, String),
-    /// The item is there at this [`REVISION`] (`None`: written before revisions existed).
-    AtRevision(Option<u64>),
-    /// Any condition expression that needs no values.
-    Expression(&'static str),
-}
-
-impl Condition {
-    fn expression(&self) -> Option<String> {
-        match self {
-            Condition::None => None,
-            Condition::Absent => Some("attribute_not_exists(pk)".into()),
-            Condition::Present => Some("attribute_exists(pk)".into()),
-            Condition::AbsentOrExpired => {
-                Some("attribute_not_exists(pk) OR expires_at <= :now".into())
-            }
-            Condition::Equals(..) => Some("attribute_exists(pk) AND #attr = :expected".into()),
-            Condition::AtRevision(Some(_)) => {
-                Some("attribute_exists(pk) AND revision = :revision".into())
-            }
-            Condition::AtRevision(None) => {
-                Some("attribute_exists(pk) AND attribute_not_exists(revision)".into())
-            }
-            Condition::Expression(expression) => Some((*expression).into()),
-        }
-    }
-
-    fn names(&self) -> Option<HashMap<String, String>> {
-        match self {
-            Condition::Equals(name, _) => {
-                Some(HashMap::from([("#attr".to_owned(), (*name).to_owned())]))
-            }
-            _ => None,
-        }
-    }
-
-    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
-        match self {
-            Condition::AbsentOrExpired => Some(HashMap::from([(
-                ":now".to_owned(),
-                AttributeValue::N(now_epoch().to_string()),
-            )])),
-            Condition::Equals(_, expected) => Some(HashMap::from([(
-                ":expected".to_owned(),
-                AttributeValue::S(expected.clone()),
-            )])),
-            Condition::AtRevision(Some(revision)) => Some(HashMap::from([(
-                ":revision".to_owned(),
-                AttributeValue::N(revision.to_string()),
-            )])),
-            _ => None,
-        }
-    }
-}
-
-/// One action of a transaction.
-#[derive(Debug, Clone)]
-pub enum Write {
-    Put {
-        key: Key,
-        item: Item,
-        condition: Condition,
-    },
-    Delete {
-        key: Key,
-        condition: Condition,
-    },
-    Check {
-        key: Key,
-        condition: Condition,
-    },
-}
-
-/// A record ready to store: its attributes without the key.
-#[derive(Debug, Clone, Default)]
-pub struct Item {
-    attributes: HashMap<String, AttributeValue>,
-}
-
-impl Item {
-    /// Serializes `record`; `expires_at` (epoch seconds) becomes the TTL attribute.
-    pub fn from_record<T: Serialize>(
-        record: &T,
-        expires_at: Option<i64>,
-    ) -> Result<Item, StoreError> {
-        let mut attributes: HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        for reserved in [PK, SK, EXPIRES_AT, REVISION] {
-            if attributes.contains_key(reserved) {
-                return Err(StoreError::Corrupt(format!(
-                    "record uses reserved attribute {reserved}"
-                )));
-            }
-        }
-        if let Some(at) = expires_at {
-            attributes.insert(EXPIRES_AT.into(), AttributeValue::N(at.to_string()));
-        }
-        Ok(Item { attributes })
-    }
-
-    /// Stores `revision` with the record (see [`Condition::AtRevision`]).
-    pub fn with_revision(mut self, revision: u64) -> Item {
-        self.attributes
-            .insert(REVISION.into(), AttributeValue::N(revision.to_string()));
-        self
-    }
-
-    fn with_key(mut self, key: &Key) -> HashMap<String, AttributeValue> {
-        self.attributes
-            .insert(PK.into(), AttributeValue::S(key.pk.clone()));
-        self.attributes
-            .insert(SK.into(), AttributeValue::S(key.sk.clone()));
-        self.attributes
-    }
-}
-
-/// One page of a query: records in sort-key order, and the sort key to continue after.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
-}
 
 /// The service's table.
 #[derive(Debug, Clone)]
@@ -583,51 +418,5 @@ impl Table {
                 )
                 .build(),
         })
-    }
-}
-
-fn key_map(key: &Key) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (PK.to_owned(), AttributeValue::S(key.pk.clone())),
-        (SK.to_owned(), AttributeValue::S(key.sk.clone())),
-    ])
-}
-
-fn built(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Internal(error.to_string())
-}
-
-fn is_expired(item: &HashMap<String, AttributeValue>, now: i64) -> bool {
-    match item
-        .get(EXPIRES_AT)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse::<i64>().ok())
-    {
-        Some(at) => at <= now,
-        None => false,
-    }
-}
-
-fn decode<T: DeserializeOwned>(mut item: HashMap<String, AttributeValue>) -> Result<T, StoreError> {
-    for attribute in [PK, SK, EXPIRES_AT, REVISION] {
-        item.remove(attribute);
-    }
-    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// Sorts an SDK error into conflict, retryable or permanent.
-fn classify<E, R>(error: SdkError<E, R>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    if let SdkError::ServiceError(context) = &error
-        && context.err().code() == Some("ConditionalCheckFailedException")
-    {
-        return StoreError::ConditionFailed;
-    }
-    match crate::aws::sdk_error::describe_sdk_error(&error) {
-        (true, detail) => StoreError::Unavailable(detail),
-        (false, detail) => StoreError::Internal(detail),
     }
 }
