@@ -86,6 +86,13 @@ pub trait ReplayLog: Send + Sync {
         jti: &'a str,
         expires_at: i64,
     ) -> BoxFuture<'a, Result<bool, PortError>>;
+    /// Whether the `jti` is recorded and not expired, recording nothing (explain's dry run).
+    fn seen<'a>(
+        &'a self,
+        org: &'a OrgName,
+        issuer_id: &'a IssuerId,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, PortError>>;
     /// Forgets a `jti` recorded by a request that then failed before issuing a token, so the
     /// client's retry of the same subject token is not taken for a replay.
     fn forget_jti<'a>(

@@ -340,6 +340,10 @@ const EVENTS: &[(&str, &str)] = &[
         include_str!("../events/admin-new-application-secret.json"),
     ),
     (
+        "admin-explain-token-exchange",
+        include_str!("../events/admin-explain-token-exchange.json"),
+    ),
+    (
         "admin-delete-application",
         include_str!("../events/admin-delete-application.json"),
     ),
@@ -367,6 +371,9 @@ fn event(name: &str, org: &str, issuer_id: &str, client_id: &str) -> Value {
     event["requestContext"]["http"]["path"] = json!(path);
     if name == "admin-create-organization" {
         event["body"] = json!(json!({ "name": org }).to_string());
+    }
+    if let Some(body) = event["body"].as_str() {
+        event["body"] = json!(body.replace(CLIENT_PLACEHOLDER, client_id));
     }
     event
 }
@@ -470,6 +477,24 @@ async fn the_example_events_drive_every_route_and_match_the_openapi_document() {
     )
     .await;
     check("new secret", &e, &r, 200);
+    let (e, r) = send(
+        "admin-explain-token-exchange",
+        none.into(),
+        client_id.clone(),
+    )
+    .await;
+    check("explain", &e, &r, 200);
+    // The example's issuer was disabled by the patch above: refused at the `issuer` check.
+    assert_eq!(r.body["decision"], "deny", "{:#}", r.body);
+    assert_eq!(r.body["error"]["error"], "invalid_request");
+    let failed: Vec<&Value> = r.body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["result"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["check"], "issuer");
     let (e, r) = send("admin-delete-application", none.into(), client_id.clone()).await;
     check("delete app", &e, &r, 204);
     let (e, r) = send(

@@ -23,6 +23,10 @@ struct SeenJti<'a> {
     issuer_id: &'a str,
 }
 
+/// A seen `jti` as read back (its content does not matter, only that it is there).
+#[derive(serde::Deserialize)]
+struct SeenJtiItem {}
+
 impl ConfigStore for Table {
     fn issuers<'a>(
         &'a self,
@@ -93,6 +97,18 @@ impl ReplayLog for Table {
                 Err(StoreError::ConditionFailed) => Ok(false),
                 Err(e) => Err(e.into()),
             }
+        })
+    }
+
+    fn seen<'a>(
+        &'a self,
+        org: &'a OrgName,
+        issuer_id: &'a IssuerId,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
+        Box::pin(async move {
+            let key = Key::seen_jti(org.as_str(), issuer_id.as_str(), jti);
+            Ok(self.get::<SeenJtiItem>(&key).await?.is_some())
         })
     }
 

@@ -19,10 +19,8 @@ async fn main() -> Result<(), Error> {
         );
     }
     let sdk = aws::sdk_config();
-    let app = Arc::new(AdminApp {
-        table: Table::new(aws::dynamodb_client(&sdk), config.table.clone()),
-        config,
-    });
+    let table = Table::new(aws::dynamodb_client(&sdk), config.table.clone());
+    let app = Arc::new(AdminApp::new(config, table));
     lambda_http::run_concurrent(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(app.handle(request).await) }

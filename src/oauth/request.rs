@@ -84,7 +84,7 @@ impl<'f> ParsedRequest<'f> {
         }
         let credentials = client_auth::extract(first, form)?;
         let request = match grant {
-            GrantType::TokenExchange => TokenRequest::Exchange(exchange(form)?),
+            GrantType::TokenExchange => TokenRequest::Exchange(ExchangeRequest::from_form(form)?),
             GrantType::RefreshToken => TokenRequest::Refresh(RefreshRequest {
                 refresh_token: Secret::new(form.require("refresh_token")?),
             }),
@@ -93,6 +93,14 @@ impl<'f> ParsedRequest<'f> {
             request,
             credentials,
         })
+    }
+}
+
+impl<'f> ExchangeRequest<'f> {
+    /// The exchange parameters of a token request's form (also explain's, see
+    /// [`crate::http::admin`]), whatever the client authentication.
+    pub fn from_form(form: &'f Form<'_>) -> Result<ExchangeRequest<'f>, OAuthError> {
+        exchange(form)
     }
 }
 

@@ -201,6 +201,18 @@ impl ReplayLog for MemoryReplayLog {
         Box::pin(std::future::ready(Ok(first)))
     }
 
+    fn seen<'a>(
+        &'a self,
+        org: &'a OrgName,
+        issuer_id: &'a IssuerId,
+        jti: &'a str,
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
+        let now = self.clock.now();
+        let key = (org.clone(), issuer_id.clone(), jti.to_owned());
+        let seen = lock(&self.seen).get(&key).is_some_and(|until| *until > now);
+        Box::pin(std::future::ready(Ok(seen)))
+    }
+
     fn forget_jti<'a>(
         &'a self,
         org: &'a OrgName,

@@ -22,6 +22,21 @@ pub struct Caller {
 }
 
 impl TokenService {
+    /// The application `client_id` names, if it exists and is enabled.
+    pub(super) async fn enabled_application(
+        &self,
+        org: &OrgName,
+        client_id: &ClientId,
+        read: Read,
+    ) -> Result<Arc<Application>, TokenError> {
+        self.ports
+            .config_store
+            .application(org, client_id, read)
+            .await?
+            .filter(|a| a.enabled)
+            .ok_or(TokenError::InvalidClient)
+    }
+
     /// The enabled application the credentials prove, or why not.
     pub(super) async fn authenticate(
         &self,
@@ -31,13 +46,7 @@ impl TokenService {
     ) -> Result<Arc<Application>, TokenError> {
         let credentials = &caller.credentials;
         let client_id = ClientId::new(credentials.client_id());
-        let application = self
-            .ports
-            .config_store
-            .application(org, &client_id, read)
-            .await?
-            .filter(|a| a.enabled)
-            .ok_or(TokenError::InvalidClient)?;
+        let application = self.enabled_application(org, &client_id, read).await?;
         let now = self.ports.clock.now();
         let subject = lockout::Subject {
             org: org.as_str().to_owned(),

@@ -3,9 +3,6 @@
 //! authentication, the grant, the subject token ([`super::subject`]), the `jti` rule, minting.
 
 use super::{Caller, Issued, TokenError, TokenService};
-use serde_json::Map;
-
-use crate::domain::access_token::Principal;
 use crate::domain::application::{AppType, Application, GrantType};
 use crate::domain::organization::OrgName;
 use crate::oauth::request::ExchangeRequest;
@@ -29,20 +26,15 @@ impl TokenService {
                 }
             })?;
         let recorded_jti = self.record_jti(org, &subject).await?;
-        let principal = Principal {
-            sub: subject.sub.clone(),
-            idp: subject.issuer().issuer.clone(),
-            claims: Map::new(),
+        let issued = match self.principal(&subject) {
+            Ok(principal) => {
+                let issuer_id = subject.issuer_id.as_str();
+                let token_type = request.requested_token_type;
+                self.issue(org, &principal, issuer_id, &application, token_type)
+                    .await
+            }
+            Err(refused) => Err(refused),
         };
-        let issued = self
-            .issue(
-                org,
-                &principal,
-                subject.issuer_id.as_str(),
-                &application,
-                request.requested_token_type,
-            )
-            .await;
         // The jti was recorded before any token was made: a request that fails now made no
         // token, so its jti is forgotten and the client's retry (503 says retry) is served.
         if issued.is_err()
@@ -60,7 +52,7 @@ impl TokenService {
 }
 
 /// Token exchange needs the grant, and is never allowed to a single-page application.
-fn require_exchange_grant(application: &Application) -> Result<(), TokenError> {
+pub(super) fn require_exchange_grant(application: &Application) -> Result<(), TokenError> {
     if application.allows(GrantType::TokenExchange) && application.app_type != AppType::Spa {
         Ok(())
     } else {

@@ -15,8 +15,10 @@ pub mod cached_store;
 pub mod client_auth;
 pub mod error;
 pub mod exchange;
+pub mod explain;
 pub mod metadata;
 pub mod mint;
+pub mod policy;
 pub mod refresh;
 pub mod subject;
 

@@ -100,4 +100,21 @@ impl TokenService {
         }
         Ok(Some(jti.to_owned()))
     }
+
+    /// The same rule as [`TokenService::record_jti`], recording nothing (explain).
+    pub(super) async fn check_jti(
+        &self,
+        org: &OrgName,
+        subject: &ValidatedSubject,
+    ) -> Result<(), TokenError> {
+        if !subject.issuer().require_jti {
+            return Ok(());
+        }
+        let jti = subject.jti.as_deref().ok_or(Rejection::BadClaim("jti"))?;
+        let replay_log = &self.ports.replay_log;
+        if replay_log.seen(org, &subject.issuer_id, jti).await? {
+            return Err(Rejection::Replayed.into());
+        }
+        Ok(())
+    }
 }

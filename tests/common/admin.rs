@@ -95,10 +95,7 @@ impl Admin {
         ]);
         let config = Config::from_lookup(Function::Admin, |name| vars.get(name).cloned()).unwrap();
         Admin {
-            app: AdminApp {
-                config,
-                table: test.table.clone(),
-            },
+            app: AdminApp::new(config, test.table.clone()),
             test,
         }
     }

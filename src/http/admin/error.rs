@@ -104,6 +104,17 @@ impl ApiError {
         }
     }
 
+    /// A dependency of the token path failed (explain): 503 when retrying may help, else 500.
+    pub fn from_token(error: crate::token::TokenError) -> ApiError {
+        match error {
+            crate::token::TokenError::Unavailable { .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the service is temporarily unavailable, retry later",
+            ),
+            _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

@@ -14,6 +14,7 @@
 
 mod applications;
 pub mod error;
+mod explain;
 mod issuers;
 mod organizations;
 pub mod request;
@@ -23,10 +24,17 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::aws::admin_store::AdminStore;
 use crate::aws::table::Table;
 use crate::config::{AdminAuth, Config};
 use crate::domain::{now_epoch, rfc3339};
+use crate::keys::KeySource;
+use crate::ports::SystemClock;
+use crate::token::explain::NoSigning;
+use crate::token::{Ports, TokenService};
 use error::ApiError;
 use routes::{Match, Operation, Params};
 
@@ -39,9 +47,33 @@ pub const ANONYMOUS_ACTOR: &str = "anonymous-local";
 pub struct AdminApp {
     pub config: Config,
     pub table: Table,
+    /// The token path in explain's dry-run mode: it reads the table fresh and signs nothing.
+    pub explainer: Arc<TokenService>,
 }
 
 impl AdminApp {
+    /// The admin function over `table`, with the token path for explain: records read fresh
+    /// (no cache, so an operator sees a change at once), issuers' keys fetched like the token
+    /// function does, and no signer.
+    pub fn new(config: Config, table: Table) -> AdminApp {
+        let mut explain_config = config.clone();
+        explain_config.config_cache_ttl = Duration::ZERO;
+        let ports = Ports {
+            config_store: Arc::new(table.clone()),
+            replay_log: Arc::new(table.clone()),
+            refresh_store: Arc::new(table.clone()),
+            failure_log: Arc::new(table.clone()),
+            signer: Arc::new(NoSigning),
+            keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
+            clock: Arc::new(SystemClock),
+        };
+        AdminApp {
+            explainer: Arc::new(TokenService::new(explain_config, ports)),
+            config,
+            table,
+        }
+    }
+
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let mut response = match self.serve(&request).await {
             Ok(response) => response,
@@ -92,6 +124,7 @@ impl AdminApp {
             PatchApplication => applications::patch(&call).await,
             DeleteApplication => applications::delete(&call).await,
             NewApplicationSecret => applications::new_secret(&call).await,
+            ExplainTokenExchange => explain::explain(&call).await,
         }
     }
 }

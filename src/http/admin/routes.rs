@@ -19,6 +19,7 @@ pub enum Operation {
     PatchApplication,
     DeleteApplication,
     NewApplicationSecret,
+    ExplainTokenExchange,
 }
 
 /// One route: an HTTP method and a path template whose `{name}` segments are parameters.
@@ -52,6 +53,7 @@ const ISSUER: &str = "/t/{org}/api/trusted-token-issuers/{id}";
 const APPS: &str = "/t/{org}/api/applications";
 const APP: &str = "/t/{org}/api/applications/{client_id}";
 const APP_SECRET: &str = "/t/{org}/api/applications/{client_id}/secret";
+const EXPLAIN: &str = "/t/{org}/api/token-exchange/explain";
 
 /// Every route the admin function serves (README, "Admin API"; openapi/admin.yaml).
 pub const ROUTES: &[Route] = {
@@ -76,6 +78,12 @@ pub const ROUTES: &[Route] = {
             APP_SECRET,
             NewApplicationSecret,
             "newApplicationSecret",
+        ),
+        route(
+            "POST",
+            EXPLAIN,
+            ExplainTokenExchange,
+            "explainTokenExchange",
         ),
     ]
 };

@@ -4,6 +4,7 @@
 
 mod contracts;
 mod errors;
+mod explain;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

@@ -1,0 +1,264 @@
+//! Explain: the token exchange as a dry run, for operators asking "why was this refused?". It
+//! runs the very steps of [`TokenService::exchange`] (the same functions, in the same order)
+//! but consumes nothing (no `jti` recorded), stores nothing and signs nothing, and reports each
+//! named check: the ones before the first failure pass, that one fails, the rest are skipped.
+//! The client is named, not authenticated: an operator never holds its secret.
+
+use serde_json::Value;
+
+use super::{TokenError, TokenService};
+use crate::domain::access_token::{AccessTokenClaims, Principal};
+use crate::domain::ids::ClientId;
+use crate::domain::organization::OrgName;
+use crate::domain::subject_token::Check;
+use crate::oauth::request::ExchangeRequest;
+use crate::ports::{BoxFuture, PortError, Read, Signer};
+
+/// Every check of the token path, in the order it runs them. `actor.*` are the subject token's
+/// checks for an actor token (skipped without one).
+pub const CHECKS: [&str; 34] = [
+    "client",
+    "grant",
+    "format",
+    "issuer",
+    "algorithm",
+    "key",
+    "signature",
+    "expiry",
+    "not_before",
+    "issued_at",
+    "audience",
+    "max_age",
+    "jti",
+    "revocation",
+    "condition",
+    "subject",
+    "application_policy",
+    "targets",
+    "scopes",
+    "actor.format",
+    "actor.issuer",
+    "actor.algorithm",
+    "actor.key",
+    "actor.signature",
+    "actor.expiry",
+    "actor.not_before",
+    "actor.issued_at",
+    "actor.audience",
+    "actor.max_age",
+    "actor.jti",
+    "actor.revocation",
+    "actor.condition",
+    "delegation",
+    "claim_mappings",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Skip,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckReport {
+    pub check: &'static str,
+    pub result: Outcome,
+    pub detail: String,
+}
+
+/// What an exchange with these inputs would do now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub checks: Vec<CheckReport>,
+    /// Why the token endpoint would refuse, `None` when it would issue a token.
+    pub denial: Option<TokenError>,
+    /// The claims the access token would carry (without its `jti`), when it would be issued.
+    pub claims: Option<Value>,
+}
+
+impl Explanation {
+    /// Checks before `failed` pass, `failed` fails with `detail`, later ones are skipped;
+    /// without a failure every check passes but the actor's (there is no actor token).
+    pub fn new(failed: Option<(&str, String)>) -> Explanation {
+        let failed_at = failed
+            .as_ref()
+            .and_then(|(check, _)| CHECKS.iter().position(|c| c == check));
+        let checks = CHECKS
+            .iter()
+            .enumerate()
+            .map(|(i, &check)| {
+                let (result, detail) = match failed_at {
+                    Some(at) if i == at => {
+                        let detail = failed.as_ref().map(|(_, d)| d.clone()).unwrap_or_default();
+                        (Outcome::Fail, detail)
+                    }
+                    Some(at) if i > at => (Outcome::Skip, "not reached".to_owned()),
+                    _ if check.starts_with("actor.") => {
+                        (Outcome::Skip, "no actor token".to_owned())
+                    }
+                    _ => (Outcome::Pass, passed(check).to_owned()),
+                };
+                CheckReport {
+                    check,
+                    result,
+                    detail,
+                }
+            })
+            .collect();
+        Explanation {
+            checks,
+            denial: None,
+            claims: None,
+        }
+    }
+
+    fn denied(check: &str, error: TokenError) -> Explanation {
+        Explanation {
+            denial: Some(error.clone()),
+            ..Explanation::new(Some((check, error.to_string())))
+        }
+    }
+}
+
+/// What a passed check established.
+fn passed(check: &str) -> &'static str {
+    match check {
+        "client" => "the application exists and is enabled",
+        "grant" => "the application has the token-exchange grant",
+        "format" => "a compact JWS within the size limit, with an accepted header",
+        "issuer" => "iss is an enabled trusted issuer of the organization",
+        "algorithm" => "the algorithm is on the issuer's allow-list",
+        "key" => "the issuer has a key for this kid and algorithm",
+        "signature" => "the signature verifies",
+        "expiry" => "exp is present and not past",
+        "not_before" => "nbf is absent or not in the future",
+        "issued_at" => "iat is absent or not in the future",
+        "audience" => "aud holds the organization's issuer value or the issuer's alias",
+        "max_age" => "the token's age and lifetime are within the limits",
+        "jti" => "the jti rule holds (explain records nothing)",
+        "revocation" => "a third-party token is not subject to revocation here",
+        "condition" => "the issuer's condition holds (or it has none)",
+        "subject" => "the issued sub is a non-empty string",
+        "application_policy" => "the application may exchange this issuer's tokens",
+        "targets" => "no audience or resource restriction applies",
+        "scopes" => "no scope restriction applies",
+        "delegation" => "no actor token, so no delegation",
+        "claim_mappings" => "the issuer's claim mappings evaluate",
+        _ => "passed",
+    }
+}
+
+impl TokenService {
+    /// The dry run of an exchange of `request` by the application `client_id`.
+    pub async fn explain(
+        &self,
+        org: &OrgName,
+        client_id: &ClientId,
+        request: &ExchangeRequest<'_>,
+    ) -> Explanation {
+        match self.dry_run(org, client_id, request).await {
+            Ok(claims) => Explanation {
+                claims: Some(claims),
+                ..Explanation::new(None)
+            },
+            Err((check, error)) => Explanation::denied(check, error),
+        }
+    }
+
+    /// The steps of [`TokenService::exchange`], each failure tagged with its check.
+    async fn dry_run(
+        &self,
+        org: &OrgName,
+        client_id: &ClientId,
+        request: &ExchangeRequest<'_>,
+    ) -> Result<Value, (&'static str, TokenError)> {
+        let application = self
+            .enabled_application(org, client_id, Read::Fresh)
+            .await
+            .map_err(|e| ("client", e))?;
+        super::exchange::require_exchange_grant(&application).map_err(|e| ("grant", e))?;
+        // The issuers are read first so that their failure is told as the `issuer` check's;
+        // past it, a dependency failure can only be the issuer's keys.
+        self.ports
+            .config_store
+            .issuers(org)
+            .await
+            .map_err(|e| ("issuer", e.into()))?;
+        let subject = self
+            .validate_subject(org, request.subject_token)
+            .await
+            .map_err(|e| (check_of(&e, "key"), e))?;
+        self.check_jti(org, &subject)
+            .await
+            .map_err(|e| (check_of(&e, "jti"), e))?;
+        let principal = self
+            .principal(&subject)
+            .map_err(|e| (check_of(&e, "condition"), e))?;
+        Ok(self.would_be_claims(org, &principal, &application))
+    }
+
+    /// The access token's claims as [`TokenService::mint`] would make them, without `jti`.
+    fn would_be_claims(
+        &self,
+        org: &OrgName,
+        principal: &Principal,
+        application: &crate::domain::application::Application,
+    ) -> Value {
+        let claims = AccessTokenClaims::new(
+            &self.config.organization_issuer(org.as_str()),
+            principal,
+            &application.client_id,
+            self.ports.clock.now(),
+            application.access_token_ttl_seconds,
+        );
+        let mut claims = serde_json::to_value(claims).expect("claims serialize");
+        if let Some(object) = claims.as_object_mut() {
+            object.remove("jti");
+        }
+        claims
+    }
+}
+
+/// The check a refusal names, or `otherwise` for a dependency failure.
+fn check_of(error: &TokenError, otherwise: &'static str) -> &'static str {
+    match error {
+        TokenError::SubjectRefused(rejection) => subject_check(rejection.check()),
+        _ => otherwise,
+    }
+}
+
+fn subject_check(check: Check) -> &'static str {
+    check.as_str()
+}
+
+/// The signer of a function that never signs (the admin function serves explain, which signs
+/// nothing): any use is a bug, answered as an internal error.
+pub struct NoSigning;
+
+impl Signer for NoSigning {
+    fn current_key(
+        &self,
+    ) -> BoxFuture<'_, Result<std::sync::Arc<crate::domain::signing_key::SigningKey>, PortError>>
+    {
+        Box::pin(std::future::ready(Err(PortError::Internal(
+            "this function signs nothing".into(),
+        ))))
+    }
+
+    fn published_keys(
+        &self,
+    ) -> BoxFuture<'_, Result<Vec<std::sync::Arc<crate::domain::signing_key::SigningKey>>, PortError>>
+    {
+        Box::pin(std::future::ready(Err(PortError::Internal(
+            "this function signs nothing".into(),
+        ))))
+    }
+
+    fn sign<'a>(&'a self, _: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, PortError>> {
+        Box::pin(std::future::ready(Err(PortError::Internal(
+            "this function signs nothing".into(),
+        ))))
+    }
+}

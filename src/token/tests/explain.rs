@@ -1,0 +1,195 @@
+//! Explain against the token endpoint, in-process: the same inputs at the same moment get the
+//! same decision and error, and the failing check is the one the refusal names.
+
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::*;
+use crate::domain::ids::ClientId;
+use crate::oauth::request::{ExchangeRequest, TokenType};
+use crate::token::TokenError;
+use crate::token::explain::{CHECKS, Explanation, Outcome};
+
+async fn explain(h: &Harness, client_id: &str, subject: &str) -> Explanation {
+    let request = ExchangeRequest {
+        subject_token: subject,
+        subject_token_type: TokenType::Jwt,
+        requested_token_type: TokenType::AccessToken,
+    };
+    h.app
+        .service
+        .explain(&org(), &ClientId::new(client_id), &request)
+        .await
+}
+
+fn failed(explanation: &Explanation) -> Vec<&'static str> {
+    explanation
+        .checks
+        .iter()
+        .filter(|c| c.result == Outcome::Fail)
+        .map(|c| c.check)
+        .collect()
+}
+
+#[tokio::test]
+async fn allows_what_the_token_endpoint_issues_and_shows_the_claims() {
+    let h = Harness::new();
+    let subject = h.subject();
+    let explained = explain(&h, "web", &subject).await;
+    assert_eq!(explained.denial, None);
+    assert!(failed(&explained).is_empty());
+    let names: Vec<_> = explained.checks.iter().map(|c| c.check).collect();
+    assert_eq!(names, CHECKS);
+    for check in &explained.checks {
+        let expected = if check.check.starts_with("actor.") {
+            Outcome::Skip
+        } else {
+            Outcome::Pass
+        };
+        assert_eq!(check.result, expected, "{}", check.check);
+    }
+    let claims = explained.claims.unwrap();
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["idp"], ISSUER);
+    assert_eq!(claims["exp"], NOW + 600);
+    assert!(claims.get("jti").is_none());
+
+    // It consumed nothing: the same subject token (require_jti) still exchanges once.
+    assert_eq!(h.exchange(WEB, &subject).await.status, StatusCode::OK);
+    assert_eq!(h.memory.refresh_store.families(), 1);
+}
+
+#[tokio::test]
+async fn names_the_failing_check_and_skips_the_rest() {
+    let h = Harness::new();
+    let mut expired = h.claims();
+    expired["exp"] = json!(NOW - 61);
+    let explained = explain(&h, "web", &h.idp.sign(&expired)).await;
+    assert_eq!(failed(&explained), ["expiry"]);
+    let at = CHECKS.iter().position(|c| *c == "expiry").unwrap();
+    assert!(
+        explained.checks[..at]
+            .iter()
+            .all(|c| c.result == Outcome::Pass)
+    );
+    assert!(
+        explained.checks[at + 1..]
+            .iter()
+            .all(|c| c.result == Outcome::Skip)
+    );
+
+    let explained = explain(&h, "nobody", &h.subject()).await;
+    assert_eq!(failed(&explained), ["client"]);
+    assert_eq!(explained.denial, Some(TokenError::InvalidClient));
+    let explained = explain(&h, "spa", &h.subject()).await;
+    assert_eq!(failed(&explained), ["grant"]);
+}
+
+/// One way to make a subject token (or the client) fail, or none.
+#[derive(Debug, Clone, Copy)]
+enum Case {
+    Valid,
+    UnknownClient,
+    DisabledClient,
+    NoGrant,
+    Garbage,
+    Untrusted,
+    OtherKey,
+    Expired,
+    NotYetValid,
+    IssuedInFuture,
+    ForeignAudience,
+    NoSub,
+    NoJti,
+    Replayed,
+    KeysUnavailable,
+}
+
+const CASES: [Case; 15] = [
+    Case::Valid,
+    Case::UnknownClient,
+    Case::DisabledClient,
+    Case::NoGrant,
+    Case::Garbage,
+    Case::Untrusted,
+    Case::OtherKey,
+    Case::Expired,
+    Case::NotYetValid,
+    Case::IssuedInFuture,
+    Case::ForeignAudience,
+    Case::NoSub,
+    Case::NoJti,
+    Case::Replayed,
+    Case::KeysUnavailable,
+];
+
+async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply) {
+    let h = Harness::new();
+    let mut claims = h.claims();
+    let mut client = "web";
+    let mut token = None;
+    match case {
+        Case::Valid => {}
+        Case::UnknownClient => client = "nobody",
+        Case::DisabledClient => client = "disabled",
+        Case::NoGrant => client = "refresh-only",
+        Case::Garbage => token = Some("a.b.c".to_owned()),
+        Case::Untrusted => claims["iss"] = json!("https://evil.example.com"),
+        Case::OtherKey => token = Some(TestIdp::new("idp-key").sign(&claims)),
+        Case::Expired => claims["exp"] = json!(NOW - 60 - skew),
+        Case::NotYetValid => claims["nbf"] = json!(NOW + 61 + skew),
+        Case::IssuedInFuture => claims["iat"] = json!(NOW + 61 + skew),
+        Case::ForeignAudience => claims["aud"] = json!("https://elsewhere.example.com"),
+        Case::NoSub => {
+            claims.as_object_mut().unwrap().remove("sub");
+        }
+        Case::NoJti => {
+            claims.as_object_mut().unwrap().remove("jti");
+        }
+        Case::Replayed => {
+            let used = h.idp.sign(&claims);
+            assert_eq!(h.exchange(WEB, &used).await.status, StatusCode::OK);
+            token = Some(used);
+        }
+        Case::KeysUnavailable => h.memory.keys.set(
+            "issuer-1",
+            Err(crate::keys::KeyError::Unavailable {
+                retry_after_seconds: 5,
+            }),
+        ),
+    }
+    let token = token.unwrap_or_else(|| h.idp.sign(&claims));
+    let explained = explain(&h, client, &token).await;
+    let reply = h.exchange((client, Some(SECRET)), &token).await;
+    (explained, reply)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// For every case, made to fail at each named check or not at all, explain's decision and
+    /// error are the token endpoint's.
+    #[test]
+    fn explain_decides_as_the_token_endpoint(index in 0..CASES.len(), skew in 0i64..100_000) {
+        let case = CASES[index];
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (explained, reply) = runtime.block_on(decide_both(case, skew));
+        match &explained.denial {
+            None => {
+                prop_assert_eq!(reply.status, StatusCode::OK, "{:?}: {}", case, reply.body);
+                prop_assert!(failed(&explained).is_empty());
+            }
+            Some(denial) => {
+                let error = crate::oauth::OAuthError::from(denial.clone());
+                prop_assert_eq!(reply.status, error.status, "{:?}: {}", case, reply.body);
+                prop_assert_eq!(&reply.body["error"], &json!(error.code), "{:?}", case);
+                prop_assert_eq!(
+                    reply.body["error_description"].as_str().unwrap(),
+                    error.description.as_str(),
+                    "{:?}", case
+                );
+                prop_assert_eq!(failed(&explained).len(), 1, "{:?}", case);
+            }
+        }
+    }
+}
