@@ -18,8 +18,9 @@ impl TokenService {
         principal: &Principal,
         application: &Application,
     ) -> Result<String, TokenError> {
+        let organization_issuer = self.config.organization_issuer(org.as_str());
         let claims = AccessTokenClaims::new(
-            &self.config.organization_issuer(org.as_str()),
+            &organization_issuer,
             principal,
             &application.client_id,
             self.ports.clock.now(),
