@@ -716,6 +716,36 @@ async fn a_stored_jwks_uri_to_a_private_address_is_never_fetched() {
     assert_eq!(local.connections(), 0);
 }
 
+/// `TRUSTGATE_ALLOW_INSECURE_JWKS=true` (the stack's default here) opens loopback and private
+/// targets for local development, never link-local or cloud-metadata ones: a stored issuer
+/// pointing there is a 500 for the operator, without a connection attempt.
+#[tokio::test]
+async fn even_the_insecure_flag_never_fetches_keys_from_a_metadata_address() {
+    let stack = Stack::new().await;
+    let uris = [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[fe80::1]/jwks",
+        "http://[fd00:ec2::254]/",
+    ];
+    for (i, uri) in uris.iter().enumerate() {
+        let mut issuer = issuer_record(
+            &format!("m{i}"),
+            &format!("https://m{i}.example.com/{}", stack.org),
+        );
+        issuer.jwks_uri = Some((*uri).to_owned());
+        stack.add_issuer(&issuer).await;
+        let mut claims = stack.claims();
+        claims["iss"] = json!(issuer.issuer);
+        let started = Instant::now();
+        let reply = stack
+            .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims))
+            .await;
+        assert_error(&reply, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
+        assert!(started.elapsed() < Duration::from_secs(1), "{uri}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Admin inputs: injection strings are data, oversize fields and wrong types are 400 naming the
 // field, path injection is 404.
