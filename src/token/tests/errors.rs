@@ -80,6 +80,23 @@ async fn refused_subject_tokens_are_invalid_request_and_name_the_reason() {
 }
 
 #[tokio::test]
+async fn a_subject_token_living_over_a_day_is_refused_without_a_max_age() {
+    let h = Harness::new();
+    let mut ten_years = h.claims();
+    ten_years["exp"] = json!(NOW + 10 * 365 * 86_400);
+    ten_years.as_object_mut().unwrap().remove("iat");
+    let reply = h.exchange(WEB, &h.idp.sign(&ten_years)).await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(
+        reply.body["error_description"],
+        "subject token expires more than 24 hours from now"
+    );
+    let mut a_day = h.claims();
+    a_day["exp"] = json!(NOW + 86_400);
+    assert_eq!(h.exchange(WEB, &h.idp.sign(&a_day)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_failed_exchange_forgets_the_jti_it_recorded() {
     let h = Harness::new();
     let subject = h.subject();
