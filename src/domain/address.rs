@@ -163,19 +163,35 @@ mod tests {
         ] {
             let ip = ip.parse().unwrap();
             assert!(is_link_local_or_metadata(ip), "{ip}");
-            assert!(!may_connect(ip, true), "{ip} refused with the insecure flag");
+            assert!(
+                !may_connect(ip, true),
+                "{ip} refused with the insecure flag"
+            );
             assert!(!may_connect(ip, false), "{ip}");
         }
     }
 
     #[test]
     fn the_insecure_flag_opens_loopback_and_private_addresses_only() {
-        for ip in ["127.0.0.1", "10.0.0.1", "::1", "fd00::1", "fd00:ec2::253", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "::1",
+            "fd00::1",
+            "fd00:ec2::253",
+            "::ffff:127.0.0.1",
+        ] {
             let ip = ip.parse().unwrap();
             assert!(may_connect(ip, true), "{ip}");
             assert!(!may_connect(ip, false), "{ip}");
         }
-        for ip in ["8.8.8.8", "2606:4700::1111", "169.253.0.1", "169.255.0.1", "fec0::1"] {
+        for ip in [
+            "8.8.8.8",
+            "2606:4700::1111",
+            "169.253.0.1",
+            "169.255.0.1",
+            "fec0::1",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(!is_link_local_or_metadata(ip), "{ip}");
         }

@@ -93,7 +93,45 @@ async fn a_subject_token_living_over_a_day_is_refused_without_a_max_age() {
     );
     let mut a_day = h.claims();
     a_day["exp"] = json!(NOW + 86_400);
-    assert_eq!(h.exchange(WEB, &h.idp.sign(&a_day)).await.status, StatusCode::OK);
+    assert_eq!(
+        h.exchange(WEB, &h.idp.sign(&a_day)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_subject_token_with_a_trailing_newline_exchanges_fine() {
+    let h = Harness::new();
+    // What `curl --data-urlencode 'subject_token=<jwt>\n'` sends.
+    let reply = h.exchange(WEB, &format!("{}\n", h.subject())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = h.exchange(WEB, &format!(" \t{}\r\n", h.subject())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // Trimmed before the 16 KiB limit: a token just under it, with whitespace beyond it.
+    let mut claims = h.claims();
+    let mut pad = 12_000;
+    let token = loop {
+        claims["pad"] = json!("x".repeat(pad));
+        let token = h.idp.sign(&claims);
+        if token.len() > 16_380 {
+            break token;
+        }
+        pad += 1;
+    };
+    assert!(token.len() <= 16 * 1024, "{}", token.len());
+    let reply = h
+        .exchange(WEB, &format!("{token}{}", "\n".repeat(64)))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // Only whitespace is a missing subject token.
+    let reply = h.exchange(WEB, " \n").await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(
+        reply.body["error_description"],
+        "parameter subject_token is missing"
+    );
 }
 
 #[tokio::test]
