@@ -157,6 +157,36 @@ async fn a_failed_exchange_forgets_the_jti_it_recorded() {
 }
 
 #[tokio::test]
+async fn an_organization_deleted_or_being_deleted_refuses_exchange_and_refresh() {
+    let h = Harness::new();
+    let refresh_token = h.exchange(WEB, &h.subject()).await.body["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Half-deleted: marked, its issuers and applications still stored. A function that has
+    // not cached the organization (cold, or past TRUSTGATE_CONFIG_CACHE_SECONDS) sees it.
+    h.memory.config_store.mark_deleting(&org());
+    let cold = TokenApp {
+        service: TokenService::new(config(), h.memory.ports()),
+    };
+    let h = Harness { app: cold, ..h };
+    let reply = h.exchange(WEB, &h.subject()).await;
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
+    let reply = h.refresh(WEB, &refresh_token).await;
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_error(
+        &h.exchange(("mobile", None), &h.subject()).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
+
+    // Gone altogether.
+    h.memory.config_store.remove_organization(&org());
+    let reply = h.exchange(WEB, &h.subject()).await;
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
+}
+
+#[tokio::test]
 async fn an_unknown_grant_type_is_unsupported_grant_type() {
     let h = Harness::new();
     let reply = h.call(post(&[("grant_type", "password")], WEB)).await;
