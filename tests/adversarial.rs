@@ -731,6 +731,7 @@ async fn even_the_insecure_flag_never_fetches_keys_from_a_metadata_address() {
         "http://[fe80::1]/jwks",
         "http://[fd00:ec2::254]/",
     ];
+    let mut issuers = Vec::new();
     for (i, uri) in uris.iter().enumerate() {
         let mut issuer = issuer_record(
             &format!("m{i}"),
@@ -738,6 +739,10 @@ async fn even_the_insecure_flag_never_fetches_keys_from_a_metadata_address() {
         );
         issuer.jwks_uri = Some((*uri).to_owned());
         stack.add_issuer(&issuer).await;
+        issuers.push(issuer);
+    }
+    // All stored before the first exchange reads (and caches) the organization's issuers.
+    for (issuer, uri) in issuers.iter().zip(uris) {
         let mut claims = stack.claims();
         claims["iss"] = json!(issuer.issuer);
         let started = Instant::now();
