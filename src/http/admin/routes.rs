@@ -219,6 +219,6 @@ mod tests {
                 assert_ne!(a.operation_id, b.operation_id);
             }
         }
-        assert_eq!(ROUTES.len(), 15);
+        assert_eq!(ROUTES.len(), 16);
     }
 }
