@@ -7,20 +7,19 @@
 
 use tracing::{Level, Subscriber};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Installs the global subscriber. `RUST_LOG` takes a level (`debug`) and `target=level`
-/// directives (`info,aws_smithy_runtime=debug`); default and fallback `info`. (A `Targets`
-/// filter rather than `EnvFilter`: the same directives without a regex engine in the binary.)
+/// Target prefixes (as [`Targets`] matches them: `aws_smithy` covers `aws_smithy_runtime`, …)
+/// whose `trace` output holds request and response bodies and credentials: never above `debug`.
+const CAPPED_AT_DEBUG: [&str; 4] = ["lambda_runtime", "aws_smithy", "hyper", "reqwest"];
+
+/// Installs the global subscriber, filtered by [`filter`] over `RUST_LOG`.
 pub fn init() {
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|directives| directives.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(Level::INFO));
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
     // Set by AWS in a real execution environment, not by `cargo lambda watch`.
     let in_lambda = std::env::var_os("AWS_EXECUTION_ENV").is_some();
     let result = if in_lambda {
@@ -40,6 +39,48 @@ pub fn init() {
     };
     // A second init (tests) keeps the first subscriber.
     let _ = result;
+}
+
+/// The filter of `RUST_LOG`: a level (`debug`) and `target=level` directives
+/// (`info,aws_smithy_runtime=debug`); default and fallback `info`. Whatever it says, the
+/// [`CAPPED_AT_DEBUG`] targets log at most `debug`. (A `Targets` filter rather than
+/// `EnvFilter`: the same directives without a regex engine in the binary.)
+pub fn filter(rust_log: Option<&str>) -> Targets {
+    let asked = rust_log
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(Level::INFO));
+    let capped = |target: &str| CAPPED_AT_DEBUG.iter().any(|p| target.starts_with(p));
+    let at_most_debug = |level: LevelFilter| level.min(LevelFilter::DEBUG);
+    let mut directives: Vec<(String, LevelFilter)> = asked
+        .iter()
+        .map(|(target, level)| {
+            let level = if capped(target) {
+                at_most_debug(level)
+            } else {
+                level
+            };
+            (target.to_owned(), level)
+        })
+        .collect();
+    for prefix in CAPPED_AT_DEBUG {
+        if directives.iter().any(|(target, _)| target == prefix) {
+            continue;
+        }
+        // What `RUST_LOG` gives the prefix: its most specific directive, else the default.
+        let level = asked
+            .iter()
+            .filter(|(target, _)| prefix.starts_with(target))
+            .max_by_key(|(target, _)| target.len())
+            .map(|(_, level)| level)
+            .or(asked.default_level())
+            .unwrap_or(LevelFilter::OFF);
+        directives.push((prefix.to_owned(), at_most_debug(level)));
+    }
+    let targets: Targets = directives.into_iter().collect();
+    match asked.default_level() {
+        Some(default) => targets.with_default(default),
+        None => targets,
+    }
 }
 
 /// The Lambda log format, writing to `writer`: one JSON object per line with the current span's
@@ -98,6 +139,56 @@ mod tests {
         assert_eq!(line["level"], "INFO");
         assert!(line.get("timestamp").is_none() && line.get("target").is_none());
         assert_eq!(output.lines().count(), 1);
+    }
+
+    #[test]
+    fn rust_log_never_raises_the_http_and_sdk_targets_above_debug() {
+        let targets = [
+            "lambda_runtime",
+            "lambda_runtime_api_client::body",
+            "aws_smithy_runtime::client::orchestrator",
+            "aws_smithy_http_client",
+            "hyper",
+            "hyper_util::client::legacy::pool",
+            "reqwest::connect",
+        ];
+        for rust_log in [
+            "trace",
+            "aws_smithy_runtime=trace",
+            "info,aws_smithy_runtime=trace,hyper_util=trace,reqwest=trace,lambda_runtime=trace",
+            "aws=trace,h=trace,l=trace,r=trace",
+            "debug,hyper=trace",
+        ] {
+            let filter = filter(Some(rust_log));
+            for target in targets {
+                assert!(
+                    !filter.would_enable(target, &Level::TRACE),
+                    "{rust_log}: {target} at trace"
+                );
+            }
+        }
+        // Up to debug is still honoured, and nothing else is capped.
+        let debug = filter(Some("trace"));
+        assert!(debug.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
+        assert!(debug.would_enable("hyper_util", &Level::DEBUG));
+        assert!(debug.would_enable("trustgate::token", &Level::TRACE));
+        let only_smithy = filter(Some("warn,aws_smithy_runtime=trace"));
+        assert!(only_smithy.would_enable("aws_smithy_runtime", &Level::DEBUG));
+        assert!(
+            !only_smithy.would_enable("hyper", &Level::INFO),
+            "not raised"
+        );
+        assert!(!only_smithy.would_enable("trustgate", &Level::INFO));
+    }
+
+    #[test]
+    fn without_rust_log_the_default_is_info() {
+        for rust_log in [None, Some("trustgate=loud")] {
+            let filter = filter(rust_log);
+            assert!(filter.would_enable("trustgate", &Level::INFO));
+            assert!(!filter.would_enable("trustgate", &Level::DEBUG));
+            assert!(!filter.would_enable("aws_smithy_runtime", &Level::DEBUG));
+        }
     }
 
     #[test]

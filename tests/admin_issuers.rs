@@ -262,6 +262,32 @@ async fn the_insecure_jwks_flag_admits_local_http_targets() {
 }
 
 #[tokio::test]
+async fn the_insecure_jwks_flag_never_admits_link_local_or_metadata_targets() {
+    let admin = Admin::with(Settings {
+        allow_insecure_jwks: true,
+        ..Settings::default()
+    })
+    .await;
+    let org = admin.organization().await;
+    for uri in [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://169.254.170.2/v2/credentials",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[::ffff:a9fe:a9fe]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[fe80::1]/jwks",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://0xa9fea9fe/",
+    ] {
+        let body = json!({"name": "metadata", "issuer": "https://m.example.com", "jwks_uri": uri});
+        admin
+            .post(&issuers(&org), body)
+            .await
+            .assert_problem(400, Some("jwks_uri"));
+    }
+}
+
+#[tokio::test]
 async fn name_and_issuer_value_are_each_unique_in_an_organization() {
     let admin = Admin::new().await;
     let org = admin.organization().await;

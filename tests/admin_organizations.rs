@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use trustgate::aws::table::{Condition, Item};
 use trustgate::aws::table_keys::Key;
 use trustgate::domain::application::{AppType, Application, ApplicationSettings};
+use trustgate::domain::{now_epoch, rfc3339};
 
 #[tokio::test]
 async fn creates_an_organization_with_its_issuer_value() {
@@ -277,15 +278,115 @@ async fn deleting_an_organization_removes_its_issuers_guards_and_applications() 
         .await
         .assert_problem(404, None);
 
-    // The name is free again, and the new organization starts empty.
+    // The name is quarantined; once released, the new organization starts empty.
+    admin
+        .post("/api/organizations", json!({ "name": org }))
+        .await
+        .assert_problem(409, Some("name"));
+    release_quarantine(&admin, &org).await;
     let again = admin
         .post("/api/organizations", json!({ "name": org }))
         .await;
-    assert_eq!(again.status, 201);
+    assert_eq!(again.status, 201, "{:#}", again.body);
     let issuers = admin
         .get(&format!("/t/{org}/api/trusted-token-issuers"))
         .await;
     assert_eq!(issuers.body["items"], json!([]));
+}
+
+/// The quarantine item of `org`'s name, as stored.
+async fn quarantine_item(
+    admin: &Admin,
+    org: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    let key = Key::organization_quarantine(org);
+    admin
+        .test
+        .dynamodb
+        .get_item()
+        .table_name(&admin.test.table_name)
+        .key("pk", AttributeValue::S(key.pk))
+        .key("sk", AttributeValue::S(key.sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+/// What the passing of 24 hours does: the quarantine item's `expires_at` in the past (DynamoDB
+/// deletes expired items lazily, so it may well still be there).
+async fn release_quarantine(admin: &Admin, org: &str) {
+    let key = Key::organization_quarantine(org);
+    admin
+        .test
+        .dynamodb
+        .update_item()
+        .table_name(&admin.test.table_name)
+        .key("pk", AttributeValue::S(key.pk))
+        .key("sk", AttributeValue::S(key.sk))
+        .update_expression("SET expires_at = :past")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":past", AttributeValue::N((now_epoch() - 1).to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_organizations_name_is_quarantined_for_24_hours() {
+    let admin = Admin::new().await;
+    let org = admin.organization().await;
+    fill(&admin, &org).await;
+    let before = now_epoch();
+    assert_eq!(
+        admin
+            .delete(&format!("/api/organizations/{org}"))
+            .await
+            .status,
+        204
+    );
+    let after = now_epoch();
+
+    // The quarantine item carries the table's TTL attribute, 24 h after the delete.
+    let item = quarantine_item(&admin, &org)
+        .await
+        .expect("quarantine item");
+    let expires_at: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    assert!((before + 86_400..=after + 86_400).contains(&expires_at));
+    let released_at = item["released_at"].as_s().unwrap().clone();
+    assert_eq!(released_at, rfc3339(expires_at));
+    assert!(
+        admin.partition(&org).await.is_empty(),
+        "not in the swept partition"
+    );
+
+    // A create is 409 naming the field and the release time, and writes nothing.
+    let refused = admin
+        .post("/api/organizations", json!({ "name": org }))
+        .await;
+    refused.assert_problem(409, Some("name"));
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(detail.contains(&released_at), "{detail}");
+    assert!(!organization_item_exists(&admin, &org).await);
+    admin
+        .get(&format!("/api/organizations/{org}"))
+        .await
+        .assert_problem(404, None);
+    // Deleting again is 404 and does not move the release time.
+    admin
+        .delete(&format!("/api/organizations/{org}"))
+        .await
+        .assert_problem(404, None);
+    let again = quarantine_item(&admin, &org).await.unwrap();
+    assert_eq!(again["expires_at"], item["expires_at"]);
+
+    // An expired quarantine item (not yet removed by TTL) no longer holds the name.
+    release_quarantine(&admin, &org).await;
+    let created = admin
+        .post("/api/organizations", json!({ "name": org }))
+        .await;
+    assert_eq!(created.status, 201, "{:#}", created.body);
 }
 
 #[tokio::test]

@@ -482,9 +482,7 @@ async fn numeric_date_edges_are_read_as_numbers_and_nothing_else() {
     let accepted: Vec<Vec<(&str, String)>> = vec![
         vec![("exp", future_float.clone())],
         vec![("exp", format!("{}e0", now + 300))],
-        vec![("exp", "1e300".into())],
-        vec![("exp", "9223372036854775807".into())],
-        vec![("exp", "18446744073709551616".into())],
+        vec![("exp", format!("{}", now + 86_000))],
         vec![("iat", "-1".into())],
         vec![("iat", "0".into())],
         vec![("nbf", "-1e300".into())],
@@ -512,6 +510,11 @@ async fn numeric_date_edges_are_read_as_numbers_and_nothing_else() {
         ("exp", format!(r#"{{"$gt":{}}}"#, now)),
         ("exp", format!(r#""{}""#, now + 300)),
         ("exp", format!(r#""{}.0""#, now + 300)),
+        // The stack's issuer has no max_token_age_seconds: exp at most 24 h ahead.
+        ("exp", "1e300".into()),
+        ("exp", "9223372036854775807".into()),
+        ("exp", "18446744073709551616".into()),
+        ("exp", format!("{}", now + 86_400 + 60)),
         ("nbf", "1e300".into()),
         ("nbf", format!("{}", now + 3600)),
         ("nbf", "false".into()),
@@ -714,6 +717,41 @@ async fn a_stored_jwks_uri_to_a_private_address_is_never_fetched() {
         assert!(started.elapsed() < Duration::from_secs(3), "{uri}");
     }
     assert_eq!(local.connections(), 0);
+}
+
+/// `TRUSTGATE_ALLOW_INSECURE_JWKS=true` (the stack's default here) opens loopback and private
+/// targets for local development, never link-local or cloud-metadata ones: a stored issuer
+/// pointing there is a 500 for the operator, without a connection attempt.
+#[tokio::test]
+async fn even_the_insecure_flag_never_fetches_keys_from_a_metadata_address() {
+    let stack = Stack::new().await;
+    let uris = [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[fe80::1]/jwks",
+        "http://[fd00:ec2::254]/",
+    ];
+    let mut issuers = Vec::new();
+    for (i, uri) in uris.iter().enumerate() {
+        let mut issuer = issuer_record(
+            &format!("m{i}"),
+            &format!("https://m{i}.example.com/{}", stack.org),
+        );
+        issuer.jwks_uri = Some((*uri).to_owned());
+        stack.add_issuer(&issuer).await;
+        issuers.push(issuer);
+    }
+    // All stored before the first exchange reads (and caches) the organization's issuers.
+    for (issuer, uri) in issuers.iter().zip(uris) {
+        let mut claims = stack.claims();
+        claims["iss"] = json!(issuer.issuer);
+        let started = Instant::now();
+        let reply = stack
+            .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims))
+            .await;
+        assert_error(&reply, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
+        assert!(started.elapsed() < Duration::from_secs(1), "{uri}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -909,3 +909,71 @@ async fn an_organization_being_deleted_has_no_jwks_or_discovery() {
     .await;
     assert_eq!(discovery.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_organization_being_deleted_refuses_exchange_and_refresh_with_invalid_client() {
+    // No record cache, as on a function that has not read the organization since it changed.
+    let stack = Stack::with_config(&[(config::CONFIG_CACHE_SECONDS, "0")]).await;
+    let secret = random_hex(32);
+    let app = application(
+        AppType::Web,
+        &[GrantType::TokenExchange, GrantType::RefreshToken],
+        Some(&secret),
+    );
+    stack.add_application(&app).await;
+    let client = Some((app.client_id.as_str(), secret.as_str()));
+    let exchange = |token: String| {
+        let request = form_request(
+            &stack.token_path(),
+            &[
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token", &token),
+                ("subject_token_type", JWT_TYPE),
+            ],
+            client,
+        );
+        call(&stack.token, request)
+    };
+    let subject = || RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims());
+    let reply = exchange(subject()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let refresh_token = reply.body["refresh_token"].as_str().unwrap().to_owned();
+
+    // What a delete that stopped after its first step leaves: the organization item marked,
+    // its issuer and applications still in the table.
+    let key = trustgate::aws::table::Key::organization(&stack.org);
+    stack
+        .app
+        .dynamodb
+        .update_item()
+        .table_name(&stack.app.table_name)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(key.pk))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(key.sk))
+        .update_expression("SET deleting_since = :t")
+        .expression_attribute_values(
+            ":t",
+            aws_sdk_dynamodb::types::AttributeValue::S("2026-11-26T00:00:00Z".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    assert_error(
+        &exchange(subject()).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
+    let refresh = form_request(
+        &stack.token_path(),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_token),
+        ],
+        client,
+    );
+    assert_error(
+        &call(&stack.token, refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
+}

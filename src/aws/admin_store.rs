@@ -13,10 +13,14 @@
 //! - a change is written only if the record's `revision` is the one it was computed from;
 //! - deleting an organization first marks it `deleting_since` (so no child can be added), then
 //!   deletes its whole partition (batched: nothing can be added meanwhile), then the
-//!   organization item. A delete that stops halfway is finished by the next one.
+//!   organization item, in one transaction with a quarantine item that keeps the name from
+//!   being created again for [`NAME_QUARANTINE_SECONDS`] (a create checks it in its own
+//!   transaction). A delete that stops halfway is finished by the next one.
 //!
 //! Lists are paged with opaque cursors the store makes and checks (`admin_store/cursor.rs`),
 //! so the HTTP layer never sees a key.
+
+use std::borrow::Cow;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -30,7 +34,7 @@ use super::table_keys::{
 };
 use crate::domain::application::Application;
 use crate::domain::input::InputError;
-use crate::domain::organization::Organization;
+use crate::domain::organization::{NAME_QUARANTINE_SECONDS, Organization};
 use crate::domain::{now_epoch, rfc3339};
 use cursor::Listing;
 
@@ -55,7 +59,7 @@ pub enum AdminError {
     #[error("{field}: {message}")]
     Conflict {
         field: &'static str,
-        message: &'static str,
+        message: Cow<'static, str>,
     },
     /// The change asked for breaks a rule of the record.
     #[error(transparent)]
@@ -74,6 +78,15 @@ struct OrganizationItem {
     created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     deleting_since: Option<String>,
+}
+
+/// What a deleted organization leaves under its name until `released_at` (also the item's
+/// `expires_at`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct QuarantineItem {
+    deleted_at: String,
+    /// RFC 3339.
+    released_at: String,
 }
 
 /// The organization exists and no delete has begun.
@@ -108,7 +121,8 @@ impl<'a> AdminStore<'a> {
     // ---- organizations ----
 
     /// Creates the organization; [`AdminError::Conflict`] on `name` if one of that name exists
-    /// (or is still being deleted).
+    /// (or is still being deleted), or was deleted less than [`NAME_QUARANTINE_SECONDS`] ago
+    /// (the message names when the name is released).
     pub async fn create_organization(&self, org: &Organization) -> Result<(), AdminError> {
         let record = OrganizationItem {
             name: org.name.clone(),
@@ -116,28 +130,38 @@ impl<'a> AdminStore<'a> {
             deleting_since: None,
         };
         let key = Key::organization(&org.name);
-        match self
-            .table
-            .put(&key, item(&record, None)?, Condition::Absent)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed) => {
-                // Only to choose the message; the condition decided.
-                let existing: Option<OrganizationItem> = self.table.get(&key).await?;
-                let message = match existing.and_then(|o| o.deleting_since) {
-                    Some(_) => {
-                        "an organization of this name is being deleted; retry its DELETE to finish"
-                    }
-                    None => "an organization of this name already exists",
-                };
-                Err(AdminError::Conflict {
-                    field: "name",
-                    message,
-                })
+        let quarantine = Key::organization_quarantine(&org.name);
+        let writes = vec![
+            put(&key, &record, None, Condition::Absent)?,
+            check(&quarantine, Condition::AbsentOrExpired),
+        ];
+        let failed = match self.table.transact_reporting(writes).await? {
+            Ok(()) => return Ok(()),
+            Err(failed) => failed,
+        };
+        // Only to choose the message; the conditions decided.
+        let message: Cow<'static, str> = if failed.contains(&0) {
+            let existing: Option<OrganizationItem> = self.table.get(&key).await?;
+            match existing.and_then(|o| o.deleting_since) {
+                Some(_) => {
+                    "an organization of this name is being deleted; retry its DELETE to finish"
+                        .into()
+                }
+                None => "an organization of this name already exists".into(),
             }
-            Err(e) => Err(e.into()),
-        }
+        } else {
+            let released = self.table.get::<QuarantineItem>(&quarantine).await?;
+            let at = released.map_or_else(|| "shortly".to_owned(), |q| q.released_at);
+            format!(
+                "an organization of this name was deleted; the name is released at {at} \
+                 (tokens of the deleted organization may be valid until then)"
+            )
+            .into()
+        };
+        Err(AdminError::Conflict {
+            field: "name",
+            message,
+        })
     }
 
     /// The organization, unless it does not exist or is being deleted.
@@ -210,12 +234,28 @@ impl<'a> AdminStore<'a> {
             self.table.delete_many(&keys).await?;
             removed += keys.len();
         }
-        // 3. The organization item itself; a parallel delete may have removed it already.
-        let marked = Condition::Expression("attribute_exists(deleting_since)");
-        match self.table.delete(&key, marked).await {
-            Ok(()) | Err(StoreError::ConditionFailed) => Ok(removed),
-            Err(e) => Err(e.into()),
-        }
+        // 3. The organization item itself, and in the same transaction the quarantine of its
+        //    name; a parallel delete may have done both already.
+        let now = now_epoch();
+        let released_at = now + NAME_QUARANTINE_SECONDS;
+        let quarantine = QuarantineItem {
+            deleted_at: rfc3339(now),
+            released_at: rfc3339(released_at),
+        };
+        let writes = vec![
+            delete(
+                &key,
+                Condition::Expression("attribute_exists(deleting_since)"),
+            ),
+            Write::Put {
+                key: Key::organization_quarantine(org),
+                item: Item::from_record(&quarantine, Some(released_at))?,
+                condition: Condition::None,
+            },
+        ];
+        // A failed condition: the organization item is gone, so a parallel delete did both.
+        let _done_by_a_parallel_delete = self.table.transact_reporting(writes).await?;
+        Ok(removed)
     }
 
     // ---- applications ----

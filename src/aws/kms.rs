@@ -1,5 +1,9 @@
 //! The [`Signer`] port on AWS KMS. `Sign` with `MessageType=RAW` (KMS hashes; moto's `DIGEST`
 //! mode hashes twice and is avoided), and `GetPublicKey` once per key per warm function.
+//!
+//! `Sign` names the key by the ARN `GetPublicKey` answered with, never by the configured id:
+//! when that is an alias, re-pointing it under a warm function would otherwise sign with the
+//! new key under the old key's `kid`, and every token would fail verification.
 
 use std::sync::Arc;
 
@@ -19,8 +23,15 @@ pub struct KmsSigner {
     key_id: String,
     previous_key_ids: Vec<String>,
     configured_alg: Option<SigningAlg>,
-    current: OnceCell<Arc<SigningKey>>,
+    current: OnceCell<LoadedKey>,
     previous: OnceCell<Vec<Arc<SigningKey>>>,
+}
+
+/// A key as `GetPublicKey` described it: the public key, and the ARN of the KMS key it is
+/// (whatever alias or id it was asked for by).
+struct LoadedKey {
+    key: Arc<SigningKey>,
+    arn: String,
 }
 
 impl KmsSigner {
@@ -41,7 +52,7 @@ impl KmsSigner {
         }
     }
 
-    async fn load(&self, key_id: &str) -> Result<Arc<SigningKey>, PortError> {
+    async fn load(&self, key_id: &str) -> Result<LoadedKey, PortError> {
         let output = self
             .client
             .get_public_key()
@@ -49,6 +60,9 @@ impl KmsSigner {
             .send()
             .await
             .map_err(|e| port_error("KMS GetPublicKey", &e))?;
+        let arn = output
+            .key_id
+            .ok_or_else(|| PortError::Internal(format!("KMS key {key_id}: no KeyId returned")))?;
         let spki = output
             .public_key
             .ok_or_else(|| PortError::Internal("KMS returned no public key".into()))?;
@@ -58,7 +72,17 @@ impl KmsSigner {
             .map_err(|e| PortError::Internal(format!("KMS key {key_id} has {e}")))?;
         let key = SigningKey::new(&key, self.configured_alg)
             .map_err(|e| PortError::Internal(format!("KMS key {key_id}: {e}")))?;
-        Ok(Arc::new(key))
+        Ok(LoadedKey {
+            key: Arc::new(key),
+            arn,
+        })
+    }
+
+    /// The current key, loaded on first use.
+    async fn current(&self) -> Result<&LoadedKey, PortError> {
+        self.current
+            .get_or_try_init(|| self.load(&self.key_id))
+            .await
     }
 }
 
@@ -72,12 +96,7 @@ fn kms_algorithm(alg: SigningAlg) -> SigningAlgorithmSpec {
 
 impl Signer for KmsSigner {
     fn current_key(&self) -> BoxFuture<'_, Result<Arc<SigningKey>, PortError>> {
-        Box::pin(async move {
-            self.current
-                .get_or_try_init(|| self.load(&self.key_id))
-                .await
-                .cloned()
-        })
+        Box::pin(async move { Ok(Arc::clone(&self.current().await?.key)) })
     }
 
     fn published_keys(&self) -> BoxFuture<'_, Result<Vec<Arc<SigningKey>>, PortError>> {
@@ -88,7 +107,7 @@ impl Signer for KmsSigner {
                 .get_or_try_init(|| async {
                     let mut loaded = Vec::with_capacity(self.previous_key_ids.len());
                     for id in &self.previous_key_ids {
-                        loaded.push(self.load(id).await?);
+                        loaded.push(self.load(id).await?.key);
                     }
                     Ok::<_, PortError>(loaded)
                 })
@@ -104,11 +123,11 @@ impl Signer for KmsSigner {
 
     fn sign<'a>(&'a self, signing_input: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, PortError>> {
         Box::pin(async move {
-            let key = self.current_key().await?;
+            let LoadedKey { key, arn } = self.current().await?;
             let output = self
                 .client
                 .sign()
-                .key_id(&self.key_id)
+                .key_id(arn)
                 .message(Blob::new(signing_input))
                 .message_type(MessageType::Raw)
                 .signing_algorithm(kms_algorithm(key.alg))

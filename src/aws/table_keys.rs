@@ -6,6 +6,7 @@
 //! | item | `pk` | `sk` |
 //! |---|---|---|
 //! | organization | `ORGS` | `ORG#{org}` |
+//! | name of a deleted organization, quarantined (TTL) | `ORG-QUARANTINE#{org}` | `ORG-QUARANTINE` |
 //! | trusted token issuer | `ORG#{org}` | `TTI#{id}` |
 //! | issuer name guard (uniqueness) | `ORG#{org}` | `TTI-NAME#{sha256(name)}` |
 //! | issuer `iss` guard (uniqueness) | `ORG#{org}` | `TTI-ISS#{sha256(iss)}` |
@@ -52,6 +53,16 @@ impl Key {
         Key {
             pk: ORGANIZATIONS_PK.into(),
             sk: format!("{ORGANIZATION_PREFIX}{org}"),
+        }
+    }
+
+    /// Left by a delete for [`NAME_QUARANTINE_SECONDS`](crate::domain::organization::NAME_QUARANTINE_SECONDS)
+    /// (its `expires_at`); a create of the name checks it is absent or expired. Outside the
+    /// organization's partition, so the delete's sweep never meets it.
+    pub fn organization_quarantine(org: &str) -> Key {
+        Key {
+            pk: format!("ORG-QUARANTINE#{org}"),
+            sk: "ORG-QUARANTINE".into(),
         }
     }
 

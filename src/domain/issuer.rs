@@ -156,8 +156,9 @@ pub enum KeySource<'a> {
 
 /// Checks a `jwks_uri`: an absolute `https` URL without credentials or fragment, whose host is
 /// not a loopback, private, link-local or metadata address or name. With `allow_insecure`
-/// (local development and tests) `http` and such hosts are accepted. Host names are checked
-/// again after DNS resolution when keys are fetched.
+/// (local development and tests) `http` and such hosts are accepted, except link-local and
+/// metadata addresses ([`address::may_connect`]). Host names are checked again after DNS
+/// resolution when keys are fetched.
 pub fn check_jwks_uri(raw: &str, allow_insecure: bool) -> Result<Url, String> {
     if raw.len() > 2048 {
         return Err("must be at most 2048 characters".into());
@@ -174,13 +175,13 @@ pub fn check_jwks_uri(raw: &str, allow_insecure: bool) -> Result<Url, String> {
     if url.fragment().is_some() {
         return Err("must not have a fragment".into());
     }
-    let local = match url.host() {
+    let allowed = match url.host() {
         None => return Err("must have a host".into()),
-        Some(Host::Ipv4(ip)) => !address::is_public(ip.into()),
-        Some(Host::Ipv6(ip)) => !address::is_public(ip.into()),
-        Some(Host::Domain(name)) => address::is_forbidden_host_name(name),
+        Some(Host::Ipv4(ip)) => address::may_connect(ip.into(), allow_insecure),
+        Some(Host::Ipv6(ip)) => address::may_connect(ip.into(), allow_insecure),
+        Some(Host::Domain(name)) => allow_insecure || !address::is_forbidden_host_name(name),
     };
-    if local && !allow_insecure {
+    if !allowed {
         return Err("must not point to a loopback, private, link-local or metadata address".into());
     }
     Ok(url)

@@ -5,7 +5,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::application::ApplicationSettings;
 use super::input::{InputError, Settings};
+
+/// How long the name of a deleted organization cannot be created again: the longest access
+/// token lifetime (24 h). A new organization of the same name has the same issuer value, so a
+/// token of the old one still valid then would be valid for the new tenant.
+pub const NAME_QUARANTINE_SECONDS: i64 = *ApplicationSettings::ACCESS_TOKEN_TTL_RANGE.end() as i64;
 
 /// An organization name: `[a-z0-9][a-z0-9-]{0,62}` (it appears in URLs and issuer values).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

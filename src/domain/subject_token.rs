@@ -21,6 +21,10 @@ pub const MAX_KID_BYTES: usize = 256;
 pub const MAX_SUB_BYTES: usize = 1024;
 /// Largest `jti` recorded for replay detection.
 pub const MAX_JTI_BYTES: usize = 256;
+/// Longest remaining lifetime (`exp − now`, seconds, clock skew not added) of a subject token
+/// whose issuer has no `max_token_age_seconds`: 24 h. Without it a token that is never
+/// expected to expire (and may carry no `iat`) would be accepted for as long as it says.
+pub const MAX_REMAINING_LIFETIME_SECONDS: i64 = 86_400;
 
 /// Why a subject token was refused. The text is safe to show the client: it never repeats
 /// token content.
@@ -52,6 +56,8 @@ pub enum Rejection {
     IssuedInFuture,
     #[error("subject token is older than the trusted issuer allows")]
     TooOld,
+    #[error("subject token expires more than 24 hours from now")]
+    LivesTooLong,
     #[error("subject token audience does not include this organization")]
     WrongAudience,
     #[error("subject token {0} claim is missing or invalid")]
@@ -77,7 +83,7 @@ impl Rejection {
             Rejection::Expired | Rejection::BadClaim("exp") => Check::Expiry,
             Rejection::NotYetValid | Rejection::BadClaim("nbf") => Check::NotBefore,
             Rejection::IssuedInFuture | Rejection::BadClaim("iat") => Check::IssuedAt,
-            Rejection::TooOld => Check::MaxAge,
+            Rejection::TooOld | Rejection::LivesTooLong => Check::MaxAge,
             Rejection::WrongAudience | Rejection::BadClaim("aud") => Check::Audience,
             Rejection::Replayed | Rejection::BadClaim("jti") => Check::Jti,
             Rejection::BadClaim(_) => Check::Subject,
@@ -285,7 +291,8 @@ pub struct ClaimRules<'a> {
 
 impl VerifiedToken {
     /// `exp` required, `nbf`/`iat` not in the future, all numeric, with the issuer's clock
-    /// skew (RFC 7519 §4.1.4–4.1.6); the issuer's maximum age; `aud` (§4.1.3) holding the
+    /// skew (RFC 7519 §4.1.4–4.1.6); the issuer's maximum age, or without one `exp` at most
+    /// [`MAX_REMAINING_LIFETIME_SECONDS`] ahead; `aud` (§4.1.3) holding the
     /// organization's issuer or the alias; a non-empty string `sub`; the `jti` rule.
     pub fn validate(self, rules: &ClaimRules<'_>) -> Result<Subject, Rejection> {
         let claims = self.claims;
@@ -303,11 +310,17 @@ impl VerifiedToken {
         if iat.is_some_and(|iat| iat > now + skew) {
             return Err(Rejection::IssuedInFuture);
         }
-        if let Some(max_age) = rules.issuer.max_token_age_seconds {
-            let iat = iat.ok_or(Rejection::BadClaim("iat"))?;
-            if now - iat > max_age as f64 {
-                return Err(Rejection::TooOld);
+        match rules.issuer.max_token_age_seconds {
+            Some(max_age) => {
+                let iat = iat.ok_or(Rejection::BadClaim("iat"))?;
+                if now - iat > max_age as f64 {
+                    return Err(Rejection::TooOld);
+                }
             }
+            None if exp - now > MAX_REMAINING_LIFETIME_SECONDS as f64 => {
+                return Err(Rejection::LivesTooLong);
+            }
+            None => {}
         }
 
         let accepted = |aud: &str| {
@@ -669,8 +682,45 @@ mod tests {
             serde_json::json!(NOW + 59),
         );
         assert!(validate(skewed, &issuer()).is_ok());
+        // A huge exp cannot overflow `expires_at` (an issuer with a maximum age accepts it).
+        let mut aged = issuer();
+        aged.max_token_age_seconds = Some(600);
         let huge = with(good(), "exp", serde_json::json!(1e300));
-        assert!(validate(huge, &issuer()).is_ok());
+        assert!(validate(huge, &aged).is_ok());
+    }
+
+    #[test]
+    fn without_a_max_age_refuses_tokens_that_live_over_a_day() {
+        let ten_years = with(
+            with(good(), "exp", serde_json::json!(NOW + 10 * 365 * 86_400)),
+            "iat",
+            Value::Null,
+        );
+        let refused = validate(ten_years.clone(), &issuer()).unwrap_err();
+        assert_eq!(refused, Rejection::LivesTooLong);
+        assert_eq!(refused.check(), Check::MaxAge);
+        assert_eq!(
+            refused.to_string(),
+            "subject token expires more than 24 hours from now"
+        );
+        // Exactly 24 h is accepted, one second more is not: the skew is not added.
+        let day = with(good(), "exp", serde_json::json!(NOW + 86_400));
+        assert!(validate(day, &issuer()).is_ok());
+        let day_and_a_second = with(good(), "exp", serde_json::json!(NOW + 86_401));
+        assert_eq!(
+            validate(day_and_a_second, &issuer()).unwrap_err(),
+            Rejection::LivesTooLong
+        );
+        let fractional = with(good(), "exp", serde_json::json!(NOW as f64 + 86_400.5));
+        assert_eq!(
+            validate(fractional, &issuer()).unwrap_err(),
+            Rejection::LivesTooLong
+        );
+        // An issuer's own maximum age replaces the ceiling (it bounds `iat`, not `exp`).
+        let mut aged = issuer();
+        aged.max_token_age_seconds = Some(600);
+        let long = with(good(), "exp", serde_json::json!(NOW + 10 * 365 * 86_400));
+        assert!(validate(long, &aged).is_ok());
     }
 
     #[test]
@@ -797,6 +847,7 @@ mod tests {
                     let exp = claims["exp"].as_f64().unwrap();
                     prop_assert!(exp + 60.0 > NOW as f64);
                     prop_assert!(subject.expires_at > NOW);
+                    prop_assert!(max_age.is_some() || exp - NOW as f64 <= 86_400.0);
                     if let Some(nbf) = claims.get("nbf") {
                         prop_assert!(nbf.as_f64().unwrap() <= (NOW + 60) as f64);
                     }

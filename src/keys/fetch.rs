@@ -44,10 +44,11 @@ impl HostLookup for SystemLookup {
     }
 }
 
-/// A reqwest resolver that answers only with public addresses (unless `allow_insecure`): the
-/// non-public ones a name resolves to are dropped, and a name left with none fails, so a
-/// connection to them is never attempted. Names that always mean this machine or a metadata
-/// service fail without a lookup.
+/// A reqwest resolver that answers only with the addresses [`address::may_connect`] allows
+/// (public ones; with `allow_insecure` any but link-local and metadata ones): the others a name
+/// resolves to are dropped, and a name left with none fails, so a connection to them is never
+/// attempted. Names that always mean this machine or a metadata service fail without a lookup
+/// (unless `allow_insecure`; their addresses are still checked).
 #[derive(Clone)]
 pub struct GuardedResolver {
     lookup: Arc<dyn HostLookup>,
@@ -74,13 +75,14 @@ impl GuardedResolver {
             return Err(refused("is a local or metadata name"));
         }
         let mut addrs = self.lookup.lookup(host.to_owned()).await?;
-        if !self.allow_insecure {
-            addrs.retain(|ip| address::is_public(*ip));
-            if addrs.is_empty() {
-                return Err(refused(
-                    "resolves only to loopback, private, link-local or metadata addresses",
-                ));
-            }
+        // Link-local and metadata addresses are dropped even with `allow_insecure`.
+        addrs.retain(|ip| address::may_connect(*ip, self.allow_insecure));
+        if addrs.is_empty() {
+            return Err(refused(if self.allow_insecure {
+                "resolves only to link-local or metadata addresses"
+            } else {
+                "resolves only to loopback, private, link-local or metadata addresses"
+            }));
         }
         Ok(addrs)
     }
@@ -284,6 +286,27 @@ mod tests {
     async fn insecure_mode_allows_local_addresses() {
         let (guarded, _) = resolver(&["127.0.0.1"], true);
         assert_eq!(guarded.addresses("localhost").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn insecure_mode_still_refuses_link_local_and_metadata_addresses() {
+        let metadata: [&[&str]; 4] = [
+            &["169.254.169.254"],
+            &["fe80::1"],
+            &["fd00:ec2::254"],
+            &["::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe"],
+        ];
+        for addrs in metadata {
+            let (guarded, _) = resolver(addrs, true);
+            let error = guarded
+                .addresses("metadata.example.com")
+                .await
+                .expect_err("never a metadata address");
+            assert_eq!(error.kind(), io::ErrorKind::PermissionDenied, "{addrs:?}");
+        }
+        let (guarded, _) = resolver(&["169.254.169.254", "127.0.0.1"], true);
+        let addrs = guarded.addresses("mixed.example.com").await.unwrap();
+        assert_eq!(addrs, ["127.0.0.1".parse::<IpAddr>().unwrap()]);
     }
 
     #[tokio::test]

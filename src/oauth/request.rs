@@ -104,8 +104,19 @@ impl<'f> ExchangeRequest<'f> {
     }
 }
 
+/// A token parameter trimmed of surrounding ASCII whitespace, before any other rule (the 16 KiB
+/// limit included): a compact JWS never holds whitespace, and a copied command often adds a
+/// newline. Only whitespace counts as missing.
+fn token<'f>(form: &'f Form<'_>, name: &str) -> Result<Option<&'f str>, OAuthError> {
+    Ok(form
+        .get(name)?
+        .map(|value| value.trim_ascii())
+        .filter(|value| !value.is_empty()))
+}
+
 fn exchange<'f>(form: &'f Form<'_>) -> Result<ExchangeRequest<'f>, OAuthError> {
-    let subject_token = form.require("subject_token")?;
+    let subject_token = token(form, "subject_token")?
+        .ok_or_else(|| OAuthError::invalid_request("parameter subject_token is missing"))?;
     let subject_token_type = TokenType::parse(form.require("subject_token_type")?)
         .ok_or_else(|| OAuthError::invalid_request("unsupported subject_token_type"))?;
     let requested_token_type = match form.get("requested_token_type")? {
@@ -119,7 +130,7 @@ fn exchange<'f>(form: &'f Form<'_>) -> Result<ExchangeRequest<'f>, OAuthError> {
             }
         },
     };
-    if form.get("actor_token")?.is_some() || form.get("actor_token_type")?.is_some() {
+    if token(form, "actor_token")?.is_some() || form.get("actor_token_type")?.is_some() {
         return Err(OAuthError::invalid_request(
             "delegation (actor_token) is not supported",
         ));
@@ -162,6 +173,36 @@ mod tests {
                 requested_token_type: TokenType::AccessToken,
             })
         );
+    }
+
+    #[test]
+    fn trims_surrounding_ascii_whitespace_off_the_subject_token() {
+        let jwt = TokenType::JWT;
+        // What `curl --data-urlencode 'subject_token=<jwt>\n'` sends, and other pastes.
+        for raw in ["a.b.c%0A", "%20%09a.b.c%0D%0A", "+a.b.c+", "a.b.c%0C"] {
+            let body =
+                format!("{EXCHANGE}&client_id=c&subject_token={raw}&subject_token_type={jwt}");
+            match parse(&body).unwrap() {
+                TokenRequest::Exchange(exchange) => assert_eq!(exchange.subject_token, "a.b.c"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Inner whitespace is the token's (and refused by its own rules), not trimmed.
+        let inner =
+            format!("{EXCHANGE}&client_id=c&subject_token=a.%0Ab.c&subject_token_type={jwt}");
+        match parse(&inner).unwrap() {
+            TokenRequest::Exchange(exchange) => assert_eq!(exchange.subject_token, "a.\nb.c"),
+            other => panic!("{other:?}"),
+        }
+        // Only whitespace: missing. An actor token of whitespace is no actor token.
+        let blank = format!("{EXCHANGE}&client_id=c&subject_token=%0A%20&subject_token_type={jwt}");
+        let error = parse(&blank).unwrap_err();
+        assert_eq!(error.code, super::super::ErrorCode::InvalidRequest);
+        assert_eq!(description(error), "parameter subject_token is missing");
+        let blank_actor = format!(
+            "{EXCHANGE}&client_id=c&subject_token=a.b.c&subject_token_type={jwt}&actor_token=%0A"
+        );
+        assert!(parse(&blank_actor).is_ok());
     }
 
     #[test]

@@ -46,6 +46,8 @@ impl Clock for FixedClock {
 struct Organization {
     issuers: Vec<TrustedIssuer>,
     applications: HashMap<ClientId, Application>,
+    /// A delete has begun: the organization counts as gone, its records are still there.
+    deleting: bool,
 }
 
 /// Organizations, their trusted issuers and applications; every read is counted, and a failure
@@ -64,6 +66,14 @@ impl MemoryConfigStore {
 
     pub fn remove_organization(&self, org: &OrgName) {
         lock(&self.organizations).remove(org);
+    }
+
+    /// What a delete that stopped halfway leaves (see `crate::aws::admin_store`): the
+    /// organization marked, its issuers and applications not yet removed.
+    pub fn mark_deleting(&self, org: &OrgName) {
+        if let Some(o) = lock(&self.organizations).get_mut(org) {
+            o.deleting = true;
+        }
     }
 
     /// Adds or replaces (by `id`) a trusted issuer, creating the organization if needed.
@@ -154,7 +164,7 @@ impl ConfigStore for MemoryConfigStore {
         &'a self,
         org: &'a OrgName,
     ) -> BoxFuture<'a, Result<bool, PortError>> {
-        let result = self.read(|orgs| orgs.contains_key(org));
+        let result = self.read(|orgs| orgs.get(org).is_some_and(|o| !o.deleting));
         Box::pin(std::future::ready(result))
     }
 }

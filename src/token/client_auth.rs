@@ -37,6 +37,27 @@ impl TokenService {
             .ok_or(TokenError::InvalidClient)
     }
 
+    /// [`Self::authenticate`] in an organization that exists and is not being deleted: the
+    /// records of a half-deleted organization may still be in the table, but its clients
+    /// belong to no live organization (`invalid_client`). The organization is read through
+    /// the warm function's cache, alongside the client's record.
+    pub(super) async fn authenticate_in_live_organization(
+        &self,
+        org: &OrgName,
+        caller: &Caller,
+        read: Read,
+    ) -> Result<Arc<Application>, TokenError> {
+        let (live, application) = tokio::join!(
+            self.ports.config_store.organization_exists(org),
+            self.authenticate(org, caller, read)
+        );
+        if !live? {
+            tracing::info!(%org, "token request for an organization that is deleted or being deleted");
+            return Err(TokenError::InvalidClient);
+        }
+        application
+    }
+
     /// The enabled application the credentials prove, or why not.
     pub(super) async fn authenticate(
         &self,

@@ -15,7 +15,9 @@ impl TokenService {
         caller: &Caller,
         request: &ExchangeRequest<'_>,
     ) -> Result<Issued, TokenError> {
-        let application = self.authenticate(org, caller, Read::Cached).await?;
+        let application = self
+            .authenticate_in_live_organization(org, caller, Read::Cached)
+            .await?;
         require_exchange_grant(&application)?;
         let subject = self
             .validate_subject(org, request.subject_token)

@@ -18,7 +18,9 @@ impl TokenService {
         caller: &Caller,
         request: &RefreshRequest,
     ) -> Result<Issued, TokenError> {
-        let application = self.authenticate(org, caller, Read::Fresh).await?;
+        let application = self
+            .authenticate_in_live_organization(org, caller, Read::Fresh)
+            .await?;
         if !application.allows(GrantType::RefreshToken) {
             return Err(TokenError::GrantNotAllowed(GrantType::RefreshToken));
         }

@@ -176,13 +176,13 @@ impl AdminStore<'_> {
 fn name_taken() -> AdminError {
     AdminError::Conflict {
         field: "name",
-        message: "another trusted token issuer of this organization has this name",
+        message: "another trusted token issuer of this organization has this name".into(),
     }
 }
 
 fn issuer_taken() -> AdminError {
     AdminError::Conflict {
         field: "issuer",
-        message: "another trusted token issuer of this organization has this issuer value",
+        message: "another trusted token issuer of this organization has this issuer value".into(),
     }
 }

@@ -80,6 +80,61 @@ async fn refused_subject_tokens_are_invalid_request_and_name_the_reason() {
 }
 
 #[tokio::test]
+async fn a_subject_token_living_over_a_day_is_refused_without_a_max_age() {
+    let h = Harness::new();
+    let mut ten_years = h.claims();
+    ten_years["exp"] = json!(NOW + 10 * 365 * 86_400);
+    ten_years.as_object_mut().unwrap().remove("iat");
+    let reply = h.exchange(WEB, &h.idp.sign(&ten_years)).await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(
+        reply.body["error_description"],
+        "subject token expires more than 24 hours from now"
+    );
+    let mut a_day = h.claims();
+    a_day["exp"] = json!(NOW + 86_400);
+    assert_eq!(
+        h.exchange(WEB, &h.idp.sign(&a_day)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_subject_token_with_a_trailing_newline_exchanges_fine() {
+    let h = Harness::new();
+    // What `curl --data-urlencode 'subject_token=<jwt>\n'` sends.
+    let reply = h.exchange(WEB, &format!("{}\n", h.subject())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = h.exchange(WEB, &format!(" \t{}\r\n", h.subject())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // Trimmed before the 16 KiB limit: a token just under it, with whitespace beyond it.
+    let mut claims = h.claims();
+    let mut pad = 12_000;
+    let token = loop {
+        claims["pad"] = json!("x".repeat(pad));
+        let token = h.idp.sign(&claims);
+        if token.len() > 16_380 {
+            break token;
+        }
+        pad += 1;
+    };
+    assert!(token.len() <= 16 * 1024, "{}", token.len());
+    let reply = h
+        .exchange(WEB, &format!("{token}{}", "\n".repeat(64)))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // Only whitespace is a missing subject token.
+    let reply = h.exchange(WEB, " \n").await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(
+        reply.body["error_description"],
+        "parameter subject_token is missing"
+    );
+}
+
+#[tokio::test]
 async fn a_failed_exchange_forgets_the_jti_it_recorded() {
     let h = Harness::new();
     let subject = h.subject();
@@ -99,6 +154,36 @@ async fn a_failed_exchange_forgets_the_jti_it_recorded() {
     );
     h.memory.signer.fail_with(None);
     assert_eq!(h.exchange(WEB, &subject).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_organization_deleted_or_being_deleted_refuses_exchange_and_refresh() {
+    let h = Harness::new();
+    let refresh_token = h.exchange(WEB, &h.subject()).await.body["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Half-deleted: marked, its issuers and applications still stored. A function that has
+    // not cached the organization (cold, or past TRUSTGATE_CONFIG_CACHE_SECONDS) sees it.
+    h.memory.config_store.mark_deleting(&org());
+    let cold = TokenApp {
+        service: TokenService::new(config(), h.memory.ports()),
+    };
+    let h = Harness { app: cold, ..h };
+    let reply = h.exchange(WEB, &h.subject()).await;
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
+    let reply = h.refresh(WEB, &refresh_token).await;
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_error(
+        &h.exchange(("mobile", None), &h.subject()).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
+
+    // Gone altogether.
+    h.memory.config_store.remove_organization(&org());
+    let reply = h.exchange(WEB, &h.subject()).await;
+    assert_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
 }
 
 #[tokio::test]

@@ -238,8 +238,9 @@ async fn a_warm_exchange_reads_each_record_once() {
     for _ in 0..3 {
         assert_eq!(h.exchange(WEB, &h.subject()).await.status, StatusCode::OK);
     }
-    // issuers and the application, once each: the cached store answers afterwards.
-    assert_eq!(h.memory.config_store.reads(), 2);
+    // The organization, its issuers and the application, once each: the cached store
+    // answers afterwards.
+    assert_eq!(h.memory.config_store.reads(), 3);
 }
 
 #[tokio::test]
