@@ -191,9 +191,10 @@ impl IssuerPolicy {
     }
 
     /// Runs condition, then subject, then claim mappings over the verified claims (a JSON
-    /// object, as bytes), with the token's own `sub` as the default subject. Runs on the
-    /// caller's thread: [`limits::MAX_TREE_DEPTH`] bounds its stack and
-    /// [`limits::MAX_ITERATIONS`] its time.
+    /// object, as bytes), with the token's own `sub` as the default subject. Claims of a shape
+    /// the bounds refuse (not an object, nested too deep, a list too long) are refused at the
+    /// policy's first step. Runs on the caller's thread: [`limits::MAX_TREE_DEPTH`] bounds its
+    /// stack and [`limits::MAX_ITERATIONS`] its time.
     pub fn evaluate(&self, claims_json: &[u8], sub: &str) -> Result<Decision, Refusal> {
         if self.is_empty() {
             return Ok(Decision {
@@ -315,11 +316,17 @@ fn check_claim_name(name: &str) -> Result<(), PolicyError> {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c));
     if !well_formed {
+        // The administrator's own input, quoted when short enough to help.
+        let shown = if name.chars().count() <= 2 * MAX_CLAIM_NAME_CHARS {
+            format!("{name:?}")
+        } else {
+            "a name".to_owned()
+        };
         return Err(PolicyError::new(
             "claim_mappings",
             format!(
-                "claim names are 1-{MAX_CLAIM_NAME_CHARS} characters: a letter or _ first, then \
-                 letters, digits and _ - . : /"
+                "{shown} is not a claim name: 1-{MAX_CLAIM_NAME_CHARS} characters, a letter \
+                 or _ first, then letters, digits and _ - . : /"
             ),
         ));
     }

@@ -220,6 +220,11 @@ fn reserved_and_malformed_claim_names_are_refused_when_saved() {
         let mappings = BTreeMap::from([(name.to_string(), "1".to_string())]);
         let error = IssuerPolicy::compile(None, None, &mappings).unwrap_err();
         assert_eq!(error.field, "claim_mappings", "{name:?}");
+        assert!(
+            error.message.contains("is not a claim name"),
+            "{}",
+            error.message
+        );
     }
     let many: BTreeMap<String, String> = (0..=MAX_MAPPINGS)
         .map(|i| (format!("c{i}"), "1".to_string()))
