@@ -484,3 +484,6 @@ pub fn max_id(expr: &IdedExpr) -> u64 {
         .map(max_id)
         .fold(expr.id, u64::max)
 }
+
+#[cfg(test)]
+mod tests;
