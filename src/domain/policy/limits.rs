@@ -61,9 +61,11 @@ pub const MAX_ITERATIONS: i64 = 10_000;
 /// Longest list anywhere in the claims; a longer one refuses the token before evaluation.
 pub const MAX_CLAIMS_LIST: usize = 1_000;
 
-/// Deepest claims document (the top-level object is depth 1); deeper refuses the token before
-/// evaluation. Converting and comparing values recurses per level, with small frames; real
-/// identity providers nest 2–4 deep.
+/// Deepest claims document, counting objects and lists (the top-level object is depth 1);
+/// deeper refuses the token before evaluation. Converting and comparing values recurses per
+/// level: the deepest accepted claims evaluate on the same 768 KiB as the deepest expressions
+/// (test `the_deepest_accepted_claims_evaluate_on_a_small_stack`). Identity providers nest
+/// 2–4 deep.
 pub const MAX_CLAIMS_DEPTH: usize = 16;
 
 /// Largest result of one claim mapping, as compact JSON: a mapped claim travels in every

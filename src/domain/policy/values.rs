@@ -13,9 +13,9 @@ use serde_json::Value as Json;
 use super::limits::{CHARGE_ITERATIONS, MAX_CLAIMS_DEPTH, MAX_CLAIMS_LIST, MAX_ITERATIONS};
 
 /// The claims as a CEL map, or why their shape is refused. `depth` is that of `json` (1 for
-/// the top-level object). Recursion is bounded by [`MAX_CLAIMS_DEPTH`].
+/// the top-level object; lists and objects count, scalars don't). Recursion is bounded by [`MAX_CLAIMS_DEPTH`].
 pub fn claims_to_cel(json: &Json, depth: usize) -> Result<Value, String> {
-    if depth > MAX_CLAIMS_DEPTH {
+    if depth > MAX_CLAIMS_DEPTH && (json.is_array() || json.is_object()) {
         return Err(format!(
             "the token's claims nest more than {MAX_CLAIMS_DEPTH} levels deep"
         ));

@@ -142,7 +142,7 @@ fn claims_of_a_refused_shape_are_refused_before_evaluation() {
         "a list in the token's claims has more than 1000 elements"
     );
     let mut deep = json!(1);
-    for _ in 0..MAX_CLAIMS_DEPTH {
+    for _ in 0..=MAX_CLAIMS_DEPTH {
         deep = json!({ "a": deep });
     }
     let refusal = p.evaluate(deep.to_string().as_bytes(), "s").unwrap_err();
@@ -239,4 +239,18 @@ fn the_deepest_accepted_expressions_evaluate_on_a_small_stack() {
         let decision = on_stack(768 << 10, || run(&p));
         assert!(decision.is_ok(), "{shape}: {decision:?}");
     }
+}
+
+/// The deepest claims accepted are compared and converted back to JSON on the same small
+/// stack as the deepest expressions.
+#[test]
+fn the_deepest_accepted_claims_evaluate_on_a_small_stack() {
+    let mut deep = json!(["leaf"]);
+    for _ in 0..MAX_CLAIMS_DEPTH - 2 {
+        deep = json!({ "a": deep });
+    }
+    let claims = json!({ "sub": "s", "a": deep }).to_string();
+    let p = policy(Some("claims == claims"), None, &[("copy", "claims.a")]);
+    let decision = on_stack(768 << 10, || p.evaluate(claims.as_bytes(), "s"));
+    assert_eq!(decision.unwrap().claims["copy"], deep);
 }
