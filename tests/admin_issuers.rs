@@ -67,6 +67,9 @@ async fn creates_a_jwks_issuer_with_the_contracts_defaults() {
     assert_eq!(body["max_token_age_seconds"], Value::Null);
     assert_eq!(body["require_jti"], false);
     assert_eq!(body["enabled"], true);
+    assert_eq!(body["condition"], Value::Null);
+    assert_eq!(body["subject"], Value::Null);
+    assert_eq!(body["claim_mappings"], json!({}));
     assert_eq!(body["created_at"], body["updated_at"]);
 
     let got = admin.get(&issuer_path(&org, id)).await;
@@ -673,4 +676,186 @@ async fn ids_that_the_server_cannot_have_made_are_not_found() {
         admin.get(&path).await.assert_problem(404, None);
         admin.delete(&path).await.assert_problem(404, None);
     }
+}
+
+const GITHUB_CONDITION: &str =
+    r#"claims.repository_owner == "acme" && claims.ref == "refs/heads/main""#;
+
+fn with_policy(name: &str, policy: Value) -> Value {
+    let mut body = jwks_issuer(name);
+    for (key, value) in policy.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    body
+}
+
+#[tokio::test]
+async fn stores_and_shows_a_condition_a_subject_and_claim_mappings() {
+    let admin = Admin::new().await;
+    let org = admin.organization().await;
+    let policy = json!({
+        "condition": GITHUB_CONDITION,
+        "subject": r#""github|" + claims.sub"#,
+        "claim_mappings": {
+            "repository": "claims.repository",
+            "email": "has(claims.email) ? claims.email : null",
+        },
+    });
+    let created = create(&admin, &org, with_policy("GitHub", policy.clone())).await;
+    for key in ["condition", "subject", "claim_mappings"] {
+        assert_eq!(created[key], policy[key], "{key}");
+    }
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(admin.get(&issuer_path(&org, id)).await.body, created);
+    // What the token function loads compiles again.
+    let stored: Vec<TrustedIssuer> = admin
+        .test
+        .table
+        .query_all(&organization_pk(&org), ISSUER_PREFIX)
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(&stored[0]).unwrap(), created);
+    let decision = stored[0]
+        .policy()
+        .unwrap()
+        .evaluate(br#"{"sub": "1", "repository_owner": "acme", "ref": "refs/heads/main", "repository": "acme/app"}"#, "1")
+        .unwrap();
+    assert_eq!(decision.sub, "github|1");
+    assert_eq!(
+        serde_json::Value::Object(decision.claims),
+        json!({"repository": "acme/app"})
+    );
+}
+
+#[tokio::test]
+async fn refuses_a_policy_that_does_not_compile_naming_the_field_and_the_position() {
+    let admin = Admin::new().await;
+    let org = admin.organization().await;
+    let reply = admin
+        .post(
+            &issuers(&org),
+            with_policy("A", json!({"condition": "claims.ref = 'main'"})),
+        )
+        .await;
+    reply.assert_problem(400, Some("condition"));
+    let detail = reply.body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("condition: syntax error at 1:12: "),
+        "{detail}"
+    );
+
+    for (policy, field) in [
+        (json!({"subject": "'github|' +"}), "subject"),
+        (
+            json!({"claim_mappings": {"sub": "claims.email"}}),
+            "claim_mappings.sub",
+        ),
+        (
+            json!({"claim_mappings": {"idp": "'x'"}}),
+            "claim_mappings.idp",
+        ),
+        (
+            json!({"claim_mappings": {"team": "claims.("}}),
+            "claim_mappings.team",
+        ),
+        (
+            json!({"claim_mappings": {"not a name": "1"}}),
+            "claim_mappings",
+        ),
+        (json!({"condition": "x".repeat(4097)}), "condition"),
+        (json!({"condition": 42}), "condition"),
+    ] {
+        let reply = admin
+            .post(&issuers(&org), with_policy("B", policy.clone()))
+            .await;
+        reply.assert_problem(400, Some(field));
+    }
+}
+
+/// Expressions nested far beyond what the parser survives on a small stack are refused before
+/// parsing, and the function keeps serving.
+#[tokio::test]
+async fn a_hostile_deep_expression_is_refused_and_the_function_answers_the_next_request() {
+    let admin = Admin::new().await;
+    let org = admin.organization().await;
+    for hostile in [
+        format!("{}true{}", "(".repeat(2_000), ")".repeat(2_000)),
+        format!("{}1{}", "[".repeat(2_000), "]".repeat(2_000)),
+        format!("claims{}", ".a".repeat(2_000)),
+        format!("{}1", "true ? 1 : ".repeat(400)),
+        "(".repeat(4_096),
+    ] {
+        let reply = admin
+            .post(
+                &issuers(&org),
+                with_policy("Deep", json!({"condition": hostile})),
+            )
+            .await;
+        reply.assert_problem(400, Some("condition"));
+        let mappings = json!({"claim_mappings": {"deep": hostile}});
+        let reply = admin
+            .post(&issuers(&org), with_policy("Deep", mappings))
+            .await;
+        reply.assert_problem(400, Some("claim_mappings.deep"));
+    }
+    let created = create(
+        &admin,
+        &org,
+        with_policy("Next", json!({"condition": GITHUB_CONDITION})),
+    )
+    .await;
+    assert_eq!(created["condition"], GITHUB_CONDITION);
+}
+
+#[tokio::test]
+async fn patch_recompiles_the_policy_and_merges_the_mappings() {
+    let admin = Admin::new().await;
+    let org = admin.organization().await;
+    let policy = json!({
+        "condition": GITHUB_CONDITION,
+        "claim_mappings": {"repository": "claims.repository", "actor": "claims.actor"},
+    });
+    let created = create(&admin, &org, with_policy("GitHub", policy)).await;
+    let path = issuer_path(&org, created["id"].as_str().unwrap());
+
+    for (patch, field) in [
+        (json!({"condition": "claims.ref =="}), "condition"),
+        (json!({"subject": "("}), "subject"),
+        (
+            json!({"claim_mappings": {"exp": "1"}}),
+            "claim_mappings.exp",
+        ),
+        (
+            json!({"claim_mappings": {"actor": "claims.actor +"}}),
+            "claim_mappings.actor",
+        ),
+    ] {
+        let reply = admin.patch(&path, patch.clone()).await;
+        reply.assert_problem(400, Some(field));
+    }
+    assert_eq!(admin.get(&path).await.body, created);
+
+    // RFC 7396: a null member removes that mapping, the others stay.
+    let reply = admin
+        .patch(
+            &path,
+            json!({"subject": "claims.actor", "claim_mappings": {"actor": null, "ref": "claims.ref"}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert_eq!(reply.body["subject"], "claims.actor");
+    assert_eq!(
+        reply.body["claim_mappings"],
+        json!({"repository": "claims.repository", "ref": "claims.ref"})
+    );
+    let reply = admin
+        .patch(
+            &path,
+            json!({"condition": null, "subject": null, "claim_mappings": null}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert_eq!(reply.body["condition"], Value::Null);
+    assert_eq!(reply.body["subject"], Value::Null);
+    assert_eq!(reply.body["claim_mappings"], json!({}));
 }

@@ -1,5 +1,6 @@
 //! Trusted token issuers: the third-party identity providers whose JWTs an organization accepts.
 
+use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut, RangeInclusive};
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -8,6 +9,7 @@ use url::{Host, Url};
 use super::address;
 use super::certificate::parse_certificate;
 use super::input::{InputError, Settings, check_range, check_text, check_unique, yes};
+use super::policy::{IssuerPolicy, PolicyError};
 
 /// JWS algorithms a trusted issuer may sign with (RFC 7518 §3.1). Asymmetric only: `none` and
 /// HMAC are not representable, so no configuration can allow them (RFC 8725 §3.1).
@@ -133,6 +135,15 @@ pub struct TrustedIssuer {
     pub updated_at: String,
 }
 
+impl TrustedIssuer {
+    /// The record's compiled policy. The token function calls it on every record it loads, so
+    /// a record that reached the table by other means than the admin API meets the same
+    /// bounds.
+    pub fn policy(&self) -> Result<IssuerPolicy, PolicyError> {
+        self.settings.policy()
+    }
+}
+
 impl Deref for TrustedIssuer {
     type Target = IssuerSettings;
 
@@ -217,6 +228,13 @@ pub struct IssuerSettings {
     /// Default true.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// CEL over `claims` that must give `true` for a token to be accepted; none by default.
+    pub condition: Option<String>,
+    /// CEL over `claims` giving the issued `sub`; default: the token's `sub`.
+    pub subject: Option<String>,
+    /// Issued claim name → CEL over `claims`; a `null` result omits the claim. Default empty.
+    #[serde(default)]
+    pub claim_mappings: BTreeMap<String, String>,
 }
 
 fn all_algorithms() -> Vec<Algorithm> {
@@ -234,6 +252,15 @@ impl IssuerSettings {
     pub const DEFAULT_CLOCK_SKEW_SECONDS: u32 = 60;
     pub const CLOCK_SKEW_RANGE: RangeInclusive<u32> = 0..=300;
     pub const MAX_TOKEN_AGE_RANGE: RangeInclusive<u64> = 1..=31_536_000;
+
+    /// Compiles `condition`, `subject` and `claim_mappings` (src/domain/policy).
+    pub fn policy(&self) -> Result<IssuerPolicy, PolicyError> {
+        IssuerPolicy::compile(
+            self.condition.as_deref(),
+            self.subject.as_deref(),
+            &self.claim_mappings,
+        )
+    }
 
     /// `None` only for a record that breaks the one-of rule, which the admin API never writes.
     pub fn key_source(&self) -> Option<KeySource<'_>> {
@@ -293,6 +320,8 @@ impl Settings for IssuerSettings {
         if let Some(age) = self.max_token_age_seconds {
             check_range("max_token_age_seconds", age, &Self::MAX_TOKEN_AGE_RANGE)?;
         }
+        self.policy()
+            .map_err(|e| InputError::field(&e.field, e.message))?;
         match (self.jwks_uri.is_some(), key) {
             (true, None) => Ok(()),
             // A configuration no token could ever pass is a mistake worth naming now.
@@ -445,6 +474,11 @@ mod tests {
             ("colour", json!("blue")),
             ("id", json!("abc")),
             ("created_at", json!("2026-01-01T00:00:00Z")),
+            ("condition", json!("claims.a ==")),
+            ("condition", json!(true)),
+            ("subject", json!("claims.sub +")),
+            ("claim_mappings", json!(["a"])),
+            ("claim_mappings", json!({"bad name": "1"})),
         ];
         for (field, value) in cases {
             let mut body = minimal();
@@ -454,6 +488,60 @@ mod tests {
         let mut missing = minimal();
         missing.as_object_mut().unwrap().remove("issuer");
         assert_eq!(field_of(missing), "issuer");
+    }
+
+    #[test]
+    fn policy_expressions_are_compiled_when_saved_and_errors_name_their_field() {
+        let mut body = minimal();
+        body["condition"] = json!(r#"claims.repository_owner == "acme""#);
+        body["subject"] = json!(r#""github|" + claims.sub"#);
+        body["claim_mappings"] = json!({"owner": "claims.repository_owner"});
+        let s = settings(body.clone()).unwrap();
+        assert_eq!(s.claim_mappings["owner"], "claims.repository_owner");
+        assert!(!s.policy().unwrap().is_empty());
+
+        body["condition"] = json!("claims.a = 1");
+        let error = settings(body.clone()).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("condition"));
+        assert!(
+            error
+                .to_string()
+                .starts_with("condition: syntax error at 1:10: "),
+            "{error}"
+        );
+        body["condition"] = json!(null);
+        body["claim_mappings"] = json!({"sub": "claims.email"});
+        assert_eq!(field_of(body.clone()), "claim_mappings.sub");
+        body["claim_mappings"] = json!({"team": "claims.(("});
+        assert_eq!(field_of(body), "claim_mappings.team");
+        assert!(settings(minimal()).unwrap().policy().unwrap().is_empty());
+    }
+
+    /// The token function compiles what it loads: a record written around the admin API is
+    /// held to the same bounds.
+    #[test]
+    fn a_stored_record_compiles_its_policy_again() {
+        let mut record = stored(minimal());
+        record.settings.condition = Some(format!("{}1{}", "(".repeat(50), ")".repeat(50)));
+        let error = record.policy().unwrap_err();
+        assert_eq!(error.field, "condition");
+        assert!(
+            error.message.starts_with("nests more than 5 levels deep"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn patch_removes_one_mapping_and_revalidates_the_rest() {
+        let mut body = minimal();
+        body["claim_mappings"] = json!({"a": "1", "b": "2"});
+        let current = stored(body);
+        let patched =
+            IssuerSettings::patched(&current, &json!({"claim_mappings": {"a": null}}), false)
+                .unwrap();
+        assert_eq!(patched.claim_mappings.keys().collect::<Vec<_>>(), ["b"]);
+        let bad = IssuerSettings::patched(&current, &json!({"subject": "'"}), false);
+        assert_eq!(bad.unwrap_err().field.as_deref(), Some("subject"));
     }
 
     #[test]
@@ -519,7 +607,9 @@ mod tests {
                 "alias",
                 "allowed_algorithms",
                 "certificate",
+                "claim_mappings",
                 "clock_skew_seconds",
+                "condition",
                 "created_at",
                 "enabled",
                 "id",
@@ -528,6 +618,7 @@ mod tests {
                 "max_token_age_seconds",
                 "name",
                 "require_jti",
+                "subject",
                 "updated_at"
             ]
         );

@@ -10,6 +10,7 @@ pub mod issuer;
 pub mod jose_object;
 pub mod lockout;
 pub mod organization;
+pub mod policy;
 pub mod public_key;
 pub mod refresh_token;
 pub mod signing_key;
