@@ -977,3 +977,52 @@ async fn an_organization_being_deleted_refuses_exchange_and_refresh_with_invalid
         "invalid_client",
     );
 }
+
+#[tokio::test]
+async fn an_issuers_condition_subject_and_mappings_decide_and_shape_the_issued_token() {
+    let stack = Stack::new().await;
+    let iss = format!("https://token.actions.example.com/{}", stack.org);
+    let mut issuer = issuer_record("actions", &iss);
+    issuer.settings.jwks_uri = Some(stack.jwks.url());
+    issuer.settings.condition =
+        Some(r#"claims.repository_owner == "acme" && claims.ref == "refs/heads/main""#.into());
+    issuer.settings.subject = Some(r#""github|" + claims.sub"#.into());
+    issuer.settings.claim_mappings = [
+        ("repository".to_owned(), "claims.repository".to_owned()),
+        ("workflow".to_owned(), "claims.workflow_ref".to_owned()),
+    ]
+    .into();
+    stack.add_issuer(&issuer).await;
+    let token = |owner: &str| {
+        let mut claims = stack.claims();
+        claims["iss"] = json!(iss);
+        claims["repository_owner"] = json!(owner);
+        claims["ref"] = json!("refs/heads/main");
+        claims["repository"] = json!(format!("{owner}/app"));
+        claims["workflow_ref"] = json!(format!("{owner}/app/.github/workflows/ci.yml@main"));
+        RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims)
+    };
+
+    let reply = stack.exchange(&token("acme")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let (_, claims) = stack
+        .verify_issued(reply.body["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(claims["sub"], "github|user-42");
+    assert_eq!(claims["idp"], iss.as_str());
+    assert_eq!(claims["repository"], "acme/app");
+    assert_eq!(claims["workflow"], "acme/app/.github/workflows/ci.yml@main");
+    assert!(
+        claims.get("email").is_none(),
+        "unmapped claims are not copied"
+    );
+
+    let reply = stack.exchange(&token("someone-else")).await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(
+        reply.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("condition")
+    );
+}

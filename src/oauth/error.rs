@@ -164,6 +164,7 @@ impl From<TokenError> for OAuthError {
             TokenError::SubjectRefused(rejection) => {
                 OAuthError::invalid_request(rejection.to_string())
             }
+            TokenError::PolicyRefused(_) => OAuthError::invalid_request(error.to_string()),
             TokenError::InvalidClient => OAuthError::invalid_client(error.to_string()),
             TokenError::LockedOut {
                 retry_after_seconds,

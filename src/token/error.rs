@@ -3,6 +3,7 @@
 //! responses, in one place.
 
 use crate::domain::application::GrantType;
+use crate::domain::policy::Refusal;
 use crate::domain::subject_token::Rejection;
 use crate::keys::KeyError;
 use crate::ports::PortError;
@@ -15,6 +16,10 @@ pub enum TokenError {
     /// The subject token is refused (RFC 8693 §2.2.2); the reason is safe to show.
     #[error("{0}")]
     SubjectRefused(Rejection),
+    /// The trusted issuer's condition, subject expression or a claim mapping refused the
+    /// subject token (RFC 8693 §2.2.2); the step and why, never a claim's value.
+    #[error("subject token refused by the trusted issuer's policy: {0}")]
+    PolicyRefused(Refusal),
     /// Unknown or disabled client, wrong or missing secret (RFC 6749 §2.3.1).
     #[error("client authentication failed")]
     InvalidClient,

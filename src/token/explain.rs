@@ -226,6 +226,7 @@ impl TokenService {
 fn check_of(error: &TokenError, otherwise: &'static str) -> &'static str {
     match error {
         TokenError::SubjectRefused(rejection) => subject_check(rejection.check()),
+        TokenError::PolicyRefused(refusal) => refusal.step.as_str(),
         _ => otherwise,
     }
 }

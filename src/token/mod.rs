@@ -79,6 +79,7 @@ pub struct TokenService {
     config: Config,
     ports: Ports,
     lockouts: Lockouts,
+    policies: policy::PolicyCache,
 }
 
 impl TokenService {
@@ -93,6 +94,7 @@ impl TokenService {
             config,
             ports,
             lockouts: Lockouts::default(),
+            policies: policy::PolicyCache::default(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! same decision and error, and the failing check is the one the refusal names.
 
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::domain::ids::ClientId;
@@ -103,9 +103,13 @@ enum Case {
     NoJti,
     Replayed,
     KeysUnavailable,
+    ConditionFalse,
+    ConditionErrors,
+    PolicyShapes,
+    MappingFails,
 }
 
-const CASES: [Case; 15] = [
+const CASES: [Case; 19] = [
     Case::Valid,
     Case::UnknownClient,
     Case::DisabledClient,
@@ -121,9 +125,27 @@ const CASES: [Case; 15] = [
     Case::NoJti,
     Case::Replayed,
     Case::KeysUnavailable,
+    Case::ConditionFalse,
+    Case::ConditionErrors,
+    Case::PolicyShapes,
+    Case::MappingFails,
 ];
 
-async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply) {
+/// The issuer with these expressions (configurations the property varies too).
+fn set_policy(h: &Harness, condition: Option<&str>, subject: Option<&str>, mapping: Option<&str>) {
+    let mut record = issuer(true);
+    record.settings.condition = condition.map(str::to_owned);
+    record.settings.subject = subject.map(str::to_owned);
+    if let Some(mapping) = mapping {
+        record
+            .settings
+            .claim_mappings
+            .insert("mapped".into(), mapping.into());
+    }
+    h.memory.config_store.put_issuer(&org(), record);
+}
+
+async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply, Option<Value>) {
     let h = Harness::new();
     let mut claims = h.claims();
     let mut client = "web";
@@ -151,6 +173,15 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply) {
             assert_eq!(h.exchange(WEB, &used).await.status, StatusCode::OK);
             token = Some(used);
         }
+        Case::ConditionFalse => set_policy(&h, Some("claims.sub == \"bob\""), None, None),
+        Case::ConditionErrors => set_policy(&h, Some("claims.missing == 1"), None, None),
+        Case::PolicyShapes => set_policy(
+            &h,
+            Some("claims.sub == \"alice\""),
+            Some("\"p|\" + claims.sub"),
+            Some("claims.iss"),
+        ),
+        Case::MappingFails => set_policy(&h, None, None, Some("claims.nope")),
         Case::KeysUnavailable => h.memory.keys.set(
             "issuer-1",
             Err(crate::keys::KeyError::Unavailable {
@@ -161,7 +192,13 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply) {
     let token = token.unwrap_or_else(|| h.idp.sign(&claims));
     let explained = explain(&h, client, &token).await;
     let reply = h.exchange((client, Some(SECRET)), &token).await;
-    (explained, reply)
+    // The issued token's claims, as explain would show them (without `jti`).
+    let issued = reply.body["access_token"].as_str().map(|token| {
+        let mut claims = verified_claims(&h, token);
+        claims.as_object_mut().unwrap().remove("jti");
+        claims
+    });
+    (explained, reply, issued)
 }
 
 proptest! {
@@ -173,11 +210,12 @@ proptest! {
     fn explain_decides_as_the_token_endpoint(index in 0..CASES.len(), skew in 0i64..100_000) {
         let case = CASES[index];
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let (explained, reply) = runtime.block_on(decide_both(case, skew));
+        let (explained, reply, issued) = runtime.block_on(decide_both(case, skew));
         match &explained.denial {
             None => {
                 prop_assert_eq!(reply.status, StatusCode::OK, "{:?}: {}", case, reply.body);
                 prop_assert!(failed(&explained).is_empty());
+                prop_assert_eq!(&explained.claims, &issued, "{:?}", case);
             }
             Some(denial) => {
                 let error = crate::oauth::OAuthError::from(denial.clone());

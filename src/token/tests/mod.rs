@@ -5,6 +5,7 @@
 mod contracts;
 mod errors;
 mod explain;
+mod policy;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
