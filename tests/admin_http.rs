@@ -308,6 +308,10 @@ const EVENTS: &[(&str, &str)] = &[
         include_str!("../events/admin-create-trusted-issuer-certificate.json"),
     ),
     (
+        "admin-create-trusted-issuer-github-actions",
+        include_str!("../events/admin-create-trusted-issuer-github-actions.json"),
+    ),
+    (
         "admin-list-trusted-issuers",
         include_str!("../events/admin-list-trusted-issuers.json"),
     ),
@@ -450,9 +454,18 @@ async fn the_example_events_drive_every_route_and_match_the_openapi_document() {
         r.body["certificate"]["subject"],
         "CN=RSA 2048 issuer,O=Trustgate Test,C=DE"
     );
+    let (e, r) = send(
+        "admin-create-trusted-issuer-github-actions",
+        none.into(),
+        none.into(),
+    )
+    .await;
+    check("create issuer with a policy", &e, &r, 201);
+    assert_eq!(r.body["subject"], "\"github|\" + claims.sub");
+    assert_eq!(r.body["claim_mappings"]["repository"], "claims.repository");
     let (e, r) = send("admin-list-trusted-issuers", none.into(), none.into()).await;
     check("list issuers", &e, &r, 200);
-    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 3);
     let (e, r) = send("admin-get-trusted-issuer", issuer_id.clone(), none.into()).await;
     check("get issuer", &e, &r, 200);
     let (e, r) = send("admin-patch-trusted-issuer", issuer_id.clone(), none.into()).await;
