@@ -54,6 +54,8 @@ use keys::{EC_P256, RSA_2048, TestKey, jwks};
 use ratios::Ratios;
 
 const BUDGET: f64 = 1.5;
+/// A condition and two claim mappings add at most this many RS256 verifies to an exchange.
+const POLICY_BUDGET: f64 = 0.25;
 const ORG: &str = "acme";
 const ISSUER: &str = "https://idp.example.com";
 const CLIENT_ID: &str = "0123456789abcdef0123456789abcdef";
@@ -72,15 +74,32 @@ fn main() {
         RSA_2048.jwk("rsa-1"),
         EC_P256.jwk("ec-1"),
     ]))));
-    let app = token_app(&jwks_server.url());
+    let app = token_app(issuer_record(&jwks_server.url()));
+    // The same, with an issuer that has a condition and two claim mappings (the trust policy).
+    let mut with_policy = issuer_record(&jwks_server.url());
+    with_policy.settings.condition =
+        Some(r#"claims.email_verified && claims.azp == "s6BhdRkqt3""#.into());
+    with_policy.settings.claim_mappings = [
+        ("email".to_owned(), "claims.email".to_owned()),
+        (
+            "name".to_owned(),
+            "claims.given_name + \" \" + claims.family_name".to_owned(),
+        ),
+    ]
+    .into();
+    let policy_app = token_app(with_policy);
     // The same kind of key the service verifies with, from a key source of its own.
     let keys = KeySource::new(true);
     let issuer = issuer_record(&jwks_server.url());
 
     let mut criterion = Criterion::default().configure_from_args();
     let mut ratios = Ratios::new();
-    let cases = [("rs256", RSA_2048, "rsa-1"), ("es256", EC_P256, "ec-1")];
-    for (name, key, kid) in ratios::interleaved(ratios::runs(), &cases) {
+    let cases = [
+        ("rs256", RSA_2048, "rsa-1", &app),
+        ("es256", EC_P256, "ec-1", &app),
+        ("rs256+policy", RSA_2048, "rsa-1", &policy_app),
+    ];
+    for (name, key, kid, app) in ratios::interleaved(ratios::runs(), &cases) {
         let subject = subject_token(key, kid);
         // Warm-up: fills the record caches and fetches the JWKS once.
         let status = rt.block_on(app.handle(exchange_request(&subject))).status();
@@ -122,7 +141,13 @@ fn main() {
     }
     criterion.final_summary();
     drop(jwks_server);
-    ratios.report(&cases.map(|(name, _, _)| name), BUDGET);
+    ratios.report(&["rs256", "es256"], BUDGET);
+    ratios.report_added(
+        "rs256+policy",
+        "rs256",
+        "a condition and two claim mappings",
+        POLICY_BUDGET,
+    );
 }
 
 /// `BENCH_PARTS=1`: where a warm RS256 exchange spends its time, piece by piece.
@@ -242,7 +267,7 @@ fn exchange_request(subject_token: &str) -> Request {
         .unwrap()
 }
 
-fn token_app(jwks_uri: &str) -> TokenApp {
+fn token_app(issuer: TrustedIssuer) -> TokenApp {
     let vars = HashMap::from([
         (config::TABLE, "bench"),
         (config::PUBLIC_URL, "https://sts.example.com"),
@@ -253,7 +278,6 @@ fn token_app(jwks_uri: &str) -> TokenApp {
         vars.get(name).map(|v| v.to_string())
     })
     .unwrap();
-    let issuer = issuer_record(jwks_uri);
     let application = Application {
         client_id: CLIENT_ID.into(),
         settings: ApplicationSettings {

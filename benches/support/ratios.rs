@@ -173,6 +173,37 @@ impl Ratios {
     }
 }
 
+impl Ratios {
+    /// What `case` adds to `base`'s exchange, in verifies of `base`'s subject token: per run
+    /// (the runs of both are interleaved, so run n of each saw the machine at one moment),
+    /// `(exchange(case) - exchange(base)) / verify(base)`; the verdict is on the median.
+    pub fn report_added(&self, case: &str, base: &str, what: &str, budget: f64) -> bool {
+        let runs =
+            |name: &str| -> Vec<&Run> { self.runs.iter().filter(|r| r.case == name).collect() };
+        let (with, without) = (runs(case), runs(base));
+        let added: Vec<f64> = with
+            .iter()
+            .zip(&without)
+            .map(|(w, b)| (w.exchange_ns - b.exchange_ns) / b.verify_ns)
+            .collect();
+        println!("\n== {what}: added to the warm exchange, in verifies of its subject token");
+        let Some(spread) = Spread::of(&added) else {
+            println!("{case}: not measured (filtered out, or not benchmarking)");
+            return false;
+        };
+        let pass = spread.median <= budget;
+        println!(
+            "{case}: adds {:.3} x verify (min {:.3}, max {:.3} over {} runs; budget {budget:.2}) -> {}",
+            spread.median,
+            spread.min,
+            spread.max,
+            added.len(),
+            if pass { "PASS" } else { "FAIL" },
+        );
+        pass
+    }
+}
+
 /// The two benchmarks of each group.
 const BENCHMARKS: [&str; 2] = ["exchange", "verify"];
 
