@@ -2,9 +2,10 @@
 //! actions its code calls, on this stack's resources only, and the token role writes only the
 //! partitions its code writes (`dynamodb:LeadingKeys`); every variable of README's configuration
 //! table is set on the function that needs it and parses as the function would parse it; the routes
-//! are those README and openapi/admin.yaml document. No AWS needed: the template is parsed and the
-//! source scanned for its AWS calls and the keys it writes, so a new SDK call or write without its
-//! IAM grant fails here instead of in production.
+//! are those README and openapi/admin.yaml document, and README's example policy for one
+//! organization's administrator allows exactly that organization's routes. No AWS needed: the
+//! template is parsed and the source scanned for its AWS calls and the keys it writes, so a new SDK
+//! call or write without its IAM grant fails here instead of in production.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -1341,4 +1342,171 @@ fn every_security_scan_suppression_gives_its_reason() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin authorization per organization (README, "Admin access per organization")
+// ---------------------------------------------------------------------------------------------
+
+/// The example policy of one organization's administrator, quoted whole in README.
+const ORG_ADMIN_POLICY: &str = "infra/examples/org-admin-policy.json";
+
+/// IAM's match of a resource pattern: `*` is any run of characters (`/` included), `?` one.
+fn iam_like(pattern: &str, value: &str) -> bool {
+    let (pattern, value): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), value.chars().collect());
+    let (mut p, mut v) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while v < value.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == value[v]) {
+            p += 1;
+            v += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, v));
+            p += 1;
+        } else if let Some((star_p, star_v)) = star {
+            // Let the last `*` take one more character.
+            star = Some((star_p, star_v + 1));
+            p = star_p + 1;
+            v = star_v + 1;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+const REGION: &str = "eu-west-1";
+const ACCOUNT: &str = "123456789012";
+const API: &str = "a1b2c3d4e5";
+
+/// The ARN API Gateway authorizes a request to an HTTP API's `$default` stage against.
+fn request_arn(api: &str, method: &str, path: &str) -> String {
+    format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/$default/{method}{path}")
+}
+
+/// The example policy with its placeholders filled in: the resources it allows.
+fn org_admin_resources() -> Vec<String> {
+    let text = std::fs::read_to_string(format!("{ROOT}/{ORG_ADMIN_POLICY}")).unwrap();
+    let policy: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(policy["Version"], "2012-10-17");
+    let mut resources = Vec::new();
+    for statement in policy["Statement"].as_array().unwrap() {
+        // Only what `allows` below evaluates: Allow, Action, Resource.
+        let keys: BTreeSet<&str> = statement
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert!(
+            keys.is_subset(&["Sid", "Effect", "Action", "Resource"].into()),
+            "{statement}"
+        );
+        assert_eq!(statement["Effect"], "Allow");
+        assert_eq!(statement["Action"], "execute-api:Invoke");
+        for resource in as_list(&statement["Resource"]) {
+            resources.push(
+                resource
+                    .as_str()
+                    .unwrap()
+                    .replace("REGION", REGION)
+                    .replace("ACCOUNT_ID", ACCOUNT)
+                    .replace("API_ID", API),
+            );
+        }
+    }
+    resources
+}
+
+fn allows(resources: &[String], arn: &str) -> bool {
+    resources.iter().any(|pattern| iam_like(pattern, arn))
+}
+
+/// A route's path for `org`, other parameters filled with sample ids.
+fn concrete_path(template: &str, org: &str) -> String {
+    template
+        .split('/')
+        .map(|segment| match segment {
+            "{org}" => org,
+            "{id}" => "0b5e5c3e-4f1c-4b8e-9a55-2f1e6c1d7a10",
+            "{client_id}" => "tg_3kq9x7",
+            other if other.starts_with('{') => panic!("no sample value for {other}"),
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[test]
+fn iam_wildcards_match_across_slashes_so_an_org_prefix_needs_its_slash() {
+    assert!(iam_like("a*c", "a/b/c"));
+    assert!(iam_like("a?c", "abc"));
+    assert!(!iam_like("a?c", "ac"));
+    assert!(iam_like("a*", "a"));
+    assert!(!iam_like("a*b", "a/b/c"));
+    // The prefix trap the example policy avoids.
+    assert!(iam_like("x/t/acme*", "x/t/acme2/api/applications"));
+    assert!(!iam_like("x/t/acme/*", "x/t/acme2/api/applications"));
+}
+
+#[test]
+fn the_org_admin_policy_allows_every_route_of_its_organization_and_no_other() {
+    let resources = org_admin_resources();
+    let mut organization_routes = 0;
+    for route in trustgate::http::admin::routes::ROUTES {
+        if route.path.starts_with("/t/{org}/api/") {
+            organization_routes += 1;
+            let arn = request_arn(API, route.method, &concrete_path(route.path, "acme"));
+            assert!(allows(&resources, &arn), "acme's admin is refused {arn}");
+            for other in ["acme2", "acme-evil", "acm", "evil"] {
+                let arn = request_arn(API, route.method, &concrete_path(route.path, other));
+                assert!(!allows(&resources, &arn), "acme's admin is allowed {arn}");
+            }
+            // Only this stack's API.
+            let arn = request_arn(
+                "f6g7h8i9j0",
+                route.method,
+                &concrete_path(route.path, "acme"),
+            );
+            assert!(!allows(&resources, &arn), "acme's admin is allowed {arn}");
+        } else {
+            // Creating, listing, reading and deleting organizations: the platform's.
+            assert!(
+                route.path.starts_with("/api/organizations"),
+                "{} {}: decide whether an organization's administrator may call it, and \
+                 update {ORG_ADMIN_POLICY} and README",
+                route.method,
+                route.path
+            );
+            for org in ["acme", "acme2"] {
+                let arn = request_arn(API, route.method, &concrete_path(route.path, org));
+                assert!(!allows(&resources, &arn), "acme's admin is allowed {arn}");
+            }
+        }
+    }
+    assert!(
+        organization_routes >= 10,
+        "the route table lost its organization routes"
+    );
+
+    // A parameter that smuggled in `/t/acme/api/` (say, decoded `%2F`s) must not carry another
+    // organization's request: no wildcard stands before the organization's segment.
+    let arn = request_arn(API, "DELETE", "/t/evil/api/applications/x/t/acme/api/y");
+    assert!(!allows(&resources, &arn), "acme's admin is allowed {arn}");
+    for resource in &resources {
+        let (before, _) = resource.split_once("/t/acme/api/").expect("acme's path");
+        assert!(!before.contains(['*', '?']), "{resource}");
+    }
+}
+
+#[test]
+fn readme_quotes_the_org_admin_policy_whole() {
+    let policy = std::fs::read_to_string(format!("{ROOT}/{ORG_ADMIN_POLICY}")).unwrap();
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```json\n{policy}```\n")),
+        "README's example policy differs from {ORG_ADMIN_POLICY}"
+    );
+    assert!(readme.contains(ORG_ADMIN_POLICY));
 }
