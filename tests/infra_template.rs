@@ -1,9 +1,11 @@
 //! infra/template.yaml against the code it deploys: each function's role grants exactly the AWS
-//! actions its code calls, on this stack's resources only; every variable of README's configuration
+//! actions its code calls, on this stack's resources only, and the token role writes only the
+//! partitions its code writes (`dynamodb:LeadingKeys`); every variable of README's configuration
 //! table is set on the function that needs it and parses as the function would parse it; the routes
-//! are those README and openapi/admin.yaml document. No AWS needed: the template is parsed and the
-//! source scanned for its AWS calls, so a new SDK call without its IAM grant fails here instead of
-//! in production.
+//! are those README and openapi/admin.yaml document, and README's example policy for one
+//! organization's administrator allows exactly that organization's routes. No AWS needed: the
+//! template is parsed and the source scanned for its AWS calls and the keys it writes, so a new SDK
+//! call or write without its IAM grant fails here instead of in production.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -349,6 +351,13 @@ fn the_scan_sees_the_calls_the_code_makes_today() {
             "token scan lost {action}: {token:?}"
         );
     }
+    let written = token_written_partitions();
+    for pattern in ["RT#*", "RTF#*", "JTI#*", "AUTHFAIL#*"] {
+        assert!(
+            written.contains(pattern),
+            "token scan lost the writes of {pattern}: {written:?}"
+        );
+    }
 }
 
 #[test]
@@ -388,6 +397,283 @@ fn only_known_modules_reach_aws() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which partitions the token code writes
+// ---------------------------------------------------------------------------------------------
+
+/// Actions that change an item. The token role grants them only on the partitions its code
+/// writes (`dynamodb:LeadingKeys`); in a `TransactWriteItems` IAM checks each item's action
+/// and key on its own.
+const WRITE_ACTIONS: &[&str] = &[
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:BatchWriteItem",
+];
+
+/// Store operations that write one item whose key is their first argument (`&Key`).
+const SINGLE_KEY_WRITES: &[&str] = &["put", "increment", "mark", "delete"];
+
+fn is_write(action: &str) -> bool {
+    WRITE_ACTIONS.contains(&action)
+}
+
+fn identifier(code: &str) -> &str {
+    let end = code
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(code.len());
+    &code[..end]
+}
+
+/// `code` up to the `,` or closing bracket that ends the argument or field it starts with.
+fn first_item(code: &str) -> &str {
+    let mut depth = 0usize;
+    for (at, c) in code.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' if depth == 0 => return &code[..at],
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => return &code[..at],
+            _ => {}
+        }
+    }
+    code
+}
+
+/// The functions of a file, each squashed (see [`Source::squashed`]) from its `fn` line to the
+/// next one, so a `let key = Key::…` is read together with the write that uses it.
+fn functions(source: &Source) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in source.text.lines() {
+        let code = line.trim_start();
+        if code.starts_with("//") {
+            continue;
+        }
+        let code = code.strip_prefix("pub ").unwrap_or(code);
+        let code = code.strip_prefix("async ").unwrap_or(code);
+        if code.starts_with("fn ") && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        current.extend(line.chars().filter(|c| !c.is_whitespace()));
+    }
+    out.push(current);
+    out
+}
+
+/// The `Key` constructor an expression of `function` names: `&Key::refresh_token(…)`, or a
+/// variable bound once in the same function by `let key = Key::…(…)`. Panics otherwise: a key
+/// this scan cannot trace would be a write it cannot check.
+fn key_constructor(path: &str, function: &str, expression: &str) -> String {
+    let expression = expression.trim_start_matches('&');
+    if let Some(rest) = expression.strip_prefix("Key::") {
+        return identifier(rest).to_owned();
+    }
+    let name = identifier(expression);
+    if !name.is_empty() && name == expression {
+        let binding = format!("let{name}=Key::");
+        let bound: Vec<_> = function.match_indices(&binding).collect();
+        if let [(at, _)] = bound[..] {
+            return identifier(&function[at + binding.len()..]).to_owned();
+        }
+    }
+    panic!(
+        "{path} writes the key `{expression}`, which tests/infra_template.rs cannot trace to a \
+         Key constructor: build it with `Key::…` in the call, or in one `let` in the same function"
+    )
+}
+
+/// The `Key` constructors whose items a file writes: the first argument of each single-item
+/// write (`self.put(&key, …)`) and the `key` of each `Write::…` (a transaction's actions).
+fn written_key_constructors(source: &Source) -> BTreeSet<String> {
+    let mut constructors = BTreeSet::new();
+    for function in functions(source) {
+        for operation in SINGLE_KEY_WRITES {
+            let call = format!("self.{operation}(");
+            for (at, _) in function.match_indices(&call) {
+                let argument = first_item(&function[at + call.len()..]);
+                constructors.insert(key_constructor(&source.path, &function, argument));
+            }
+        }
+        for (variant, _) in TABLE_WRITES {
+            let open = format!("Write::{variant}{{");
+            for (at, _) in function.match_indices(&open) {
+                let mut fields = &function[at + open.len()..];
+                let mut key = None;
+                while !fields.is_empty() && !fields.starts_with('}') {
+                    let field = first_item(fields);
+                    if field.is_empty() {
+                        break;
+                    }
+                    match field.split_once(':') {
+                        Some(("key", expression)) => key = Some(expression),
+                        None if field == "key" => key = Some("key"),
+                        _ => {}
+                    }
+                    fields = fields[field.len()..].trim_start_matches(',');
+                }
+                let key = key.unwrap_or_else(|| panic!("{}: a Write without key", source.path));
+                constructors.insert(key_constructor(&source.path, &function, key));
+            }
+        }
+    }
+    constructors
+}
+
+/// The lines after `pub fn {function}(` in src/aws/table_keys.rs, trimmed.
+fn function_lines<'k>(keys: &'k str, function: &str) -> Vec<&'k str> {
+    let open = format!("pub fn {function}(");
+    let start = keys
+        .find(&open)
+        .unwrap_or_else(|| panic!("no `{open}` in src/aws/table_keys.rs"));
+    keys[start..].lines().skip(1).map(str::trim).collect()
+}
+
+/// The `dynamodb:LeadingKeys` pattern of the partition keys `Key::{constructor}` makes, read
+/// from src/aws/table_keys.rs: `format!("RT#{hash}")` is `RT#*`, a constant is itself.
+fn partition_pattern(constructor: &str) -> String {
+    let keys = std::fs::read_to_string(format!("{ROOT}/src/aws/table_keys.rs")).unwrap();
+    let pk = function_lines(&keys, constructor)
+        .into_iter()
+        .find_map(|line| line.strip_prefix("pk: "))
+        .unwrap_or_else(|| panic!("Key::{constructor} sets no `pk:` that this test can read"));
+    pattern_of_expression(&keys, pk.trim_end_matches(','))
+}
+
+/// The pattern of a partition key expression: a `format!`, a constant, or a helper function
+/// of src/aws/table_keys.rs returning a `format!` (`organization_pk(org)`).
+fn pattern_of_expression(keys: &str, expression: &str) -> String {
+    if let Some(template) = expression.strip_prefix("format!(\"") {
+        let whole = template.split('"').next().unwrap();
+        let literal = whole.split('{').next().unwrap();
+        assert!(
+            !literal.is_empty(),
+            "the partition key `{expression}` starts with a variable: no prefix to grant"
+        );
+        return if whole.contains('{') {
+            format!("{literal}*")
+        } else {
+            literal.to_owned()
+        };
+    }
+    let name = identifier(expression);
+    if expression == format!("{name}.into()") {
+        let declaration = format!("pub const {name}: &str = \"");
+        let value = keys
+            .split_once(&declaration)
+            .and_then(|(_, rest)| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no `{declaration}` in src/aws/table_keys.rs"));
+        return value.to_owned();
+    }
+    if expression.starts_with(&format!("{name}(")) {
+        let returned = function_lines(keys, name)
+            .into_iter()
+            .find(|line| line.starts_with("format!("))
+            .unwrap_or_else(|| panic!("{name} in src/aws/table_keys.rs returns no format!"));
+        return pattern_of_expression(keys, returned);
+    }
+    panic!("cannot read the partition key `{expression}` of src/aws/table_keys.rs")
+}
+
+/// Every `Key` constructor of src/aws/table_keys.rs (the `pub fn`s of `impl Key`).
+fn key_constructors() -> BTreeSet<String> {
+    let keys = std::fs::read_to_string(format!("{ROOT}/src/aws/table_keys.rs")).unwrap();
+    block(&keys, "impl Key {")
+        .iter()
+        .filter_map(|line| line.strip_prefix("    pub fn "))
+        .map(|rest| identifier(rest).to_owned())
+        .collect()
+}
+
+/// The `dynamodb:LeadingKeys` patterns of every partition the token code writes.
+fn token_written_partitions() -> BTreeSet<String> {
+    let mut patterns = BTreeSet::new();
+    for source in sources().iter().filter(|s| is_token_port_impl(&s.path)) {
+        // Direct SDK writes would bypass the key tracing above.
+        let direct: BTreeSet<String> = of_service(&sdk_actions(source), "dynamodb:");
+        assert!(
+            direct.is_empty(),
+            "{} calls DynamoDB itself ({direct:?}): write through the store's Table so \
+             tests/infra_template.rs can tell which partitions the token role writes",
+            source.path
+        );
+        if !source.mentions("forTable{") {
+            continue;
+        }
+        let code = source.squashed();
+        for (operation, action) in TABLE_OPERATIONS {
+            // `None`: a transaction, authorized per write.
+            let writes = action.is_none_or(is_write);
+            let traced = SINGLE_KEY_WRITES.contains(operation) || operation.starts_with("transact");
+            assert!(
+                traced || !writes || !code.contains(&format!("self.{operation}(")),
+                "{} calls the store's `{operation}`, whose keys tests/infra_template.rs does \
+                 not trace: teach written_key_constructors where they are",
+                source.path
+            );
+        }
+        patterns.extend(
+            written_key_constructors(source)
+                .iter()
+                .map(|c| partition_pattern(c)),
+        );
+    }
+    patterns
+}
+
+/// Whether a partition key matching `a` may also match `b` (each `LIT*` or an exact key).
+fn patterns_overlap(a: &str, b: &str) -> bool {
+    match (a.strip_suffix('*'), b.strip_suffix('*')) {
+        (Some(a), Some(b)) => a.starts_with(b) || b.starts_with(a),
+        (Some(prefix), None) => b.starts_with(prefix),
+        (None, Some(prefix)) => a.starts_with(prefix),
+        (None, None) => a == b,
+    }
+}
+
+#[test]
+fn the_key_scan_traces_keys_through_calls_lets_and_transactions() {
+    let source = Source {
+        path: "src/aws/example.rs".into(),
+        text: "impl X for Table {\n\
+               \x20   fn a(&self) {\n\
+               \x20       let key = Key::seen_jti(o, i, j);\n\
+               \x20       self.put(&key, item, Condition::Absent).await\n\
+               \x20   }\n\
+               \x20   fn b(&self) {\n\
+               \x20       let key = Key::application(o, c);\n\
+               \x20       self.get(&key).await;\n\
+               \x20       self.delete(&Key::refresh_family(f), Condition::None).await\n\
+               \x20   }\n\
+               \x20   fn c(&self) {\n\
+               \x20       self.transact(vec![Write::Put {\n\
+               \x20           item: Item::from_record(t, Some(1))?,\n\
+               \x20           key: Key::refresh_token(h),\n\
+               \x20           condition: Condition::Equals(\"a\", b.to_owned()),\n\
+               \x20       }])\n\
+               \x20   }\n\
+               }\n"
+        .into(),
+    };
+    let written: Vec<String> = written_key_constructors(&source).into_iter().collect();
+    // `application` is only read.
+    assert_eq!(written, ["refresh_family", "refresh_token", "seen_jti"]);
+    assert_eq!(partition_pattern("seen_jti"), "JTI#*");
+    assert_eq!(partition_pattern("application"), "ORG#*");
+    assert_eq!(partition_pattern("organization"), "ORGS");
+}
+
+#[test]
+#[should_panic(expected = "cannot trace to a Key constructor")]
+fn the_key_scan_refuses_a_write_whose_key_it_cannot_trace() {
+    let source = Source {
+        path: "src/aws/example.rs".into(),
+        text: "fn a(&self, key: &Key) {\n    self.put(key, item, Condition::None)\n}\n".into(),
+    };
+    written_key_constructors(&source);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -693,6 +979,71 @@ fn token_role_grants_exactly_what_the_token_code_calls() {
 }
 
 #[test]
+fn token_role_writes_only_the_partitions_the_token_code_writes() {
+    let t = template();
+    let written = token_written_partitions();
+    let expected = json!({
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": written.iter().collect::<Vec<_>>() }
+    });
+    let mut granted_writes = BTreeSet::new();
+    for policy in t["Resources"][TOKEN.1]["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+    {
+        for statement in statements(&policy["PolicyDocument"]) {
+            let actions: Vec<&str> = as_list(&statement["Action"])
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            let writes: Vec<&str> = actions.iter().copied().filter(|a| is_write(a)).collect();
+            match statement.get("Condition") {
+                None => assert!(
+                    writes.is_empty(),
+                    "TokenRole grants {writes:?} on every partition: {statement}"
+                ),
+                Some(condition) => {
+                    // The list in the template is sorted, so equal means the same set, once each.
+                    assert_eq!(condition, &expected, "TokenRole's write condition");
+                    assert_eq!(writes, actions, "only writes need the partition condition");
+                    granted_writes.extend(writes.into_iter().map(str::to_owned));
+                }
+            }
+        }
+    }
+    let code_writes: BTreeSet<String> = token_actions()
+        .into_iter()
+        .filter(|a| is_write(a))
+        .collect();
+    assert_eq!(granted_writes, code_writes);
+}
+
+#[test]
+fn the_token_partitions_hold_no_record_the_token_code_does_not_write() {
+    let written = token_written_partitions();
+    let mut writers = BTreeSet::new();
+    for source in sources().iter().filter(|s| is_token_port_impl(&s.path)) {
+        writers.extend(written_key_constructors(source));
+    }
+    for constructor in key_constructors() {
+        let pattern = partition_pattern(&constructor);
+        if writers.contains(&constructor) {
+            assert!(written.contains(&pattern), "{constructor}: {pattern}");
+            continue;
+        }
+        for granted in &written {
+            assert!(
+                !patterns_overlap(granted, &pattern),
+                "the token role may write {granted}, which also holds Key::{constructor} \
+                 ({pattern}), a record the token function does not write"
+            );
+        }
+    }
+    // The prefixes end at their `#`: a refresh family is not a refresh token.
+    assert!(!patterns_overlap("RT#*", "RTF#*"));
+    assert!(patterns_overlap("RT*", "RTF#*"));
+}
+
+#[test]
 fn admin_role_grants_exactly_what_the_admin_code_calls() {
     let t = template();
     let (function, role, log_group) = ADMIN;
@@ -991,4 +1342,171 @@ fn every_security_scan_suppression_gives_its_reason() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin authorization per organization (README, "Admin access per organization")
+// ---------------------------------------------------------------------------------------------
+
+/// The example policy of one organization's administrator, quoted whole in README.
+const ORG_ADMIN_POLICY: &str = "infra/examples/org-admin-policy.json";
+
+/// IAM's match of a resource pattern: `*` is any run of characters (`/` included), `?` one.
+fn iam_like(pattern: &str, value: &str) -> bool {
+    let (pattern, value): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), value.chars().collect());
+    let (mut p, mut v) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while v < value.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == value[v]) {
+            p += 1;
+            v += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, v));
+            p += 1;
+        } else if let Some((star_p, star_v)) = star {
+            // Let the last `*` take one more character.
+            star = Some((star_p, star_v + 1));
+            p = star_p + 1;
+            v = star_v + 1;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+const REGION: &str = "eu-west-1";
+const ACCOUNT: &str = "123456789012";
+const API: &str = "a1b2c3d4e5";
+
+/// The ARN API Gateway authorizes a request to an HTTP API's `$default` stage against.
+fn request_arn(api: &str, method: &str, path: &str) -> String {
+    format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/$default/{method}{path}")
+}
+
+/// The example policy with its placeholders filled in: the resources it allows.
+fn org_admin_resources() -> Vec<String> {
+    let text = std::fs::read_to_string(format!("{ROOT}/{ORG_ADMIN_POLICY}")).unwrap();
+    let policy: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(policy["Version"], "2012-10-17");
+    let mut resources = Vec::new();
+    for statement in policy["Statement"].as_array().unwrap() {
+        // Only what `allows` below evaluates: Allow, Action, Resource.
+        let keys: BTreeSet<&str> = statement
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert!(
+            keys.is_subset(&["Sid", "Effect", "Action", "Resource"].into()),
+            "{statement}"
+        );
+        assert_eq!(statement["Effect"], "Allow");
+        assert_eq!(statement["Action"], "execute-api:Invoke");
+        for resource in as_list(&statement["Resource"]) {
+            resources.push(
+                resource
+                    .as_str()
+                    .unwrap()
+                    .replace("REGION", REGION)
+                    .replace("ACCOUNT_ID", ACCOUNT)
+                    .replace("API_ID", API),
+            );
+        }
+    }
+    resources
+}
+
+fn allows(resources: &[String], arn: &str) -> bool {
+    resources.iter().any(|pattern| iam_like(pattern, arn))
+}
+
+/// A route's path for `org`, other parameters filled with sample ids.
+fn concrete_path(template: &str, org: &str) -> String {
+    template
+        .split('/')
+        .map(|segment| match segment {
+            "{org}" => org,
+            "{id}" => "0b5e5c3e-4f1c-4b8e-9a55-2f1e6c1d7a10",
+            "{client_id}" => "tg_3kq9x7",
+            other if other.starts_with('{') => panic!("no sample value for {other}"),
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[test]
+fn iam_wildcards_match_across_slashes_so_an_org_prefix_needs_its_slash() {
+    assert!(iam_like("a*c", "a/b/c"));
+    assert!(iam_like("a?c", "abc"));
+    assert!(!iam_like("a?c", "ac"));
+    assert!(iam_like("a*", "a"));
+    assert!(!iam_like("a*b", "a/b/c"));
+    // The prefix trap the example policy avoids.
+    assert!(iam_like("x/t/acme*", "x/t/acme2/api/applications"));
+    assert!(!iam_like("x/t/acme/*", "x/t/acme2/api/applications"));
+}
+
+#[test]
+fn the_org_admin_policy_allows_every_route_of_its_organization_and_no_other() {
+    let resources = org_admin_resources();
+    let mut organization_routes = 0;
+    for route in trustgate::http::admin::routes::ROUTES {
+        if route.path.starts_with("/t/{org}/api/") {
+            organization_routes += 1;
+            let arn = request_arn(API, route.method, &concrete_path(route.path, "acme"));
+            assert!(allows(&resources, &arn), "acme's admin is refused {arn}");
+            for other in ["acme2", "acme-evil", "acm", "evil"] {
+                let arn = request_arn(API, route.method, &concrete_path(route.path, other));
+                assert!(!allows(&resources, &arn), "acme's admin is allowed {arn}");
+            }
+            // Only this stack's API.
+            let arn = request_arn(
+                "f6g7h8i9j0",
+                route.method,
+                &concrete_path(route.path, "acme"),
+            );
+            assert!(!allows(&resources, &arn), "acme's admin is allowed {arn}");
+        } else {
+            // Creating, listing, reading and deleting organizations: the platform's.
+            assert!(
+                route.path.starts_with("/api/organizations"),
+                "{} {}: decide whether an organization's administrator may call it, and \
+                 update {ORG_ADMIN_POLICY} and README",
+                route.method,
+                route.path
+            );
+            for org in ["acme", "acme2"] {
+                let arn = request_arn(API, route.method, &concrete_path(route.path, org));
+                assert!(!allows(&resources, &arn), "acme's admin is allowed {arn}");
+            }
+        }
+    }
+    assert!(
+        organization_routes >= 10,
+        "the route table lost its organization routes"
+    );
+
+    // A parameter that smuggled in `/t/acme/api/` (say, decoded `%2F`s) must not carry another
+    // organization's request: no wildcard stands before the organization's segment.
+    let arn = request_arn(API, "DELETE", "/t/evil/api/applications/x/t/acme/api/y");
+    assert!(!allows(&resources, &arn), "acme's admin is allowed {arn}");
+    for resource in &resources {
+        let (before, _) = resource.split_once("/t/acme/api/").expect("acme's path");
+        assert!(!before.contains(['*', '?']), "{resource}");
+    }
+}
+
+#[test]
+fn readme_quotes_the_org_admin_policy_whole() {
+    let policy = std::fs::read_to_string(format!("{ROOT}/{ORG_ADMIN_POLICY}")).unwrap();
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```json\n{policy}```\n")),
+        "README's example policy differs from {ORG_ADMIN_POLICY}"
+    );
+    assert!(readme.contains(ORG_ADMIN_POLICY));
 }
