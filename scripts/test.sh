@@ -41,6 +41,11 @@ fi
 echo "==> cargo test"
 cargo test --locked --no-fail-fast "$@"
 cargo_status=$?
+if [ $# -eq 0 ]; then
+  # Stack use differs between debug and optimized code: the policy bounds are shown in both.
+  echo "==> the policy bounds in an optimized build (profile release-checks)"
+  cargo test --locked --profile release-checks --lib domain::policy || cargo_status=1
+fi
 [ $bench_status -ne 0 ] && cargo_status=$bench_status
 [ $# -gt 0 ] && exit $cargo_status
 

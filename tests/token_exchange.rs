@@ -1025,4 +1025,14 @@ async fn an_issuers_condition_subject_and_mappings_decide_and_shape_the_issued_t
             .unwrap()
             .contains("condition")
     );
+
+    // A condition that fails to evaluate (the claim it reads is missing) refuses too.
+    let mut claims = stack.claims();
+    claims["iss"] = json!(iss);
+    let reply = stack
+        .exchange(&RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &claims))
+        .await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+    let description = reply.body["error_description"].as_str().unwrap();
+    assert!(description.contains("condition"), "{description}");
 }
