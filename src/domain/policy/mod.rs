@@ -401,11 +401,13 @@ fn parse_message(errors: ParseErrors) -> String {
     format!("syntax error at {line}:{column}: {message}")
 }
 
-/// The standard library, plus the iteration meter; built once.
+/// The standard library without the `optional` one (its syntax is off in the parser, and
+/// optional values have no JSON form), plus the iteration meter; built once. The macros are
+/// the parser's, not the environment's.
 fn env() -> &'static Arc<Env> {
     static ENV: OnceLock<Arc<Env>> = OnceLock::new();
     ENV.get_or_init(|| {
-        let mut env = Env::stdlib();
+        let mut env = Env::default().with_optional_support(false).with_stdlib();
         env.add_overload(
             CHARGE_ITERATIONS,
             "charge_iterations_dyn",

@@ -116,6 +116,19 @@ fn the_standard_library_functions_and_macros_policies_need_work() {
     }
 }
 
+/// Optional values have no JSON form: neither their syntax nor their library is offered.
+#[test]
+fn optional_values_are_not_part_of_the_language() {
+    let error = compile_error("claims.?email == 'x'");
+    assert!(
+        error.message.starts_with("syntax error at 1:"),
+        "{}",
+        error.message
+    );
+    let refusal = run(&condition("optional.of(true).hasValue()")).unwrap_err();
+    assert_eq!(refusal.step, PolicyStep::Condition);
+}
+
 #[test]
 fn the_subject_expression_shapes_the_issued_sub() {
     let p = policy(None, Some(r#""github|" + claims.sub"#), &[]);
