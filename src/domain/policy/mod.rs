@@ -21,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 
 use cel::common::types::DYN_TYPE;
 use cel::common::value::CowVal;
-use cel::parser::{ParseErrors, Parser};
+use cel::parser::{ParseErrors, PrattParser};
 use cel::{Context, Env, ExecutionError, IdedExpr, Value};
 use serde_json::Value as Json;
 
@@ -358,7 +358,7 @@ fn on_compile_thread<T: Send>(
 
 /// Parses one expression and checks the parsed tree. Runs on the compile thread.
 fn compile_one(source: &str) -> Result<Compiled, String> {
-    let mut expr = Parser::new()
+    let mut expr = PrattParser::new()
         .max_recursion_depth(MAX_NESTING as u16)
         .parse(source)
         .map_err(parse_message)?;
