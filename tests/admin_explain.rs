@@ -83,6 +83,30 @@ async fn a_refusal_names_its_check_and_gives_the_token_endpoints_error() {
 }
 
 #[tokio::test]
+async fn parameters_the_token_endpoint_refuses_fail_before_any_check_runs() {
+    let stack = Stack::new().await;
+    let admin = admin().await;
+    let path = format!("/t/{}/api/token-exchange/explain", stack.org);
+    let body = json!({"client_id": stack.client_id, "subject_token": "a.b.c",
+                      "subject_token_type": "urn:example:unsupported"});
+    let reply = admin.post(&path, body).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert_eq!(reply.body["decision"], "deny");
+    assert_eq!(reply.body["error"]["error"], "invalid_request");
+    assert_eq!(failed(&reply.body), ["format"]);
+    let results: Vec<&str> = reply.body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["result"].as_str().unwrap())
+        .collect();
+    assert!(
+        !results.contains(&"pass"),
+        "nothing ran, so nothing passed: {results:?}"
+    );
+}
+
+#[tokio::test]
 async fn refuses_a_malformed_body_and_an_unknown_organization() {
     let stack = Stack::new().await;
     let admin = admin().await;

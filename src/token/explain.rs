@@ -114,6 +114,19 @@ impl Explanation {
         }
     }
 
+    /// The token endpoint refuses the request's parameters before any check runs: `check`
+    /// fails with `detail`, every other check is skipped.
+    pub fn refused_request(check: &str, detail: String) -> Explanation {
+        let mut explanation = Explanation::new(Some((check, detail)));
+        for report in &mut explanation.checks {
+            if report.result == Outcome::Pass {
+                report.result = Outcome::Skip;
+                report.detail = "not reached: the request's parameters were refused".to_owned();
+            }
+        }
+        explanation
+    }
+
     fn denied(check: &str, error: TokenError) -> Explanation {
         Explanation {
             denial: Some(error.clone()),

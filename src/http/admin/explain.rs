@@ -120,7 +120,7 @@ pub(super) async fn explain(call: &Call<'_>) -> Result<Response<Body>, ApiError>
             } else {
                 "format"
             };
-            let explanation = Explanation::new(Some((check, refused.description.clone())));
+            let explanation = Explanation::refused_request(check, refused.description.clone());
             view(explanation, Some(refused))
         }
     };
