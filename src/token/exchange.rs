@@ -35,7 +35,10 @@ impl TokenService {
                 self.issue(org, &principal, issuer_id, &application, token_type)
                     .await
             }
-            Err(refused) => Err(refused),
+            Err(refused) => {
+                tracing::info!(client_id = %application.client_id, reason = %refused, "subject token refused by the issuer's policy");
+                Err(refused)
+            }
         };
         // The jti was recorded before any token was made: a request that fails now made no
         // token, so its jti is forgotten and the client's retry (503 says retry) is served.
