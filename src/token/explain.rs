@@ -4,13 +4,15 @@
 //! named check: the ones before the first failure pass, that one fails, the rest are skipped.
 //! The client is named, not authenticated: an operator never holds its secret.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::{TokenError, TokenService};
-use crate::domain::access_token::{AccessTokenClaims, Principal};
+use crate::domain::access_token::Principal;
 use crate::domain::ids::ClientId;
 use crate::domain::organization::OrgName;
-use crate::domain::subject_token::Check;
+use crate::domain::signing_key::SigningKey;
 use crate::oauth::request::ExchangeRequest;
 use crate::ports::{BoxFuture, PortError, Read, Signer};
 
@@ -192,17 +194,9 @@ impl TokenService {
             .await
             .map_err(|e| ("client", e))?;
         super::exchange::require_exchange_grant(&application).map_err(|e| ("grant", e))?;
-        // The issuers are read first so that their failure is told as the `issuer` check's;
-        // past it, a dependency failure can only be the issuer's keys.
-        self.ports
-            .config_store
-            .issuers(org)
-            .await
-            .map_err(|e| ("issuer", e.into()))?;
         let subject = self
-            .validate_subject(org, request.subject_token)
-            .await
-            .map_err(|e| (check_of(&e, "key"), e))?;
+            .validate_subject_checked(org, request.subject_token)
+            .await?;
         self.check_jti(org, &subject)
             .await
             .map_err(|e| (check_of(&e, "jti"), e))?;
@@ -220,13 +214,7 @@ impl TokenService {
         application: &crate::domain::application::Application,
     ) -> Value {
         let organization_issuer = self.config.organization_issuer(org.as_str());
-        let claims = AccessTokenClaims::new(
-            &organization_issuer,
-            principal,
-            &application.client_id,
-            self.ports.clock.now(),
-            application.access_token_ttl_seconds,
-        );
+        let claims = self.access_token_claims(&organization_issuer, principal, application);
         let mut claims = serde_json::to_value(claims).expect("claims serialize");
         if let Some(object) = claims.as_object_mut() {
             object.remove("jti");
@@ -238,42 +226,33 @@ impl TokenService {
 /// The check a refusal names, or `otherwise` for a dependency failure.
 fn check_of(error: &TokenError, otherwise: &'static str) -> &'static str {
     match error {
-        TokenError::SubjectRefused(rejection) => subject_check(rejection.check()),
+        TokenError::SubjectRefused(rejection) => rejection.check().as_str(),
         TokenError::PolicyRefused(refusal) => refusal.step.as_str(),
         _ => otherwise,
     }
-}
-
-fn subject_check(check: Check) -> &'static str {
-    check.as_str()
 }
 
 /// The signer of a function that never signs (the admin function serves explain, which signs
 /// nothing): any use is a bug, answered as an internal error.
 pub struct NoSigning;
 
+impl NoSigning {
+    fn refuse<'a, T: Send + 'a>() -> BoxFuture<'a, Result<T, PortError>> {
+        let refused = PortError::Internal("this function signs nothing".into());
+        Box::pin(std::future::ready(Err(refused)))
+    }
+}
+
 impl Signer for NoSigning {
-    fn current_key(
-        &self,
-    ) -> BoxFuture<'_, Result<std::sync::Arc<crate::domain::signing_key::SigningKey>, PortError>>
-    {
-        Box::pin(std::future::ready(Err(PortError::Internal(
-            "this function signs nothing".into(),
-        ))))
+    fn current_key(&self) -> BoxFuture<'_, Result<Arc<SigningKey>, PortError>> {
+        NoSigning::refuse()
     }
 
-    fn published_keys(
-        &self,
-    ) -> BoxFuture<'_, Result<Vec<std::sync::Arc<crate::domain::signing_key::SigningKey>>, PortError>>
-    {
-        Box::pin(std::future::ready(Err(PortError::Internal(
-            "this function signs nothing".into(),
-        ))))
+    fn published_keys(&self) -> BoxFuture<'_, Result<Vec<Arc<SigningKey>>, PortError>> {
+        NoSigning::refuse()
     }
 
     fn sign<'a>(&'a self, _: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, PortError>> {
-        Box::pin(std::future::ready(Err(PortError::Internal(
-            "this function signs nothing".into(),
-        ))))
+        NoSigning::refuse()
     }
 }

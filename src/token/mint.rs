@@ -19,13 +19,7 @@ impl TokenService {
         application: &Application,
     ) -> Result<String, TokenError> {
         let organization_issuer = self.config.organization_issuer(org.as_str());
-        let claims = AccessTokenClaims::new(
-            &organization_issuer,
-            principal,
-            &application.client_id,
-            self.ports.clock.now(),
-            application.access_token_ttl_seconds,
-        );
+        let claims = self.access_token_claims(&organization_issuer, principal, application);
         let key = self.ports.signer.current_key().await?;
         let input = access_token::signing_input(&key, &claims);
         let signature = self.ports.signer.sign(input.as_bytes()).await?;
@@ -35,6 +29,23 @@ impl TokenService {
             "access token issued"
         );
         Ok(access_token::assemble(input, &signature))
+    }
+
+    /// The claims of an access token for `principal` issued now to `application` (explain
+    /// shows the same, without the `jti`).
+    pub(super) fn access_token_claims<'a>(
+        &self,
+        organization_issuer: &'a str,
+        principal: &'a Principal,
+        application: &'a Application,
+    ) -> AccessTokenClaims<'a> {
+        AccessTokenClaims::new(
+            organization_issuer,
+            principal,
+            &application.client_id,
+            self.ports.clock.now(),
+            application.access_token_ttl_seconds,
+        )
     }
 
     /// The tokens of a validated exchange: an access token, and a refresh token when the

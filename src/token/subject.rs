@@ -49,9 +49,24 @@ impl TokenService {
         org: &OrgName,
         token: &str,
     ) -> Result<ValidatedSubject, TokenError> {
-        let unverified = UnverifiedToken::parse(token)?;
-        let issuers = self.ports.config_store.issuers(org).await?;
-        let index = unverified.route(&issuers)?;
+        self.validate_subject_checked(org, token)
+            .await
+            .map_err(|(_, error)| error)
+    }
+
+    /// [`TokenService::validate_subject`], each failure with the name of the check it fails
+    /// (explain): a refusal names its own; a dependency failure is `issuer`'s while the
+    /// organization's issuers are read and `key`'s while the issuer's keys are.
+    pub(super) async fn validate_subject_checked(
+        &self,
+        org: &OrgName,
+        token: &str,
+    ) -> Result<ValidatedSubject, (&'static str, TokenError)> {
+        let refused = |rejection: Rejection| (rejection.check().as_str(), rejection.into());
+        let unverified = UnverifiedToken::parse(token).map_err(refused)?;
+        let issuers = (self.ports.config_store.issuers(org).await)
+            .map_err(|e| ("issuer", TokenError::from(e)))?;
+        let index = unverified.route(&issuers).map_err(refused)?;
         let issuer = &issuers[index];
         let header = unverified.header();
         let keys = self
@@ -59,14 +74,19 @@ impl TokenService {
             .keys
             .keys_for(issuer, header.kid.as_deref(), header.alg)
             .await
-            .map_err(|e| TokenError::from_keys(e, &issuer.id))?;
+            .map_err(|e| ("key", TokenError::from_keys(e, &issuer.id)))?;
         let decoding: Vec<_> = keys.iter().map(|k| &k.key).collect();
         let organization_issuer = self.config.organization_issuer(org.as_str());
-        let subject = unverified.verify(&decoding)?.validate(&ClaimRules {
-            organization_issuer: &organization_issuer,
-            issuer,
-            now: self.ports.clock.now(),
-        })?;
+        let subject = unverified
+            .verify(&decoding)
+            .and_then(|verified| {
+                verified.validate(&ClaimRules {
+                    organization_issuer: &organization_issuer,
+                    issuer,
+                    now: self.ports.clock.now(),
+                })
+            })
+            .map_err(refused)?;
         Ok(ValidatedSubject {
             sub: subject.sub,
             issuer_id: IssuerId::new(issuer.id.as_str()),
@@ -86,10 +106,9 @@ impl TokenService {
         org: &OrgName,
         subject: &ValidatedSubject,
     ) -> Result<Option<String>, TokenError> {
-        if !subject.issuer().require_jti {
+        let Some(jti) = required_jti(subject)? else {
             return Ok(None);
-        }
-        let jti = subject.jti.as_deref().ok_or(Rejection::BadClaim("jti"))?;
+        };
         let first_use = self
             .ports
             .replay_log
@@ -107,14 +126,23 @@ impl TokenService {
         org: &OrgName,
         subject: &ValidatedSubject,
     ) -> Result<(), TokenError> {
-        if !subject.issuer().require_jti {
+        let Some(jti) = required_jti(subject)? else {
             return Ok(());
-        }
-        let jti = subject.jti.as_deref().ok_or(Rejection::BadClaim("jti"))?;
+        };
         let replay_log = &self.ports.replay_log;
         if replay_log.seen(org, &subject.issuer_id, jti).await? {
             return Err(Rejection::Replayed.into());
         }
         Ok(())
     }
+}
+
+/// The `jti` the replay rule keeps: `None` when the issuer does not require one; refused when
+/// it does and the token has none.
+fn required_jti(subject: &ValidatedSubject) -> Result<Option<&str>, TokenError> {
+    if !subject.issuer().require_jti {
+        return Ok(None);
+    }
+    let jti = subject.jti.as_deref().ok_or(Rejection::BadClaim("jti"))?;
+    Ok(Some(jti))
 }
