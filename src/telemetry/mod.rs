@@ -5,6 +5,8 @@
 //! Nothing secret is ever passed to a log macro: tokens, secrets and refresh tokens are wrapped
 //! in types whose `Debug` is redacted (see [`crate::secret`]).
 
+mod json_lines;
+
 use tracing::{Level, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::{LevelFilter, Targets};
@@ -91,15 +93,7 @@ where
     S: Subscriber + for<'span> LookupSpan<'span>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt::layer()
-        .with_target(false)
-        .json()
-        .with_current_span(true)
-        .with_span_list(false)
-        .flatten_event(true)
-        .without_time()
-        .with_ansi(false)
-        .with_writer(writer)
+    json_lines::JsonLines::new(writer)
 }
 
 #[cfg(test)]
