@@ -13,8 +13,9 @@ pub fn json<T: Serialize>(
     body: &T,
     content_type: &'static str,
 ) -> Response<Body> {
-    let bytes = serde_json::to_vec(body).expect("response types always serialize");
-    let mut response = Response::new(Body::Text(String::from_utf8(bytes).expect("JSON is UTF-8")));
+    // `to_string`: serde_json's output is UTF-8 by construction, so not checked again.
+    let text = serde_json::to_string(body).expect("response types always serialize");
+    let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -4,8 +4,6 @@
 
 use std::borrow::Cow;
 
-use percent_encoding::percent_decode;
-
 use super::OAuthError;
 
 /// Largest body read. A subject token is at most 16 KiB; the rest of a request is small.
@@ -75,12 +73,37 @@ pub(crate) fn decode(bytes: &[u8]) -> Cow<'_, str> {
             Err(_) => String::from_utf8_lossy(bytes),
         };
     }
-    let spaced: Vec<u8> = bytes
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
-    let decoded: Cow<'_, [u8]> = percent_decode(&spaced).into();
-    Cow::Owned(String::from_utf8_lossy(&decoded).into_owned())
+    // One pass into one buffer: `+` is a space, `%` and two hex digits a byte, any other `%`
+    // itself (the WHATWG decoder, as `percent-encoding` does it).
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some((&byte, tail)) = rest.split_first() {
+        rest = tail;
+        decoded.push(match byte {
+            b'+' => b' ',
+            b'%' => match percent_byte(rest) {
+                Some(value) => {
+                    rest = &rest[2..];
+                    value
+                }
+                None => b'%',
+            },
+            other => other,
+        });
+    }
+    match String::from_utf8(decoded) {
+        Ok(text) => Cow::Owned(text),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+/// The byte two hex digits at the start of `rest` spell.
+fn percent_byte(rest: &[u8]) -> Option<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    match rest {
+        [high, low, ..] => Some((hex(*high)? * 16 + hex(*low)?) as u8),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
