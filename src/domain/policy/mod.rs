@@ -11,6 +11,7 @@
 //! the parsed tree's depth is bounded so that evaluation is safe on the caller's thread, and
 //! comprehensions share an iteration budget per evaluation.
 
+mod claims;
 pub mod limits;
 mod values;
 
@@ -24,6 +25,8 @@ use cel::common::value::CowVal;
 use cel::parser::{ParseErrors, PrattParser};
 use cel::{Context, Env, ExecutionError, IdedExpr, Value};
 use serde_json::Value as Json;
+
+use claims::ClaimsRead;
 
 use limits::{
     CHARGE_ITERATIONS, MAX_CLAIM_NAME_CHARS, MAX_COMPREHENSION_NESTING, MAX_ITERATIONS,
@@ -58,6 +61,8 @@ pub struct IssuerPolicy {
     condition: Option<Compiled>,
     subject: Option<Compiled>,
     claim_mappings: Vec<(String, Compiled)>,
+    /// The claims the expressions read: only those are converted for an evaluation.
+    reads: ClaimsRead,
 }
 
 #[derive(Debug)]
@@ -165,6 +170,7 @@ impl IssuerPolicy {
                 condition: None,
                 subject: None,
                 claim_mappings: Vec::new(),
+                reads: ClaimsRead::Named(Default::default()),
             });
         };
         let compiled = on_compile_thread(first_field, || {
@@ -175,12 +181,14 @@ impl IssuerPolicy {
                 })
                 .collect::<Result<Vec<_>, _>>()
         })?;
+        let reads = ClaimsRead::of(compiled.iter().map(|c| &c.expr));
         let mut compiled = compiled.into_iter();
         let mut next = || compiled.next().expect("one compiled expression per source");
         Ok(IssuerPolicy {
             condition: condition.map(|_| next()),
             subject: subject.map(|_| next()),
             claim_mappings: claim_mappings.keys().map(|n| (n.clone(), next())).collect(),
+            reads,
         })
     }
 
@@ -191,9 +199,9 @@ impl IssuerPolicy {
     }
 
     /// Runs condition, then subject, then claim mappings over the verified claims (a JSON
-    /// object, as bytes), with the token's own `sub` as the default subject. Claims of a shape
-    /// the bounds refuse (not an object, nested too deep, a list too long) are refused at the
-    /// policy's first step. Runs on the caller's thread: [`limits::MAX_TREE_DEPTH`] bounds its
+    /// object, as bytes), with the token's own `sub` as the default subject. Claims that are not
+    /// an object, and claims the expressions read of a shape the bounds refuse (nested too
+    /// deep, a list too long), are refused at the policy's first step. Runs on the caller's thread: [`limits::MAX_TREE_DEPTH`] bounds its
     /// stack and [`limits::MAX_ITERATIONS`] its time.
     pub fn evaluate(&self, claims_json: &[u8], sub: &str) -> Result<Decision, Refusal> {
         if self.is_empty() {
@@ -210,16 +218,10 @@ impl IssuerPolicy {
             PolicyStep::ClaimMappings
         };
         let refuse = |step, detail: String| Refusal { step, detail };
-        let claims = match serde_json::from_slice::<Json>(claims_json) {
-            Ok(claims @ Json::Object(_)) => claims,
-            _ => {
-                return Err(refuse(
-                    first,
-                    "the token's claims are not a JSON object".into(),
-                ));
-            }
-        };
-        let claims = values::claims_to_cel(&claims, 1).map_err(|why| refuse(first, why))?;
+        let claims = self
+            .reads
+            .to_cel(claims_json)
+            .map_err(|why| refuse(first, why))?;
         let mut context = Context::with_env(Arc::clone(env()));
         context.add_variable_from_value("claims", claims);
         ITERATIONS_LEFT.set(MAX_ITERATIONS);
@@ -266,7 +268,7 @@ impl IssuerPolicy {
             }
             let json = values::cel_to_json(&value)
                 .map_err(|why| refuse(step, format!("claim_mappings.{name} {why}")))?;
-            if serde_json::to_vec(&json).map_or(usize::MAX, |b| b.len()) > MAX_MAPPED_CLAIM_BYTES {
+            if values::json_len(&json) > MAX_MAPPED_CLAIM_BYTES {
                 let detail = format!(
                     "claim_mappings.{name} gave more than {MAX_MAPPED_CLAIM_BYTES} bytes of JSON"
                 );

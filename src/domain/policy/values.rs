@@ -12,8 +12,8 @@ use serde_json::Value as Json;
 
 use super::limits::{CHARGE_ITERATIONS, MAX_CLAIMS_DEPTH, MAX_CLAIMS_LIST, MAX_ITERATIONS};
 
-/// The claims as a CEL map, or why their shape is refused. `depth` is that of `json` (1 for
-/// the top-level object; lists and objects count, scalars don't). Recursion is bounded by [`MAX_CLAIMS_DEPTH`].
+/// A claim (or the claims) as a CEL value, or why its shape is refused. `depth` is that of
+/// `json` (1 for the top-level object; lists and objects count, scalars don't). Recursion is bounded by [`MAX_CLAIMS_DEPTH`].
 pub fn claims_to_cel(json: &Json, depth: usize) -> Result<Value, String> {
     if depth > MAX_CLAIMS_DEPTH && (json.is_array() || json.is_object()) {
         return Err(format!(
@@ -52,6 +52,25 @@ pub fn claims_to_cel(json: &Json, depth: usize) -> Result<Value, String> {
             Value::Map(Map { map: Arc::new(map) })
         }
     })
+}
+
+/// The length of `json` serialized, without keeping the bytes.
+pub fn json_len(json: &Json) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, json) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 /// A result as JSON, or why it has none. Results are built from the claims and the

@@ -133,7 +133,12 @@ fn a_huge_nested_comprehension_is_stopped_by_the_iteration_budget() {
 
 #[test]
 fn claims_of_a_refused_shape_are_refused_before_evaluation() {
-    let p = policy(None, Some("claims.sub"), &[]);
+    // The bounds apply to the claims the expressions read (only those are converted).
+    let p = policy(
+        None,
+        Some("claims.sub"),
+        &[("list", "claims.l"), ("deep", "claims.a")],
+    );
     let long = json!({"sub": "s", "l": vec![0; MAX_CLAIMS_LIST + 1]}).to_string();
     let refusal = p.evaluate(long.as_bytes(), "s").unwrap_err();
     assert_eq!(refusal.step, PolicyStep::Subject);
@@ -150,10 +155,24 @@ fn claims_of_a_refused_shape_are_refused_before_evaluation() {
         refusal.detail,
         "the token's claims nest more than 16 levels deep"
     );
-    for bad in [&b"[1]"[..], b"not json", b"\"s\""] {
+    for bad in [
+        &b"[1]"[..],
+        b"not json",
+        b"\"s\"",
+        b"{\"sub\": \"s\"} trailing",
+    ] {
         let refusal = p.evaluate(bad, "s").unwrap_err();
         assert_eq!(refusal.detail, "the token's claims are not a JSON object");
     }
+    let unread = policy(None, Some("claims.sub"), &[]);
+    assert_eq!(unread.evaluate(long.as_bytes(), "s").unwrap().sub, "s");
+    assert_eq!(
+        unread
+            .evaluate(deep.to_string().as_bytes(), "s")
+            .unwrap_err()
+            .detail,
+        "the subject expression failed: no such key 'sub'"
+    );
 }
 
 /// Runs `work` on a thread with `stack` bytes of stack: an overflow would abort the test run.
