@@ -13,6 +13,8 @@
 //! 5, runs interleaved), prints criterion's figures, then each ratio's median, min and max over
 //! the runs and PASS/FAIL on the median (benches/support/ratios.rs).
 
+#[path = "support/allocations.rs"]
+mod allocations;
 #[allow(dead_code)]
 #[path = "../tests/common/jwks_server.rs"]
 mod jwks_server;
@@ -52,6 +54,9 @@ use trustgate::token::{Ports, TokenService};
 use jwks_server::{JwksServer, Reply};
 use keys::{EC_P256, RSA_2048, TestKey, jwks};
 use ratios::Ratios;
+
+#[global_allocator]
+static ALLOCATOR: allocations::Counting = allocations::Counting;
 
 const BUDGET: f64 = 1.5;
 /// A condition and two claim mappings add at most this many RS256 verifies to an exchange.
@@ -94,6 +99,7 @@ fn main() {
 
     let mut criterion = Criterion::default().configure_from_args();
     let mut ratios = Ratios::new();
+    let mut counted: Vec<(&str, u64, u64, u64)> = Vec::new();
     let cases = [
         ("rs256", RSA_2048, "rsa-1", &app),
         ("es256", EC_P256, "ec-1", &app),
@@ -119,6 +125,12 @@ fn main() {
             )
         };
         assert!(verify().unwrap());
+        if !counted.iter().any(|(case, ..)| *case == name) {
+            let request = exchange_request(&subject);
+            let (_, exchange, bytes) = allocations::count(|| rt.block_on(app.handle(request)));
+            let (_, by_verify, _) = allocations::count(verify);
+            counted.push((name, exchange, bytes, by_verify));
+        }
 
         let mut group = criterion.benchmark_group(ratios.group(name));
         group.bench_function("exchange", |b| {
@@ -140,6 +152,10 @@ fn main() {
         parts(&mut criterion, &rt, &keys, &issuer);
     }
     criterion.final_summary();
+    println!("\nallocations per warm exchange (the response dropped outside the count):");
+    for (case, exchange, bytes, by_verify) in counted {
+        println!("  {case}: {exchange} allocations, {bytes} bytes (one verify: {by_verify})");
+    }
     drop(jwks_server);
     ratios.report(&["rs256", "es256"], BUDGET);
     ratios.report_added(
