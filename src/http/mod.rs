@@ -15,6 +15,11 @@ pub fn json<T: Serialize>(
 ) -> Response<Body> {
     // `to_string`: serde_json's output is UTF-8 by construction, so not checked again.
     let text = serde_json::to_string(body).expect("response types always serialize");
+    json_text(status, text, content_type)
+}
+
+/// A response whose body is JSON text made elsewhere.
+pub fn json_text(status: StatusCode, text: String, content_type: &'static str) -> Response<Body> {
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     response

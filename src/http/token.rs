@@ -93,8 +93,8 @@ impl TokenApp {
             source: source_ip(request),
         };
         let issued = self.service.token(org, &caller, &parsed.request).await?;
-        let response = TokenResponse::from(issued);
-        let mut response = super::json(StatusCode::OK, &response, "application/json");
+        let body = TokenResponse::from(issued).to_json();
+        let mut response = super::json_text(StatusCode::OK, body, "application/json");
         super::no_store(response.headers_mut());
         Ok(response)
     }
