@@ -876,7 +876,11 @@ async fn refuses_an_organizations_issuer_value_as_issuer_or_alias() {
         let reply = admin.post(&issuers(&org), body).await;
         reply.assert_problem(400, Some(field));
     }
-    assert_eq!(admin.partition(&org).await, before, "a refused create writes nothing");
+    assert_eq!(
+        admin.partition(&org).await,
+        before,
+        "a refused create writes nothing"
+    );
 
     let created = create(&admin, &org, jwks_issuer("Honest")).await;
     let path = issuer_path(&org, created["id"].as_str().unwrap());
