@@ -85,12 +85,10 @@ impl TokenService {
             refresh.start_family(&token_hash, &first, &family)
         );
         match (access_token, stored) {
-            (Ok(access_token), Ok(())) => Ok(Issued::new(
-                access_token,
-                issued_token_type,
-                application,
-                Some(secret),
-            )),
+            (Ok(access_token), Ok(())) => Ok(Issued {
+                family_id: Some(first.family_id.clone()),
+                ..Issued::new(access_token, issued_token_type, application, Some(secret))
+            }),
             (Err(error), Ok(())) => {
                 if let Err(e) = refresh.discard(&token_hash, &first.family_id).await {
                     tracing::warn!(detail = %e, "could not discard an unused refresh token family");
@@ -98,6 +96,17 @@ impl TokenService {
                 Err(error)
             }
             (_, Err(e)) => Err(e.into()),
+        }
+    }
+
+    /// Takes back what [`Self::issue`] stored for tokens that are not handed out after all.
+    pub(super) async fn discard_issued(&self, issued: &Issued) {
+        if let (Some(secret), Some(family_id)) = (&issued.refresh_token, &issued.family_id)
+            && let Err(e) = (self.ports.refresh_store)
+                .discard(&hash_secret(secret), family_id)
+                .await
+        {
+            tracing::warn!(detail = %e, "could not discard an unused refresh token family");
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct Issued {
     pub issued_token_type: TokenType,
     pub expires_in: u32,
     pub refresh_token: Option<Secret>,
+    /// The refresh family stored for `refresh_token`, so an exchange decided again can
+    /// discard it.
+    family_id: Option<String>,
 }
 
 impl Issued {
@@ -71,6 +74,7 @@ impl Issued {
             issued_token_type,
             expires_in: application.access_token_ttl_seconds,
             refresh_token,
+            family_id: None,
         }
     }
 }
@@ -78,21 +82,26 @@ impl Issued {
 pub struct TokenService {
     config: Config,
     ports: Ports,
+    /// The same object as `ports.config_store`, for the generation bookkeeping.
+    cache: Arc<CachedConfigStore>,
     lockouts: Lockouts,
     policies: policy::PolicyCache,
 }
 
 impl TokenService {
     /// The service over `ports`, with the configuration store behind the warm function's
-    /// record cache (`TRUSTGATE_CONFIG_CACHE_SECONDS`).
+    /// record cache (`TRUSTGATE_CONFIG_CACHE_SECONDS`; checked against the organization's
+    /// configuration generation on every exchange, see [`cached_store`]).
     pub fn new(config: Config, mut ports: Ports) -> TokenService {
-        ports.config_store = Arc::new(CachedConfigStore::new(
+        let cache = Arc::new(CachedConfigStore::new(
             ports.config_store,
             config.config_cache_ttl,
         ));
+        ports.config_store = cache.clone();
         TokenService {
             config,
             ports,
+            cache,
             lockouts: Lockouts::default(),
             policies: policy::PolicyCache::default(),
         }
