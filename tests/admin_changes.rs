@@ -1,17 +1,20 @@
 //! Admin changes take effect at once (contract, "Admin changes take effect at once"; issue
 //! #16): through the admin API and the token endpoint against the emulator, with
 //! `TRUSTGATE_CONFIG_CACHE_SECONDS=3600` and warm token functions, each change applies to the
-//! very next token request. Two token functions stand for two warm Lambda execution
-//! environments: two services built in-process, each with its own record cache, JWKS cache and
-//! lockout state, sharing the table and the signing key (the end-to-end suite drives one
-//! `cargo lambda watch` process; two of them per test would cost minutes of start-up).
+//! very next token request. Two warm Lambda execution environments are shown two ways: as two
+//! `token` processes (the binary, configured from its environment, polling a fake Lambda
+//! Runtime API as in Lambda: `two_token_processes_…`), and, for every kind of change, as two
+//! services built in-process, each with its own record cache, JWKS cache and lockout state,
+//! sharing the table and the signing key.
 
 mod common;
 
 use std::sync::Arc;
 
+use base64::Engine;
 use common::admin::{self, Admin};
 use common::keys::RSA_2048;
+use common::lambda_runtime::{Function, exchange_event};
 use common::stack::*;
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
@@ -232,4 +235,92 @@ async fn require_jti_turned_on_applies_at_once_on_every_function() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let replay = w.exchange(&w.second, &w.credentials(), &token).await;
     assert_error(&replay, StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+/// The exchange form of `subject_token` and the Basic authorization of `(client_id, secret)`.
+fn exchange_parts(subject_token: &str, (client_id, secret): &(String, String)) -> (String, String) {
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", TOKEN_EXCHANGE)
+        .append_pair("subject_token", subject_token)
+        .append_pair("subject_token_type", JWT_TYPE)
+        .finish();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    (form, format!("Basic {basic}"))
+}
+
+/// Sends an exchange to a function process; its status and parsed body.
+async fn exchange_in(
+    function: &Function,
+    org: &str,
+    subject_token: &str,
+    credentials: &(String, String),
+) -> (u64, Value) {
+    let (form, basic) = exchange_parts(subject_token, credentials);
+    let (_, reply) = function.invoke(&exchange_event(org, &form, &basic)).await;
+    let status = reply["statusCode"].as_u64().unwrap_or_default();
+    let body = reply["body"]
+        .as_str()
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Two `token` processes, each configured as a deployment would be
+/// (`TRUSTGATE_CONFIG_CACHE_SECONDS=3600`), both warm: a secret rotation and then a disabled
+/// application are seen by each on its next request.
+#[tokio::test]
+async fn two_token_processes_warm_with_an_hour_of_cache_see_a_rotation_and_a_disable_at_once() {
+    let w = World::new().await;
+    let org = &w.stack.org;
+    let env = [
+        (config::CONFIG_CACHE_SECONDS, "3600".to_owned()),
+        (config::PUBLIC_URL, PUBLIC_URL.to_owned()),
+        (config::ALLOW_INSECURE_JWKS, "true".to_owned()),
+    ];
+    let binary = env!("CARGO_BIN_EXE_token");
+    let processes = [
+        Function::start(binary, &env, "target/admin-changes-token-1.log").await,
+        Function::start(binary, &env, "target/admin-changes-token-2.log").await,
+    ];
+    for process in &processes {
+        let (status, body) = exchange_in(process, org, &w.subject(), &w.credentials()).await;
+        assert_eq!(status, 200, "warm-up: {body}");
+    }
+
+    let reply = w
+        .admin
+        .post(&format!("{}/secret", w.application_path()), json!({}))
+        .await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    let new = (
+        w.stack.client_id.clone(),
+        reply.body["client_secret"].as_str().unwrap().to_owned(),
+    );
+    for process in &processes {
+        let (status, body) = exchange_in(process, org, &w.subject(), &w.credentials()).await;
+        assert_eq!(
+            (status, &body["error"]),
+            (401, &json!("invalid_client")),
+            "{body}"
+        );
+        let (status, body) = exchange_in(process, org, &w.subject(), &new).await;
+        assert_eq!(status, 200, "the new secret: {body}");
+    }
+
+    let reply = w
+        .admin
+        .patch(&w.application_path(), json!({"enabled": false}))
+        .await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    for process in &processes {
+        let (status, body) = exchange_in(process, org, &w.subject(), &new).await;
+        assert_eq!(
+            (status, &body["error"]),
+            (401, &json!("invalid_client")),
+            "{body}"
+        );
+    }
+    for process in processes {
+        process.stop().await;
+    }
 }
