@@ -3,7 +3,12 @@
 //! after the service has cached the records it replaces.
 
 use super::*;
-use crate::ports::{ConfigStore, Generation};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::domain::ids::{ClientId, IssuerId};
+use crate::domain::signing_key::SigningKey;
+use crate::ports::{BoxFuture, ConfigStore, Generation, PortError, Read};
 
 const NEW_SECRET: &str = "n3w-s3cret-n3w-s3cret-n3w-s3cret-n3w-s3cret-2";
 
@@ -178,4 +183,130 @@ async fn the_generation_failing_to_read_hands_nothing_out() {
     );
     assert_eq!(h.memory.refresh_store.families(), 1);
     assert_eq!(h.memory.replay_log.len(), 1);
+}
+
+/// The signer of `memory`, announcing on `signing` while each signature is being made (and
+/// taking 20 ms over it).
+struct SlowSigner {
+    inner: Arc<dyn crate::ports::Signer>,
+    signing: tokio::sync::watch::Sender<bool>,
+}
+
+impl crate::ports::Signer for SlowSigner {
+    fn current_key(&self) -> BoxFuture<'_, Result<Arc<SigningKey>, PortError>> {
+        self.inner.current_key()
+    }
+
+    fn published_keys(&self) -> BoxFuture<'_, Result<Vec<Arc<SigningKey>>, PortError>> {
+        self.inner.published_keys()
+    }
+
+    fn sign<'a>(&'a self, input: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, PortError>> {
+        Box::pin(async move {
+            self.signing.send_replace(true);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let signature = self.inner.sign(input).await;
+            self.signing.send_replace(false);
+            signature
+        })
+    }
+}
+
+/// The config store of `memory`, whose generation read, once armed, completes only while a
+/// signature is being made (else, after a second, fails).
+struct GenerationDuringSigning {
+    inner: Arc<dyn ConfigStore>,
+    signing: tokio::sync::watch::Receiver<bool>,
+    armed: AtomicBool,
+}
+
+impl ConfigStore for GenerationDuringSigning {
+    fn generation<'a>(
+        &'a self,
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<Option<Generation>, PortError>> {
+        Box::pin(async move {
+            if !self.armed.load(Ordering::SeqCst) {
+                return self.inner.generation(org).await;
+            }
+            let mut signing = self.signing.clone();
+            let during = tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                signing.wait_for(|now| *now),
+            );
+            if !matches!(during.await, Ok(Ok(_))) {
+                return Err(PortError::Unavailable("read outside the signing".into()));
+            }
+            self.inner.generation(org).await
+        })
+    }
+
+    fn issuers<'a>(
+        &'a self,
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<Arc<Vec<TrustedIssuer>>, PortError>> {
+        self.inner.issuers(org)
+    }
+
+    fn issuer<'a>(
+        &'a self,
+        org: &'a OrgName,
+        id: &'a IssuerId,
+        read: Read,
+    ) -> BoxFuture<'a, Result<Option<Arc<TrustedIssuer>>, PortError>> {
+        self.inner.issuer(org, id, read)
+    }
+
+    fn application<'a>(
+        &'a self,
+        org: &'a OrgName,
+        client_id: &'a ClientId,
+        read: Read,
+    ) -> BoxFuture<'a, Result<Option<Arc<Application>>, PortError>> {
+        self.inner.application(org, client_id, read)
+    }
+
+    fn organization_exists<'a>(
+        &'a self,
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
+        self.inner.organization_exists(org)
+    }
+}
+
+/// The contract's latency rule: the warm exchange's one read overlaps the signing. Once armed,
+/// the generation read here can only complete while a signature is being made, so a read
+/// made before or after the signing fails the exchange.
+#[tokio::test]
+async fn a_warm_exchange_reads_the_generation_while_it_signs() {
+    let h = Harness::new();
+    let (signing, watching) = tokio::sync::watch::channel(false);
+    let mut ports = h.memory.ports();
+    ports.signer = Arc::new(SlowSigner {
+        inner: ports.signer,
+        signing,
+    });
+    let store = Arc::new(GenerationDuringSigning {
+        inner: ports.config_store,
+        signing: watching,
+        armed: AtomicBool::new(false),
+    });
+    ports.config_store = store.clone();
+    let h = Harness {
+        app: TokenApp {
+            service: TokenService::new(config(), ports),
+        },
+        ..h
+    };
+    // Cold, the generation is read first (the records are labelled with it): not armed yet.
+    assert_eq!(h.exchange(WEB, &h.subject()).await.status, StatusCode::OK);
+    store.armed.store(true, Ordering::SeqCst);
+    let before = h.memory.config_store.reads();
+    let reply = h.exchange(WEB, &h.subject()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        h.memory.config_store.reads() - before,
+        1,
+        "warm: the generation only"
+    );
 }
