@@ -4,16 +4,23 @@
 # ports, release builds, and the watch output captured in target/bench-watch.log so the
 # benchmark can read the function's "handled" lines. Runs beside `make dev` and `make test`.
 # Stops what it started. BENCH_N, BENCH_CONCURRENCY and BENCH_RSS_EXCHANGES tune the run.
+# BENCH_AWS=split (the default) serves DynamoDB and KMS from two moto servers, through the
+# SDK's AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_KMS: each moto answers one request at a
+# time, so with one server a DynamoDB read and a KMS Sign that the function makes concurrently
+# (the configuration generation read beside the signing) would queue behind each other.
+# BENCH_AWS=shared is the single server of `make dev` (the layout of the earlier figures).
 set -euo pipefail
 source "$(dirname "$0")/venv.sh"
 cd "$ROOT"
 
 mkdir -p target
 MOTO_PID=""
+KMS_MOTO_PID=""
 WATCH_PID=""
 cleanup() {
   [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
   [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null
+  [ -n "$KMS_MOTO_PID" ] && kill "$KMS_MOTO_PID" 2>/dev/null
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -40,18 +47,43 @@ target_dir="$(cargo metadata --format-version 1 --no-deps --locked |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 cargo bench --locked --bench load --no-run
 
+aws_layout="${BENCH_AWS:-split}"
+case "$aws_layout" in
+  split | shared) ;;
+  *) echo "BENCH_AWS must be split or shared, not $aws_layout" >&2; exit 2 ;;
+esac
 moto_port="$(local_aws free-port)"
-watch_port="$(local_aws free-port)"
 endpoint="http://127.0.0.1:$moto_port"
 echo "==> moto on $endpoint (log: target/moto-bench.log)"
 start_moto "$moto_port" target/moto-bench.log
+kms_endpoint="$endpoint"
+if [ "$aws_layout" = split ]; then
+  kms_port="$(local_aws free-port)"
+  kms_endpoint="http://127.0.0.1:$kms_port"
+  echo "==> a second moto for KMS on $kms_endpoint (log: target/moto-bench-kms.log)"
+  pid_of_first="$MOTO_PID"
+  start_moto "$kms_port" target/moto-bench-kms.log
+  KMS_MOTO_PID="$MOTO_PID"
+  MOTO_PID="$pid_of_first"
+fi
+watch_port="$(local_aws free-port)"
 
+# The global endpoint, and each service's own (which the SDK prefers): the functions, the
+# benchmark's own clients and the bootstrap all follow them.
 export AWS_ENDPOINT_URL="$endpoint"
+export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
+export AWS_ENDPOINT_URL_KMS="$kms_endpoint"
 export TRUSTGATE_TABLE=trustgate-bench
 export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
 export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port/lambda-url/token"
 export TRUSTGATE_ALLOW_INSECURE_JWKS=true
+# The bootstrap makes the table and the key at one endpoint; with two servers, each keeps the
+# half it serves (the other half is unused).
 local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY"
+if [ "$kms_endpoint" != "$endpoint" ]; then
+  local_aws bootstrap --endpoint "$kms_endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY"
+fi
+echo "==> AWS layout: $aws_layout (DynamoDB $endpoint, KMS $kms_endpoint)"
 
 echo "==> cargo lambda watch --release on 127.0.0.1:$watch_port (log: target/bench-watch.log)"
 cargo lambda watch --release --ignore-changes -A 127.0.0.1 -P "$watch_port" >target/bench-watch.log 2>&1 &

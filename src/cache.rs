@@ -45,6 +45,13 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         entries.insert(key, (Instant::now(), value));
     }
 
+    pub fn remove(&self, key: &K) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
     /// The cached value, or the one `load` produces (then cached). Errors are not cached.
     pub async fn get_or_load<E, F>(&self, key: &K, load: F) -> Result<V, E>
     where
@@ -81,6 +88,9 @@ mod tests {
             Err("down")
         );
         assert_eq!(cache.get(&2), None);
+        cache.insert(3, "c");
+        cache.remove(&3);
+        assert_eq!(cache.get(&3), None);
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(cache.get(&1), None);
     }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::domain::issuer::IssuerRules;
+
 pub const TABLE: &str = "TRUSTGATE_TABLE";
 pub const PUBLIC_URL: &str = "TRUSTGATE_PUBLIC_URL";
 pub const SIGNING_KEY: &str = "TRUSTGATE_SIGNING_KEY";
@@ -173,6 +175,14 @@ impl Config {
             allow_insecure_jwks,
             config_cache_ttl,
         })
+    }
+
+    /// What a trusted issuer's settings are validated against.
+    pub fn issuer_rules(&self) -> IssuerRules<'_> {
+        IssuerRules {
+            allow_insecure_jwks: self.allow_insecure_jwks,
+            public_url: &self.public_url,
+        }
     }
 
     /// The issuer value of an organization: `{public_url}/t/{org}/oauth2/token`.

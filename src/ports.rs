@@ -50,8 +50,20 @@ pub enum Read {
     Fresh,
 }
 
+/// An organization's configuration generation: every admin write of an issuer, an application
+/// or a secret changes it in the same transaction (see [`crate::aws::admin_store`]). Records
+/// read after the generation was `g` are current for as long as it still is `g`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Generation(pub u64);
+
 /// The configuration records the token endpoint reads.
 pub trait ConfigStore: Send + Sync {
+    /// The organization's configuration [`Generation`], never from a cache; `None` when the
+    /// organization does not exist or is being deleted. One read.
+    fn generation<'a>(
+        &'a self,
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<Option<Generation>, PortError>>;
     /// Every trusted issuer of `org` (enabled or not).
     fn issuers<'a>(
         &'a self,

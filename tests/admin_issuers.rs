@@ -859,3 +859,35 @@ async fn patch_recompiles_the_policy_and_merges_the_mappings() {
     assert_eq!(reply.body["subject"], Value::Null);
     assert_eq!(reply.body["claim_mappings"], json!({}));
 }
+
+/// Another organization's issuer value as `issuer` or `alias` would let this organization
+/// accept subject tokens minted for that one: refused on create and on patch, naming the
+/// field, and nothing is written.
+#[tokio::test]
+async fn refuses_an_organizations_issuer_value_as_issuer_or_alias() {
+    let admin = Admin::new().await;
+    let org = admin.organization().await;
+    let victim = admin.organization().await;
+    let victim_issuer = format!("{}/t/{victim}/oauth2/token", common::admin::PUBLIC_URL);
+    let before = admin.partition(&org).await;
+    for field in ["issuer", "alias"] {
+        let mut body = jwks_issuer("Sneaky");
+        body[field] = json!(victim_issuer);
+        let reply = admin.post(&issuers(&org), body).await;
+        reply.assert_problem(400, Some(field));
+    }
+    assert_eq!(
+        admin.partition(&org).await,
+        before,
+        "a refused create writes nothing"
+    );
+
+    let created = create(&admin, &org, jwks_issuer("Honest")).await;
+    let path = issuer_path(&org, created["id"].as_str().unwrap());
+    for field in ["issuer", "alias"] {
+        let reply = admin.patch(&path, json!({ field: victim_issuer })).await;
+        reply.assert_problem(400, Some(field));
+    }
+    let got = admin.get(&path).await;
+    assert_eq!(got.body, created, "a refused patch changes nothing");
+}

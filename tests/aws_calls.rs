@@ -9,6 +9,7 @@ use std::sync::Arc;
 use common::keys::RSA_2048;
 use common::stack::*;
 use lambda_http::http::StatusCode;
+use trustgate::aws::admin_store::AdminStore;
 use trustgate::domain::application::{AppType, GrantType};
 use trustgate::domain::issuer::Algorithm;
 use trustgate::domain::random_hex;
@@ -26,21 +27,27 @@ fn subject_token(stack: &Stack) -> String {
     RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims())
 }
 
+/// The contract's budget: a plain warm exchange makes at most one DynamoDB read, the
+/// organization's configuration generation, read concurrently with the KMS `Sign`.
 #[tokio::test]
-async fn a_warm_exchange_makes_no_dynamodb_read_and_one_kms_call() {
+async fn a_warm_exchange_makes_one_dynamodb_read_and_one_kms_call() {
     let stack = Stack::new().await;
     let cold = stack.exchange(&subject_token(&stack)).await;
     assert_eq!(cold.status, StatusCode::OK, "{}", cold.body);
     assert_eq!(
         cold.calls,
         calls(3, 0, 2),
-        "cold: GetItem organization + GetItem application (concurrently) + Query issuers; \
-         GetPublicKey + Sign"
+        "cold: GetItem organization (its generation), then GetItem application + Query \
+         issuers; GetPublicKey + Sign"
     );
 
     let warm = stack.exchange(&subject_token(&stack)).await;
     assert_eq!(warm.status, StatusCode::OK, "{}", warm.body);
-    assert_eq!(warm.calls, calls(0, 0, 1), "warm: Sign only");
+    assert_eq!(
+        warm.calls,
+        calls(1, 0, 1),
+        "warm: GetItem organization (the generation) while KMS signs"
+    );
     assert_eq!(stack.jwks.requests(), 1, "issuer keys are cached too");
 }
 
@@ -74,9 +81,31 @@ async fn a_warm_exchange_with_a_refresh_token_adds_one_dynamodb_write() {
     assert!(warm.body["refresh_token"].is_string());
     assert_eq!(
         warm.calls,
-        calls(0, 1, 1),
-        "warm: the refresh family written while KMS signs"
+        calls(1, 1, 1),
+        "warm: the generation read and the refresh family written while KMS signs"
     );
+}
+
+/// After an admin change the next exchange reads the generation, sees it moved and reads the
+/// records again; the one after that is back to the warm budget.
+#[tokio::test]
+async fn an_admin_change_costs_the_next_exchange_one_reload() {
+    let stack = Stack::new().await;
+    let first = stack.exchange(&subject_token(&stack)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let other = application(AppType::Web, &[GrantType::TokenExchange], Some("x"));
+    let admin = AdminStore::new(&stack.app.table);
+    admin.create_application(&stack.org, &other).await.unwrap();
+    let changed = stack.exchange(&subject_token(&stack)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(
+        changed.calls,
+        calls(1 + 2, 0, 2),
+        "the generation, then application and issuers again; the first token is signed \
+         before the change is known and dropped, the second one is handed out"
+    );
+    let warm = stack.exchange(&subject_token(&stack)).await;
+    assert_eq!(warm.calls, calls(1, 0, 1));
 }
 
 #[tokio::test]
@@ -120,12 +149,13 @@ async fn concurrent_exchanges_through_one_function_each_count_their_own_calls() 
     kms.sort();
     assert_eq!(kms, [[1; 15].as_slice(), &[2]].concat());
 
-    // Warm and concurrent: exactly one KMS call each, nothing read, distinct tokens.
+    // Warm and concurrent: exactly one KMS call and one read (the generation) each, distinct
+    // tokens.
     let replies = exchanges(&stack, 32).await;
     let mut tokens = HashSet::new();
     for reply in &replies {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        assert_eq!(reply.calls, calls(0, 0, 1));
+        assert_eq!(reply.calls, calls(1, 0, 1));
         tokens.insert(reply.body["access_token"].as_str().unwrap().to_owned());
     }
     assert_eq!(tokens.len(), replies.len());

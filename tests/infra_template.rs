@@ -74,6 +74,7 @@ const TABLE_WRITES: &[(&str, &str)] = &[
     ("Put", "dynamodb:PutItem"),
     ("Delete", "dynamodb:DeleteItem"),
     ("Check", "dynamodb:ConditionCheckItem"),
+    ("Increment", "dynamodb:UpdateItem"),
 ];
 
 struct Source {

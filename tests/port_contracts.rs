@@ -5,10 +5,13 @@ mod common;
 
 use common::TestApp;
 use common::stack::{Stack, application, config, kms_signer, put};
+use trustgate::aws::admin_store::AdminStore;
 use trustgate::aws::table::Key;
-use trustgate::domain::application::{AppType, GrantType};
+use trustgate::domain::application::{AppType, Application, GrantType};
+use trustgate::domain::issuer::TrustedIssuer;
 use trustgate::domain::now_epoch;
 use trustgate::domain::organization::OrgName;
+use trustgate::domain::organization::Organization;
 use trustgate::testing::contract;
 
 use common::jwks_server::{JwksServer, Reply};
@@ -55,6 +58,56 @@ async fn the_table_keeps_the_config_store_contract() {
         application,
     };
     contract::config_store(&stack.app.table, &seeded).await;
+}
+
+/// Every admin write the token endpoint depends on moves the generation, in its own
+/// transaction: application create, patch, secret rotation and delete; issuer create, patch
+/// and delete. A delete that has begun reads as no generation.
+#[tokio::test]
+async fn the_table_keeps_the_config_generation_contract() {
+    let app = TestApp::new().await;
+    let store = AdminStore::new(&app.table);
+    let org = OrgName::parse(&common::unique("gen")).unwrap();
+    let created_at = "2026-01-01T00:00:00Z".to_owned();
+    let organization = Organization {
+        name: org.as_str().to_owned(),
+        created_at,
+    };
+    store.create_organization(&organization).await.unwrap();
+    let web = application(AppType::Web, &[GrantType::TokenExchange], Some("secret"));
+    let issuer = common::stack::issuer_record("idp", "https://idp.example.com/gen");
+    let (o, client_id, id) = (org.as_str(), web.client_id.as_str(), issuer.id.as_str());
+    let change = async |i: usize| match i {
+        0 => store.create_application(o, &web).await.unwrap(),
+        1 | 2 => {
+            let renamed = |a: &Application| {
+                let mut a = a.clone();
+                a.settings.name = format!("renamed {i}");
+                Ok(a)
+            };
+            store
+                .update_application(o, client_id, renamed)
+                .await
+                .unwrap();
+        }
+        3 => store.delete_application(o, client_id).await.unwrap(),
+        4 => store.create_issuer(o, &issuer).await.unwrap(),
+        5 => {
+            let disabled = |i: &TrustedIssuer| {
+                let mut i = i.clone();
+                i.settings.enabled = false;
+                Ok(i)
+            };
+            store.update_issuer(o, id, disabled).await.unwrap();
+        }
+        _ => {
+            store.delete_issuer(o, id).await.unwrap();
+        }
+    };
+    let delete = async || {
+        store.delete_organization(o).await.unwrap();
+    };
+    contract::config_generation(&app.table, &org, 7, change, delete).await;
 }
 
 #[tokio::test]

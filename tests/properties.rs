@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use trustgate::domain::application::ApplicationSettings;
 use trustgate::domain::certificate::{certificate_key, parse_certificate};
 use trustgate::domain::input::{Settings, merge_patch};
-use trustgate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
+use trustgate::domain::issuer::{Algorithm, IssuerRules, IssuerSettings, TrustedIssuer};
 use trustgate::domain::organization::Organization;
 use trustgate::domain::subject_token::{MAX_TOKEN_BYTES, Rejection, UnverifiedToken};
 use trustgate::keys::jwks::parse_jwks;
@@ -102,6 +102,13 @@ fn member_name() -> impl Strategy<Value = String> {
         .prop_map(str::to_owned),
         "\\PC{0,10}",
     ]
+}
+
+fn rules(allow_insecure_jwks: bool) -> IssuerRules<'static> {
+    IssuerRules {
+        allow_insecure_jwks,
+        public_url: "https://sts.example.com",
+    }
 }
 
 fn a_trusted_issuer() -> TrustedIssuer {
@@ -279,7 +286,7 @@ proptest! {
     fn admin_inputs_answer_every_json_body(body in json_value(), patch in json_value()) {
         for value in [&body, &patch] {
             for insecure in [false, true] {
-                if let Err(e) = IssuerSettings::from_json(value, insecure) {
+                if let Err(e) = IssuerSettings::from_json(value, rules(insecure)) {
                     prop_assert!(!e.message.is_empty());
                 }
             }
@@ -290,7 +297,7 @@ proptest! {
                 prop_assert!(!e.message.is_empty());
             }
         }
-        let _ = IssuerSettings::patched(&a_trusted_issuer(), &patch, false);
+        let _ = IssuerSettings::patched(&a_trusted_issuer(), &patch, rules(false));
         let mut target = body.clone();
         merge_patch(&mut target, &patch);
         // RFC 7396: applying the same patch twice changes nothing more.
@@ -303,7 +310,7 @@ proptest! {
     #[test]
     fn admin_inputs_answer_every_byte_string(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
-            let _ = IssuerSettings::from_json(&value, false);
+            let _ = IssuerSettings::from_json(&value, rules(false));
             let _ = ApplicationSettings::from_json(&value, ());
             let _ = Organization::name_from_json(&value);
         }

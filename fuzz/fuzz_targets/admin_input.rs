@@ -5,15 +5,20 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use trustgate::domain::application::ApplicationSettings;
 use trustgate::domain::input::{Settings, merge_patch};
-use trustgate::domain::issuer::IssuerSettings;
+use trustgate::domain::issuer::{IssuerRules, IssuerSettings};
 use trustgate::domain::organization::Organization;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<Value>(data) else {
         return;
     };
-    let _ = IssuerSettings::from_json(&value, false);
-    let _ = IssuerSettings::from_json(&value, true);
+    for allow_insecure_jwks in [false, true] {
+        let rules = IssuerRules {
+            allow_insecure_jwks,
+            public_url: "https://sts.example.com",
+        };
+        let _ = IssuerSettings::from_json(&value, rules);
+    }
     let _ = ApplicationSettings::from_json(&value, ());
     let _ = Organization::name_from_json(&value);
     let mut target = serde_json::json!({"name": "n", "issuer": "https://i.example.com"});

@@ -8,6 +8,11 @@
 //! read followed by a write:
 //! - a child (issuer, guard, application) is only created in a transaction that checks its
 //!   organization exists and is not being deleted;
+//! - every write of an issuer or an application (secrets included) increments the
+//!   organization's `config_generation` in the same transaction, so a warm token function
+//!   sees the change on its next request ([`crate::ports::ConfigStore::generation`]); a new
+//!   organization starts at a random generation, so a warm function never mistakes it for a
+//!   deleted one of the same name;
 //! - an issuer and the guards of its name and `iss` value are created, changed and deleted
 //!   together, each guard with `attribute_not_exists(pk)`;
 //! - a change is written only if the record's `revision` is the one it was computed from;
@@ -30,7 +35,8 @@ mod issuers;
 
 use super::table::{Condition, Item, Page, StoreError, Table, Write};
 use super::table_keys::{
-    APPLICATION_PREFIX, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK, organization_pk,
+    APPLICATION_PREFIX, CONFIG_GENERATION, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK,
+    organization_pk,
 };
 use crate::domain::application::Application;
 use crate::domain::input::InputError;
@@ -78,6 +84,8 @@ struct OrganizationItem {
     created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     deleting_since: Option<String>,
+    #[serde(default)]
+    config_generation: u64,
 }
 
 /// What a deleted organization leaves under its name until `released_at` (also the item's
@@ -128,6 +136,9 @@ impl<'a> AdminStore<'a> {
             name: org.name.clone(),
             created_at: org.created_at.clone(),
             deleting_since: None,
+            // 48 random bits: below 2^53, so exact wherever the number is read.
+            config_generation: u64::from_str_radix(&crate::domain::random_hex(6), 16)
+                .unwrap_or_default(),
         };
         let key = Key::organization(&org.name);
         let quarantine = Key::organization_quarantine(&org.name);
@@ -262,7 +273,7 @@ impl<'a> AdminStore<'a> {
 
     pub async fn create_application(&self, org: &str, app: &Application) -> Result<(), AdminError> {
         let writes = vec![
-            check(&Key::organization(org), ORGANIZATION_LIVE),
+            bump_generation(org, ORGANIZATION_LIVE),
             put(
                 &Key::application(org, &app.client_id),
                 app,
@@ -318,32 +329,33 @@ impl<'a> AdminStore<'a> {
             };
             let updated = change(&current.record)?;
             let revision = current.revision.unwrap_or(0) + 1;
-            let written = self
-                .table
-                .put(
+            let writes = vec![
+                bump_generation(org, ORGANIZATION_LIVE),
+                put(
                     &key,
-                    item(&updated, Some(revision))?,
+                    &updated,
+                    Some(revision),
                     Condition::AtRevision(current.revision),
-                )
-                .await;
-            match written {
+                )?,
+            ];
+            match self.table.transact_reporting(writes).await? {
                 Ok(()) => return Ok(updated),
-                Err(StoreError::ConditionFailed) => continue,
-                Err(e) => return Err(e.into()),
+                Err(failed) if failed.contains(&0) => return Err(AdminError::NoOrganization),
+                // Changed or deleted since it was read: read it again.
+                Err(_) => continue,
             }
         }
         Err(concurrent_changes())
     }
 
     pub async fn delete_application(&self, org: &str, client_id: &str) -> Result<(), AdminError> {
-        match self
-            .table
-            .delete(&Key::application(org, client_id), Condition::Present)
-            .await
-        {
+        let writes = vec![
+            bump_generation(org, Condition::Present),
+            delete(&Key::application(org, client_id), Condition::Present),
+        ];
+        match self.table.transact_reporting(writes).await? {
             Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed) => Err(AdminError::NotFound),
-            Err(e) => Err(e.into()),
+            Err(_) => Err(AdminError::NotFound),
         }
     }
 
@@ -452,6 +464,16 @@ fn put<T: Serialize>(
 fn delete(key: &Key, condition: Condition) -> Write {
     Write::Delete {
         key: key.clone(),
+        condition,
+    }
+}
+
+/// Increments the organization's configuration generation, if `condition` holds of its item
+/// (never creating one: every condition used requires it to exist).
+fn bump_generation(org: &str, condition: Condition) -> Write {
+    Write::Increment {
+        key: Key::organization(org),
+        attribute: CONFIG_GENERATION,
         condition,
     }
 }

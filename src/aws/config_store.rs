@@ -9,13 +9,16 @@ use crate::domain::application::Application;
 use crate::domain::ids::{ClientId, IssuerId};
 use crate::domain::issuer::TrustedIssuer;
 use crate::domain::organization::OrgName;
-use crate::ports::{BoxFuture, ConfigStore, FailureLog, PortError, Read, ReplayLog};
+use crate::ports::{BoxFuture, ConfigStore, FailureLog, Generation, PortError, Read, ReplayLog};
 
 /// The part of an organization item the token endpoint needs.
 #[derive(serde::Deserialize)]
 struct OrganizationState {
     #[serde(default)]
     deleting_since: Option<String>,
+    /// [`crate::aws::table_keys::CONFIG_GENERATION`]; absent on items written before it existed.
+    #[serde(default)]
+    config_generation: u64,
 }
 
 #[derive(serde::Serialize)]
@@ -28,6 +31,21 @@ struct SeenJti<'a> {
 struct SeenJtiItem {}
 
 impl ConfigStore for Table {
+    /// The organization item (one strongly consistent `GetItem`): its generation unless it is
+    /// gone or being deleted.
+    fn generation<'a>(
+        &'a self,
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<Option<Generation>, PortError>> {
+        Box::pin(async move {
+            let key = Key::organization(org.as_str());
+            let item = self.get::<OrganizationState>(&key).await?;
+            Ok(item
+                .filter(|o| o.deleting_since.is_none())
+                .map(|o| Generation(o.config_generation)))
+        })
+    }
+
     fn issuers<'a>(
         &'a self,
         org: &'a OrgName,

@@ -15,4 +15,4 @@ pub mod table_item;
 pub mod table_keys;
 pub mod table_write;
 
-pub use sdk::{MAX_ATTEMPTS, dynamodb_client, kms_client, sdk_config};
+pub use sdk::{MAX_ATTEMPTS, dynamodb_client, kms_client, sdk_config, sdk_config_from};

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, Select, TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, Select, TransactWriteItem, Update,
     WriteRequest,
 };
 use serde::de::DeserializeOwned;
@@ -417,6 +417,29 @@ impl Table {
                         .map_err(built)?,
                 )
                 .build(),
+            Write::Increment {
+                key,
+                attribute,
+                condition,
+            } => {
+                let mut names = condition.names().unwrap_or_default();
+                names.insert("#counter".into(), attribute.into());
+                let mut values = condition.values().unwrap_or_default();
+                values.insert(":one".into(), AttributeValue::N("1".into()));
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.name)
+                            .set_key(Some(key_map(&key)))
+                            .update_expression("ADD #counter :one")
+                            .set_condition_expression(condition.expression())
+                            .set_expression_attribute_names(Some(names))
+                            .set_expression_attribute_values(Some(values))
+                            .build()
+                            .map_err(built)?,
+                    )
+                    .build()
+            }
         })
     }
 }

@@ -16,6 +16,11 @@
 //! | seen subject-token `jti` (replay) | `JTI#{org}#{issuer_id}#{sha256(jti)}` | `JTI` |
 //! | failed client authentications in a window | `AUTHFAIL#{org}#{sha256(client_id, source)}#{window}` | `AUTHFAIL` |
 //!
+//! The organization item carries `config_generation`, a number every admin write that changes
+//! what the token endpoint reads (an issuer, an application, a secret) increments in its own
+//! transaction; a warm token function reads it once per request to know whether its cached
+//! records are still current ([`crate::ports::ConfigStore::generation`]).
+//!
 //! So every lookup the token endpoint makes is one request: the organization's issuers are one
 //! `Query` (`pk = ORG#{org}`, `sk` begins with `TTI#`), an application, a refresh token and a
 //! family are one `GetItem` each, and a `jti` is recorded by one conditional `PutItem`.
@@ -31,6 +36,9 @@ pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 /// TTL attribute: epoch seconds after which DynamoDB may delete the item.
 pub const EXPIRES_AT: &str = "expires_at";
+
+/// Number attribute of the organization item: its configuration generation.
+pub const CONFIG_GENERATION: &str = "config_generation";
 
 /// Prefix of the sort keys of an organization's trusted issuers.
 pub const ISSUER_PREFIX: &str = "TTI#";

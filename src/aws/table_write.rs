@@ -92,4 +92,10 @@ pub enum Write {
         key: Key,
         condition: Condition,
     },
+    /// Adds one to the number attribute `attribute` of the item (0 when unset).
+    Increment {
+        key: Key,
+        attribute: &'static str,
+        condition: Condition,
+    },
 }

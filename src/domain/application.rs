@@ -195,7 +195,7 @@ impl Settings for ApplicationSettings {
         "type",
         "cannot be changed; create a new application of the other type",
     )];
-    type Context = ();
+    type Context<'a> = ();
 
     fn validate(&mut self, (): ()) -> Result<(), InputError> {
         check_text("name", &self.name, Self::MAX_NAME_CHARS)?;

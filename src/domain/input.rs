@@ -56,17 +56,17 @@ pub trait Settings: Serialize + DeserializeOwned {
     const FIXED: &'static [(&'static str, &'static str)] = &[];
 
     /// What the rules depend on besides the input (configuration).
-    type Context: Copy;
+    type Context<'a>: Copy;
 
     /// Every rule beyond the types. May normalize (e.g. a certificate to PEM).
-    fn validate(&mut self, context: Self::Context) -> Result<(), InputError>;
+    fn validate(&mut self, context: Self::Context<'_>) -> Result<(), InputError>;
 
     /// Defaults that depend on another member, filled into the document before serde reads
     /// it (serde defaults can only be constants).
     fn dependent_defaults(_document: &mut Map<String, Value>) {}
 
     /// Reads a create body: every member known, the defaults applied, every rule checked.
-    fn from_json(body: &Value, context: Self::Context) -> Result<Self, InputError> {
+    fn from_json(body: &Value, context: Self::Context<'_>) -> Result<Self, InputError> {
         check_members::<Self>(body, &[])?;
         read(body.clone(), context)
     }
@@ -74,7 +74,7 @@ pub trait Settings: Serialize + DeserializeOwned {
     /// Applies a JSON Merge Patch (RFC 7396) to these settings and reads the result as a
     /// create body: every rule applies again, and a member patched to `null` returns to its
     /// default.
-    fn patched(&self, patch: &Value, context: Self::Context) -> Result<Self, InputError> {
+    fn patched(&self, patch: &Value, context: Self::Context<'_>) -> Result<Self, InputError> {
         check_members::<Self>(patch, Self::FIXED)?;
         let mut document = serde_json::to_value(self)
             .map_err(|e| InputError::body(format!("the record can't be patched: {e}")))?;
@@ -103,7 +103,7 @@ fn check_members<S: Settings>(
     Ok(())
 }
 
-fn read<S: Settings>(mut document: Value, context: S::Context) -> Result<S, InputError> {
+fn read<S: Settings>(mut document: Value, context: S::Context<'_>) -> Result<S, InputError> {
     if let Value::Object(map) = &mut document {
         // `null` means unset (RFC 7396), so the serde default applies.
         map.retain(|_, v| !v.is_null());
@@ -345,7 +345,7 @@ mod tests {
         const SERVER_SET: &'static [(&'static str, &'static str)] =
             &[("id", "is set by the server")];
         const FIXED: &'static [(&'static str, &'static str)] = &[("type", "is fixed")];
-        type Context = ();
+        type Context<'a> = ();
 
         fn validate(&mut self, (): ()) -> Result<(), InputError> {
             check_text("name", &self.name, 10)?;

@@ -9,6 +9,7 @@ use url::{Host, Url};
 use super::address;
 use super::certificate::parse_certificate;
 use super::input::{InputError, Settings, check_range, check_text, check_unique, yes};
+use super::organization::is_organization_issuer;
 use super::policy::{IssuerPolicy, PolicyError};
 
 /// JWS algorithms a trusted issuer may sign with (RFC 7518 §3.1). Asymmetric only: `none` and
@@ -198,6 +199,32 @@ pub fn check_jwks_uri(raw: &str, allow_insecure: bool) -> Result<Url, String> {
     Ok(url)
 }
 
+/// What a trusted issuer's rules depend on besides the input: the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct IssuerRules<'a> {
+    /// `TRUSTGATE_ALLOW_INSECURE_JWKS`.
+    pub allow_insecure_jwks: bool,
+    /// `TRUSTGATE_PUBLIC_URL`: the organizations' issuer values are made from it.
+    pub public_url: &'a str,
+}
+
+/// An organization's issuer value (any organization's, existing or not) may be neither a trusted
+/// issuer's `issuer` nor its `alias`: as an alias it would let this organization accept subject
+/// tokens minted for another one (their `aud`), as an issuer it would trust another tenant.
+fn not_an_organization_issuer(
+    field: &'static str,
+    value: &str,
+    public_url: &str,
+) -> Result<(), InputError> {
+    if is_organization_issuer(public_url, value) {
+        return Err(InputError::field(
+            field,
+            "is the issuer value of a Trustgate organization, which no trusted issuer may use",
+        ));
+    }
+    Ok(())
+}
+
 /// What an administrator sets on a trusted issuer (openapi/admin.yaml, `TrustedIssuerCreate`),
 /// declared once: the create body, the patch, the stored attributes and the API view all are
 /// these members. The serde defaults are the contract's; every rule of the contract's table
@@ -278,20 +305,21 @@ impl Settings for IssuerSettings {
         ("created_at", "is set by the server"),
         ("updated_at", "is set by the server"),
     ];
-    /// `TRUSTGATE_ALLOW_INSECURE_JWKS`.
-    type Context = bool;
+    type Context<'a> = IssuerRules<'a>;
 
     /// Besides the members' own rules: exactly one key source, and with a certificate, at
     /// least one allowed algorithm that fits its key. The certificate is parsed again each
     /// time (a patch re-applies every rule) and stored normalized to PEM.
-    fn validate(&mut self, allow_insecure_jwks: bool) -> Result<(), InputError> {
+    fn validate(&mut self, rules: IssuerRules<'_>) -> Result<(), InputError> {
         check_text("name", &self.name, Self::MAX_NAME_CHARS)?;
         check_text("issuer", &self.issuer, Self::MAX_ISSUER_CHARS)?;
+        not_an_organization_issuer("issuer", &self.issuer, rules.public_url)?;
         if let Some(alias) = &self.alias {
             check_text("alias", alias, Self::MAX_ALIAS_CHARS)?;
+            not_an_organization_issuer("alias", alias, rules.public_url)?;
         }
         if let Some(uri) = &self.jwks_uri {
-            check_jwks_uri(uri, allow_insecure_jwks)
+            check_jwks_uri(uri, rules.allow_insecure_jwks)
                 .map_err(|why| InputError::field("jwks_uri", why))?;
         }
         let key = match &self.certificate {
@@ -396,8 +424,17 @@ mod tests {
         "/tests/fixtures/certificates/ec-p256.pem"
     ));
 
+    const RULES: IssuerRules<'static> = IssuerRules {
+        allow_insecure_jwks: false,
+        public_url: "https://sts.example.com",
+    };
+    const INSECURE: IssuerRules<'static> = IssuerRules {
+        allow_insecure_jwks: true,
+        ..RULES
+    };
+
     fn settings(body: serde_json::Value) -> Result<IssuerSettings, InputError> {
-        IssuerSettings::from_json(&body, false)
+        IssuerSettings::from_json(&body, RULES)
     }
 
     fn field_of(body: serde_json::Value) -> String {
@@ -537,19 +574,42 @@ mod tests {
         body["claim_mappings"] = json!({"a": "1", "b": "2"});
         let current = stored(body);
         let patched =
-            IssuerSettings::patched(&current, &json!({"claim_mappings": {"a": null}}), false)
+            IssuerSettings::patched(&current, &json!({"claim_mappings": {"a": null}}), RULES)
                 .unwrap();
         assert_eq!(patched.claim_mappings.keys().collect::<Vec<_>>(), ["b"]);
-        let bad = IssuerSettings::patched(&current, &json!({"subject": "'"}), false);
+        let bad = IssuerSettings::patched(&current, &json!({"subject": "'"}), RULES);
         assert_eq!(bad.unwrap_err().field.as_deref(), Some("subject"));
+    }
+
+    #[test]
+    fn refuses_an_organizations_issuer_value_as_issuer_or_alias_also_in_a_patch() {
+        let other_org = "https://sts.example.com/t/globex/oauth2/token";
+        let mut body = minimal();
+        body["issuer"] = json!(other_org);
+        assert_eq!(field_of(body), "issuer");
+        let mut body = minimal();
+        body["alias"] = json!(other_org);
+        assert_eq!(field_of(body), "alias");
+        // A look-alike that no organization has is an ordinary value.
+        let mut body = minimal();
+        body["alias"] = json!("https://sts.example.com/t/globex/oauth2/token/");
+        assert!(settings(body).is_ok());
+
+        let current = settings(minimal()).unwrap();
+        for field in ["issuer", "alias"] {
+            let err = current
+                .patched(&json!({ field: other_org }), RULES)
+                .unwrap_err();
+            assert_eq!(err.field.as_deref(), Some(field));
+        }
     }
 
     #[test]
     fn insecure_flag_allows_a_local_jwks_uri() {
         let mut body = minimal();
         body["jwks_uri"] = json!("http://127.0.0.1:8080/jwks");
-        assert!(IssuerSettings::from_json(&body, true).is_ok());
-        assert!(IssuerSettings::from_json(&body, false).is_err());
+        assert!(IssuerSettings::from_json(&body, INSECURE).is_ok());
+        assert!(IssuerSettings::from_json(&body, RULES).is_err());
     }
 
     #[test]
@@ -566,7 +626,7 @@ mod tests {
         let patched = IssuerSettings::patched(
             &current,
             &json!({"jwks_uri": null, "certificate": CERT, "clock_skew_seconds": 0}),
-            false,
+            RULES,
         )
         .unwrap();
         assert_eq!(patched.jwks_uri, None);
@@ -574,17 +634,17 @@ mod tests {
         assert_eq!(patched.clock_skew_seconds, 0);
         assert_eq!(patched.name, "Okta");
 
-        let both = IssuerSettings::patched(&current, &json!({"certificate": CERT}), false);
+        let both = IssuerSettings::patched(&current, &json!({"certificate": CERT}), RULES);
         assert_eq!(both.unwrap_err().field.as_deref(), Some("jwks_uri"));
-        let reset = IssuerSettings::patched(&current, &json!({"clock_skew_seconds": null}), false);
+        let reset = IssuerSettings::patched(&current, &json!({"clock_skew_seconds": null}), RULES);
         assert_eq!(reset.unwrap().clock_skew_seconds, 60);
-        let unnamed = IssuerSettings::patched(&current, &json!({"name": null}), false);
+        let unnamed = IssuerSettings::patched(&current, &json!({"name": null}), RULES);
         assert_eq!(unnamed.unwrap_err().field.as_deref(), Some("name"));
         for fixed in ["id", "created_at", "updated_at"] {
-            let err = IssuerSettings::patched(&current, &json!({ fixed: "x" }), false);
+            let err = IssuerSettings::patched(&current, &json!({ fixed: "x" }), RULES);
             assert_eq!(err.unwrap_err().field.as_deref(), Some(fixed));
         }
-        let not_object = IssuerSettings::patched(&current, &json!(["x"]), false);
+        let not_object = IssuerSettings::patched(&current, &json!(["x"]), RULES);
         assert_eq!(not_object.unwrap_err().field, None);
     }
 
@@ -645,7 +705,7 @@ mod tests {
     #[test]
     fn a_stored_certificate_survives_a_patch_unchanged() {
         let current = stored(json!({"name": "n", "issuer": "i", "certificate": CERT}));
-        let patched = IssuerSettings::patched(&current, &json!({"enabled": false}), false).unwrap();
+        let patched = IssuerSettings::patched(&current, &json!({"enabled": false}), RULES).unwrap();
         assert_eq!(patched.certificate, current.certificate);
         assert!(!patched.enabled);
     }

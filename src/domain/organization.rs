@@ -47,6 +47,17 @@ impl fmt::Display for OrgName {
     }
 }
 
+/// Whether `value` is the issuer value of an organization of any name under `public_url`:
+/// `{public_url}/t/{org}/oauth2/token` (as [`crate::config::Config::organization_issuer`]
+/// makes it), compared byte for byte as `iss` and `aud` are.
+pub fn is_organization_issuer(public_url: &str, value: &str) -> bool {
+    value
+        .strip_prefix(public_url)
+        .and_then(|rest| rest.strip_prefix("/t/"))
+        .and_then(|rest| rest.strip_suffix("/oauth2/token"))
+        .is_some_and(|name| OrgName::parse(name).is_ok())
+}
+
 /// The stored organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organization {
@@ -67,7 +78,7 @@ impl Settings for NewOrganization {
         ("issuer", "is derived from the name"),
         ("created_at", "is set by the server"),
     ];
-    type Context = ();
+    type Context<'a> = ();
 
     fn validate(&mut self, (): ()) -> Result<(), InputError> {
         OrgName::parse(&self.name).map_err(|why| InputError::field("name", why))?;
@@ -103,6 +114,28 @@ mod tests {
             "a#b",
         ] {
             assert!(OrgName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn knows_the_issuer_value_of_every_organization_name_and_nothing_else() {
+        let url = "https://sts.example.com";
+        for value in [
+            "https://sts.example.com/t/acme/oauth2/token",
+            "https://sts.example.com/t/not-created-yet/oauth2/token",
+        ] {
+            assert!(is_organization_issuer(url, value), "{value}");
+        }
+        for value in [
+            "https://sts.example.com/t/acme/oauth2/token/",
+            "https://sts.example.com/t/Acme/oauth2/token",
+            "https://sts.example.com/t//oauth2/token",
+            "https://sts.example.com/t/a/b/oauth2/token",
+            "https://other.example.com/t/acme/oauth2/token",
+            "https://sts.example.com/t/acme/oauth2/jwks",
+            "https://login.example.com",
+        ] {
+            assert!(!is_organization_issuer(url, value), "{value}");
         }
     }
 

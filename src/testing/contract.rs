@@ -255,6 +255,40 @@ pub async fn config_store(store: &dyn ConfigStore, seeded: &Seeded) {
     }
 }
 
+/// The configuration generation of `org` (live, and written with the store's own writes):
+/// the same on every read while nothing changes; a new value after each of `changes` calls of
+/// `change(i)` (each an admin write of a record the token endpoint reads, `i` from 0); `None`
+/// once `delete` began deleting the organization, and for one that never existed.
+pub async fn config_generation(
+    store: &dyn ConfigStore,
+    org: &OrgName,
+    changes: usize,
+    mut change: impl AsyncFnMut(usize),
+    delete: impl AsyncFnOnce(),
+) {
+    assert_eq!(store.generation(&self::org()).await.unwrap(), None);
+    let mut seen = vec![
+        store
+            .generation(org)
+            .await
+            .unwrap()
+            .expect("a live organization"),
+    ];
+    assert_eq!(
+        store.generation(org).await.unwrap(),
+        Some(seen[0]),
+        "reading changes nothing"
+    );
+    for i in 0..changes {
+        change(i).await;
+        let now = store.generation(org).await.unwrap().expect("still live");
+        assert!(!seen.contains(&now), "change {i} moved the generation");
+        seen.push(now);
+    }
+    delete().await;
+    assert_eq!(store.generation(org).await.unwrap(), None);
+}
+
 /// The keys `source` gives for `token`'s `kid` and `alg` include one that verifies it (a token
 /// `issuer` signed); an algorithm of another key family finds none.
 pub async fn key_source(source: &dyn KeySource, issuer: &TrustedIssuer, token: &str) {

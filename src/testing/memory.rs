@@ -11,7 +11,8 @@ use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
 use crate::keys::{KeyError, VerificationKey};
 use crate::ports::{
-    BoxFuture, Clock, ConfigStore, FailureLog, KeySource, PortError, Read, RefreshStore, ReplayLog,
+    BoxFuture, Clock, ConfigStore, FailureLog, Generation, KeySource, PortError, Read,
+    RefreshStore, ReplayLog,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -48,6 +49,8 @@ struct Organization {
     applications: HashMap<ClientId, Application>,
     /// A delete has begun: the organization counts as gone, its records are still there.
     deleting: bool,
+    /// Moved by every change of an issuer or an application, as the admin store does.
+    generation: u64,
 }
 
 /// Organizations, their trusted issuers and applications; every read is counted, and a failure
@@ -79,14 +82,16 @@ impl MemoryConfigStore {
     /// Adds or replaces (by `id`) a trusted issuer, creating the organization if needed.
     pub fn put_issuer(&self, org: &OrgName, issuer: TrustedIssuer) {
         let mut organizations = lock(&self.organizations);
-        let issuers = &mut organizations.entry(org.clone()).or_default().issuers;
-        issuers.retain(|i| i.id != issuer.id);
-        issuers.push(issuer);
+        let o = organizations.entry(org.clone()).or_default();
+        o.issuers.retain(|i| i.id != issuer.id);
+        o.issuers.push(issuer);
+        o.generation += 1;
     }
 
     pub fn remove_issuer(&self, org: &OrgName, id: &str) {
         if let Some(o) = lock(&self.organizations).get_mut(org) {
             o.issuers.retain(|i| i.id != id);
+            o.generation += 1;
         }
     }
 
@@ -96,6 +101,14 @@ impl MemoryConfigStore {
         let id = ClientId::new(application.client_id.as_str());
         let o = organizations.entry(org.clone()).or_default();
         o.applications.insert(id, application);
+        o.generation += 1;
+    }
+
+    pub fn remove_application(&self, org: &OrgName, client_id: &str) {
+        if let Some(o) = lock(&self.organizations).get_mut(org) {
+            o.applications.remove(&ClientId::new(client_id));
+            o.generation += 1;
+        }
     }
 
     /// Every later call fails with `failure` (or succeeds again with `None`).
@@ -121,6 +134,18 @@ impl MemoryConfigStore {
 }
 
 impl ConfigStore for MemoryConfigStore {
+    fn generation<'a>(
+        &'a self,
+        org: &'a OrgName,
+    ) -> BoxFuture<'a, Result<Option<Generation>, PortError>> {
+        let result = self.read(|orgs| {
+            orgs.get(org)
+                .filter(|o| !o.deleting)
+                .map(|o| Generation(o.generation))
+        });
+        Box::pin(std::future::ready(result))
+    }
+
     fn issuers<'a>(
         &'a self,
         org: &'a OrgName,
@@ -364,6 +389,13 @@ impl RefreshStore for MemoryRefreshStore {
 #[derive(Default)]
 pub struct MemoryFailureLog {
     counts: Mutex<HashMap<(OrgName, ClientId, String, i64), u64>>,
+}
+
+impl MemoryFailureLog {
+    /// Failures counted so far, every client and window together.
+    pub fn total(&self) -> u64 {
+        lock(&self.counts).values().sum()
+    }
 }
 
 impl FailureLog for MemoryFailureLog {

@@ -1,7 +1,10 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3.1, §3.2.1) with the brute-force
 //! defence of [`crate::domain::lockout`]: a confidential client proves its secret (compared in
 //! constant time), a public one presents none. Failures of a known client are counted per
-//! source; past the limit the client is refused from that source until the window ends.
+//! source; past the limit the client is refused from that source until the window ends. A
+//! secret that does not match the cached record is checked again against the record read
+//! fresh before anything is counted: a rotated secret works at once, and failures with it
+//! never count.
 
 use std::sync::Arc;
 
@@ -11,7 +14,22 @@ use crate::domain::ids::ClientId;
 use crate::domain::lockout;
 use crate::domain::organization::OrgName;
 use crate::oauth::client_auth::ClientCredentials;
-use crate::ports::Read;
+use crate::ports::{Generation, Read};
+
+/// A refused client authentication, and whether it was decided on the application record
+/// read fresh (then it stands whatever the configuration generation says: the failure is
+/// counted, and deciding again would count it twice).
+#[derive(Debug)]
+pub(super) struct Refused {
+    pub error: TokenError,
+    pub fresh: bool,
+}
+
+impl From<Refused> for TokenError {
+    fn from(refused: Refused) -> TokenError {
+        refused.error
+    }
+}
 
 /// Who is calling: the client's credentials and the address the request came from.
 #[derive(Debug, Clone)]
@@ -37,25 +55,32 @@ impl TokenService {
             .ok_or(TokenError::InvalidClient)
     }
 
-    /// [`Self::authenticate`] in an organization that exists and is not being deleted: the
-    /// records of a half-deleted organization may still be in the table, but its clients
-    /// belong to no live organization (`invalid_client`). The organization is read through
-    /// the warm function's cache, alongside the client's record.
-    pub(super) async fn authenticate_in_live_organization(
+    /// The organization's configuration generation, read now: `invalid_client` when the
+    /// organization is deleted or being deleted (the records of a half-deleted organization
+    /// may still be in the table, but its clients belong to no live organization).
+    pub(super) async fn live_generation(&self, org: &OrgName) -> Result<Generation, TokenError> {
+        match self.ports.config_store.generation(org).await? {
+            Some(generation) => Ok(generation),
+            None => {
+                tracing::info!(%org, "token request for an organization that is deleted or being deleted");
+                Err(TokenError::InvalidClient)
+            }
+        }
+    }
+
+    /// [`Self::authenticate`] with records read fresh, in an organization that is live
+    /// (its generation read alongside).
+    pub(super) async fn authenticate_fresh_in_live_organization(
         &self,
         org: &OrgName,
         caller: &Caller,
-        read: Read,
     ) -> Result<Arc<Application>, TokenError> {
         let (live, application) = tokio::join!(
-            self.ports.config_store.organization_exists(org),
-            self.authenticate(org, caller, read)
+            self.live_generation(org),
+            self.authenticate(org, caller, Read::Fresh)
         );
-        if !live? {
-            tracing::info!(%org, "token request for an organization that is deleted or being deleted");
-            return Err(TokenError::InvalidClient);
-        }
-        application
+        live?;
+        Ok(application?)
     }
 
     /// The enabled application the credentials prove, or why not.
@@ -64,10 +89,12 @@ impl TokenService {
         org: &OrgName,
         caller: &Caller,
         read: Read,
-    ) -> Result<Arc<Application>, TokenError> {
+    ) -> Result<Arc<Application>, Refused> {
         let credentials = &caller.credentials;
         let client_id = ClientId::new(credentials.client_id());
-        let application = self.enabled_application(org, &client_id, read).await?;
+        let fresh = read == Read::Fresh;
+        let application = (self.enabled_application(org, &client_id, read).await)
+            .map_err(|error| Refused { error, fresh })?;
         let now = self.ports.clock.now();
         let subject = lockout::Subject {
             org: org.as_str().to_owned(),
@@ -75,19 +102,25 @@ impl TokenService {
             source: caller.source.clone(),
         };
         if let Some(retry_after_seconds) = self.lockouts.retry_after(&subject, now) {
-            return Err(TokenError::LockedOut {
+            let error = TokenError::LockedOut {
                 retry_after_seconds,
-            });
+            };
+            return Err(Refused { error, fresh });
         }
-        let authenticated = match credentials.secret() {
-            Some(secret) => {
-                application.app_type.is_confidential() && application.verify_secret(secret)
-            }
-            None => !application.app_type.is_confidential(),
-        };
-        if authenticated {
+        if proves(&application, credentials) {
             return Ok(application);
         }
+        let application = if fresh {
+            application
+        } else {
+            let read = self.enabled_application(org, &client_id, Read::Fresh).await;
+            let application = read.map_err(|error| Refused { error, fresh: true })?;
+            if proves(&application, credentials) {
+                return Ok(application);
+            }
+            application
+        };
+        let refused = |error| Refused { error, fresh: true };
         tracing::info!(client_id = %application.client_id, source = %caller.source, "client authentication failed");
         let (start, end) = lockout::window(now);
         let count = self
@@ -99,15 +132,24 @@ impl TokenService {
             Ok(count) if count > lockout::MAX_FAILURES => {
                 tracing::warn!(client_id = %application.client_id, source = %caller.source, "client locked out after repeated failures");
                 self.lockouts.lock(subject, end, now);
-                Err(TokenError::LockedOut {
+                Err(refused(TokenError::LockedOut {
                     retry_after_seconds: (end - now) as u64,
-                })
+                }))
             }
-            Ok(_) => Err(TokenError::InvalidClient),
+            Ok(_) => Err(refused(TokenError::InvalidClient)),
             Err(e) => {
                 tracing::warn!(detail = %e, "could not count a failed client authentication");
-                Err(TokenError::InvalidClient)
+                Err(refused(TokenError::InvalidClient))
             }
         }
+    }
+}
+
+/// Whether `credentials` prove `application`: a confidential client by its secret (compared
+/// in constant time), a public one by presenting none.
+fn proves(application: &Application, credentials: &ClientCredentials) -> bool {
+    match credentials.secret() {
+        Some(secret) => application.app_type.is_confidential() && application.verify_secret(secret),
+        None => !application.app_type.is_confidential(),
     }
 }

@@ -9,26 +9,35 @@ use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_token};
 use crate::oauth::request::TokenType;
 
+/// A signed access token and its `jti`.
+pub(super) struct Minted {
+    pub token: String,
+    pub jti: String,
+}
+
 impl TokenService {
     /// An access token for `principal` issued to `application`, signed by the
-    /// [`crate::ports::Signer`].
+    /// [`crate::ports::Signer`]. Not yet handed out: see [`TokenService::token`].
     pub(super) async fn mint(
         &self,
         org: &OrgName,
         principal: &Principal,
         application: &Application,
-    ) -> Result<String, TokenError> {
+    ) -> Result<Minted, TokenError> {
         let organization_issuer = self.config.organization_issuer(org.as_str());
         let claims = self.access_token_claims(&organization_issuer, principal, application);
         let key = self.ports.signer.current_key().await?;
         let input = access_token::signing_input(&key, &claims);
         let signature = self.ports.signer.sign(input.as_bytes()).await?;
-        tracing::info!(
+        tracing::debug!(
             client_id = application.client_id.as_str(),
             jti = claims.jti.as_str(),
-            "access token issued"
+            "access token signed"
         );
-        Ok(access_token::assemble(input, &signature))
+        Ok(Minted {
+            token: access_token::assemble(input, &signature),
+            jti: claims.jti.to_string(),
+        })
     }
 
     /// The claims of an access token for `principal` issued now to `application` (explain
@@ -85,12 +94,10 @@ impl TokenService {
             refresh.start_family(&token_hash, &first, &family)
         );
         match (access_token, stored) {
-            (Ok(access_token), Ok(())) => Ok(Issued::new(
-                access_token,
-                issued_token_type,
-                application,
-                Some(secret),
-            )),
+            (Ok(access_token), Ok(())) => Ok(Issued {
+                family_id: Some(first.family_id.clone()),
+                ..Issued::new(access_token, issued_token_type, application, Some(secret))
+            }),
             (Err(error), Ok(())) => {
                 if let Err(e) = refresh.discard(&token_hash, &first.family_id).await {
                     tracing::warn!(detail = %e, "could not discard an unused refresh token family");
@@ -98,6 +105,17 @@ impl TokenService {
                 Err(error)
             }
             (_, Err(e)) => Err(e.into()),
+        }
+    }
+
+    /// Takes back what [`Self::issue`] stored for tokens that are not handed out after all.
+    pub(super) async fn discard_issued(&self, issued: &Issued) {
+        if let (Some(secret), Some(family_id)) = (&issued.refresh_token, &issued.family_id)
+            && let Err(e) = (self.ports.refresh_store)
+                .discard(&hash_secret(secret), family_id)
+                .await
+        {
+            tracing::warn!(detail = %e, "could not discard an unused refresh token family");
         }
     }
 }

@@ -57,20 +57,29 @@ pub struct Issued {
     pub issued_token_type: TokenType,
     pub expires_in: u32,
     pub refresh_token: Option<Secret>,
+    /// The refresh family stored for `refresh_token`, so an exchange decided again can
+    /// discard it.
+    family_id: Option<String>,
+    /// For the log line of a token handed out (never the token itself).
+    client_id: String,
+    jti: String,
 }
 
 impl Issued {
     fn new(
-        access_token: String,
+        access_token: mint::Minted,
         issued_token_type: TokenType,
         application: &Application,
         refresh_token: Option<Secret>,
     ) -> Issued {
         Issued {
-            access_token,
+            access_token: access_token.token,
             issued_token_type,
             expires_in: application.access_token_ttl_seconds,
             refresh_token,
+            family_id: None,
+            client_id: application.client_id.clone(),
+            jti: access_token.jti,
         }
     }
 }
@@ -78,21 +87,26 @@ impl Issued {
 pub struct TokenService {
     config: Config,
     ports: Ports,
+    /// The same object as `ports.config_store`, for the generation bookkeeping.
+    cache: Arc<CachedConfigStore>,
     lockouts: Lockouts,
     policies: policy::PolicyCache,
 }
 
 impl TokenService {
     /// The service over `ports`, with the configuration store behind the warm function's
-    /// record cache (`TRUSTGATE_CONFIG_CACHE_SECONDS`).
+    /// record cache (`TRUSTGATE_CONFIG_CACHE_SECONDS`; checked against the organization's
+    /// configuration generation on every exchange, see [`cached_store`]).
     pub fn new(config: Config, mut ports: Ports) -> TokenService {
-        ports.config_store = Arc::new(CachedConfigStore::new(
+        let cache = Arc::new(CachedConfigStore::new(
             ports.config_store,
             config.config_cache_ttl,
         ));
+        ports.config_store = cache.clone();
         TokenService {
             config,
             ports,
+            cache,
             lockouts: Lockouts::default(),
             policies: policy::PolicyCache::default(),
         }
@@ -105,10 +119,19 @@ impl TokenService {
         caller: &Caller,
         request: &TokenRequest<'_>,
     ) -> Result<Issued, TokenError> {
-        match request {
+        let issued = match request {
             TokenRequest::Exchange(exchange) => self.exchange(org, caller, exchange).await,
             TokenRequest::Refresh(refresh) => self.refresh(org, caller, refresh).await,
+        };
+        // Logged here, once handed out: a token signed by an attempt decided again is not.
+        if let Ok(issued) = &issued {
+            tracing::info!(
+                client_id = issued.client_id.as_str(),
+                jti = issued.jti.as_str(),
+                "access token issued"
+            );
         }
+        issued
     }
 }
 

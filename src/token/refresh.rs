@@ -19,7 +19,7 @@ impl TokenService {
         request: &RefreshRequest,
     ) -> Result<Issued, TokenError> {
         let application = self
-            .authenticate_in_live_organization(org, caller, Read::Fresh)
+            .authenticate_fresh_in_live_organization(org, caller)
             .await?;
         if !application.allows(GrantType::RefreshToken) {
             return Err(TokenError::GrantNotAllowed(GrantType::RefreshToken));

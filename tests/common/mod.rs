@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod jwks_server;
 pub mod keys;
+pub mod lambda_runtime;
 pub mod stack;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::cursor::Listing;
 use super::{
-    ATTEMPTS, AdminError, AdminStore, ListPage, ORGANIZATION_LIVE, check, concurrent_changes,
-    delete, put,
+    ATTEMPTS, AdminError, AdminStore, ListPage, ORGANIZATION_LIVE, bump_generation,
+    concurrent_changes, delete, put,
 };
 use crate::aws::table::{Condition, StoreError};
 use crate::aws::table_keys::{ISSUER_PREFIX, Key, organization_pk};
@@ -27,7 +27,7 @@ impl AdminStore<'_> {
             issuer_id: issuer.id.clone(),
         };
         let writes = vec![
-            check(&Key::organization(org), ORGANIZATION_LIVE),
+            bump_generation(org, ORGANIZATION_LIVE),
             put(
                 &Key::trusted_issuer(org, &issuer.id),
                 issuer,
@@ -97,7 +97,7 @@ impl AdminStore<'_> {
                 issuer_id: id.to_owned(),
             };
             let mut writes = vec![
-                check(&Key::organization(org), ORGANIZATION_LIVE),
+                bump_generation(org, ORGANIZATION_LIVE),
                 put(
                     &key,
                     &updated,
@@ -158,6 +158,7 @@ impl AdminStore<'_> {
             };
             let issuer = &current.record;
             let writes = vec![
+                bump_generation(org, Condition::Present),
                 delete(&key, Condition::AtRevision(current.revision)),
                 delete(&Key::issuer_name_guard(org, &issuer.name), Condition::None),
                 delete(
@@ -165,8 +166,11 @@ impl AdminStore<'_> {
                     Condition::None,
                 ),
             ];
-            if self.table.transact_reporting(writes).await?.is_ok() {
-                return Ok(current.record);
+            match self.table.transact_reporting(writes).await? {
+                Ok(()) => return Ok(current.record),
+                // Without its organization item the issuer is gone with it.
+                Err(failed) if failed.contains(&0) => return Err(AdminError::NotFound),
+                Err(_) => continue,
             }
         }
         Err(concurrent_changes())

@@ -17,7 +17,7 @@ pub(super) async fn create(call: &Call<'_>) -> Result<Response<Body>, ApiError> 
     let body = json_body(call.request, false)?;
     let issuer = TrustedIssuer {
         id: random_hex(16),
-        settings: IssuerSettings::from_json(&body, call.app.config.allow_insecure_jwks)?,
+        settings: IssuerSettings::from_json(&body, call.app.config.issuer_rules())?,
         created_at: call.now.clone(),
         updated_at: call.now.clone(),
     };
@@ -66,12 +66,12 @@ pub(super) async fn patch(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let org = org_param(call.params.get("org"))?;
     let id = server_id_param(call.params.get("id"), WHAT)?;
     let patch = json_body(call.request, true)?;
-    let allow_insecure = call.app.config.allow_insecure_jwks;
+    let rules = call.app.config.issuer_rules();
     let (_, updated) = call
         .store()
         .update_issuer(org.as_str(), id, |current| {
             Ok(TrustedIssuer {
-                settings: current.patched(&patch, allow_insecure)?,
+                settings: current.patched(&patch, rules)?,
                 updated_at: call.now.clone(),
                 ..current.clone()
             })

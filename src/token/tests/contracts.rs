@@ -51,6 +51,23 @@ async fn memory_and_cached_config_stores_keep_the_port_contract() {
 }
 
 #[tokio::test]
+async fn memory_config_store_keeps_the_generation_contract() {
+    let memory = InMemory::new(NOW);
+    let store = &memory.config_store;
+    store.add_organization(&org());
+    let web = application("web", AppType::Web, &[GrantType::TokenExchange]);
+    let changes: [&dyn Fn(); 4] = [
+        &|| store.put_application(&org(), web.clone()),
+        &|| store.remove_application(&org(), "web"),
+        &|| store.put_issuer(&org(), issuer(false)),
+        &|| store.remove_issuer(&org(), "issuer-1"),
+    ];
+    let change = async |i: usize| changes[i]();
+    let delete = async || store.mark_deleting(&org());
+    contract::config_generation(store.as_ref(), &org(), changes.len(), change, delete).await;
+}
+
+#[tokio::test]
 async fn memory_key_source_keeps_the_port_contract() {
     let memory = InMemory::new(NOW);
     let idp = TestIdp::new("k1");
