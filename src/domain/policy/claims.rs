@@ -8,17 +8,16 @@
 //! `claims[claims.key]`, `claims` itself) converts them all. The shape bounds (nesting, list
 //! length) apply to what is converted.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::Arc;
 
+use cel::IdedExpr;
 use cel::common::ast::{EntryExpr, Expr, LiteralValue};
-use cel::objects::{Key, Map};
-use cel::{IdedExpr, Value};
+use cel::common::value::Val;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value as Json;
 
-use super::values::claims_to_cel;
+use super::values::claims_to_val;
 
 /// The name of the variable that holds the token's claims.
 const CLAIMS: &str = "claims";
@@ -47,7 +46,7 @@ impl ClaimsRead {
     }
 
     /// The claims of `claims_json` these expressions read, as the CEL map to bind to `claims`.
-    pub fn to_cel(&self, claims_json: &[u8]) -> Result<Value, String> {
+    pub fn to_cel(&self, claims_json: &[u8]) -> Result<Box<dyn Val>, String> {
         let members = match self {
             ClaimsRead::All => match serde_json::from_slice::<Json>(claims_json) {
                 Ok(Json::Object(members)) => members.into_iter().collect(),
@@ -61,12 +60,8 @@ impl ClaimsRead {
                     .map_err(|_| NOT_AN_OBJECT.to_owned())?
             }
         };
-        let mut map = HashMap::with_capacity(members.len());
-        for (name, value) in members {
-            // The claims object is the first level, its members the second.
-            map.insert(Key::String(Arc::new(name)), claims_to_cel(&value, 2)?);
-        }
-        Ok(Value::Map(Map { map: Arc::new(map) }))
+        // The claims object is the first level.
+        claims_to_val(members, 1)
     }
 }
 

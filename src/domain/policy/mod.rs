@@ -223,7 +223,7 @@ impl IssuerPolicy {
             .to_cel(claims_json)
             .map_err(|why| refuse(first, why))?;
         let mut context = Context::with_env(Arc::clone(env()));
-        context.add_variable_from_value("claims", claims);
+        context.add_variable_as_val("claims", claims);
         ITERATIONS_LEFT.set(MAX_ITERATIONS);
 
         if let Some(condition) = &self.condition {

@@ -3,32 +3,36 @@
 //! function names, never a claim's value.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use cel::common::ast::{EntryExpr, Expr, LiteralValue};
-use cel::objects::{Key, Map};
+use cel::common::types::{
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
+};
+use cel::common::value::Val;
+use cel::objects::Key;
 use cel::{ExecutionError, IdedExpr, Value};
 use serde_json::Value as Json;
 
 use super::limits::{CHARGE_ITERATIONS, MAX_CLAIMS_DEPTH, MAX_CLAIMS_LIST, MAX_ITERATIONS};
 
-/// A claim (or the claims) as a CEL value, or why its shape is refused. `depth` is that of
-/// `json` (1 for the top-level object; lists and objects count, scalars don't). Recursion is bounded by [`MAX_CLAIMS_DEPTH`].
-pub fn claims_to_cel(json: &Json, depth: usize) -> Result<Value, String> {
+/// A claim as a CEL value, built directly in the interpreter's own representation, or why
+/// its shape is refused. `depth` is that of `json` (the claims object is 1, its members 2;
+/// lists and objects count, scalars don't). Recursion is bounded by [`MAX_CLAIMS_DEPTH`].
+pub fn claim_to_val(json: Json, depth: usize) -> Result<Box<dyn Val>, String> {
     if depth > MAX_CLAIMS_DEPTH && (json.is_array() || json.is_object()) {
         return Err(format!(
             "the token's claims nest more than {MAX_CLAIMS_DEPTH} levels deep"
         ));
     }
     Ok(match json {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(*b),
+        Json::Null => Box::new(CelNull),
+        Json::Bool(b) => Box::new(CelBool::from(b)),
         Json::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => Value::Int(i),
-            (None, Some(u)) => Value::UInt(u),
-            _ => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            (Some(i), _) => Box::new(CelInt::from(i)),
+            (None, Some(u)) => Box::new(CelUInt::from(u)),
+            _ => Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN))),
         },
-        Json::String(s) => Value::String(Arc::new(s.clone())),
+        Json::String(s) => Box::new(CelString::from(s)),
         Json::Array(items) => {
             if items.len() > MAX_CLAIMS_LIST {
                 return Err(format!(
@@ -36,22 +40,26 @@ pub fn claims_to_cel(json: &Json, depth: usize) -> Result<Value, String> {
                 ));
             }
             let list = items
-                .iter()
-                .map(|item| claims_to_cel(item, depth + 1))
+                .into_iter()
+                .map(|item| claim_to_val(item, depth + 1))
                 .collect::<Result<Vec<_>, _>>()?;
-            Value::List(Arc::new(list))
+            Box::new(CelList::from(list))
         }
-        Json::Object(members) => {
-            let mut map = HashMap::with_capacity(members.len());
-            for (name, value) in members {
-                map.insert(
-                    Key::String(Arc::new(name.clone())),
-                    claims_to_cel(value, depth + 1)?,
-                );
-            }
-            Value::Map(Map { map: Arc::new(map) })
-        }
+        Json::Object(members) => claims_to_val(members, depth)?,
     })
+}
+
+/// An object of claims (`depth` as for [`claim_to_val`]) as a CEL map.
+pub fn claims_to_val(
+    members: impl IntoIterator<Item = (String, Json)>,
+    depth: usize,
+) -> Result<Box<dyn Val>, String> {
+    let members = members.into_iter();
+    let mut map = HashMap::with_capacity(members.size_hint().0);
+    for (name, value) in members {
+        map.insert(CelMapKey::from(name), claim_to_val(value, depth + 1)?);
+    }
+    Ok(Box::new(CelMap::from(map)))
 }
 
 /// The length of `json` serialized, without keeping the bytes.
