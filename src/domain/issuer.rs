@@ -175,7 +175,13 @@ pub fn check_jwks_uri(raw: &str, allow_insecure: bool) -> Result<Url, String> {
     if raw.len() > 2048 {
         return Err("must be at most 2048 characters".into());
     }
-    let url = Url::parse(raw).map_err(|e| format!("is not an absolute URL ({e})"))?;
+    let url = Url::parse(raw).map_err(|e| match e {
+        // IDNA is off in this build (Cargo.toml, `idna_adapter`).
+        url::ParseError::IdnaError => "has a host that is not ASCII: give an internationalized \
+                                      domain name in its punycode form (xn--…)"
+            .to_owned(),
+        e => format!("is not an absolute URL ({e})"),
+    })?;
     match url.scheme() {
         "https" => {}
         "http" if allow_insecure => {}
@@ -407,6 +413,10 @@ mod tests {
         ] {
             assert!(check_jwks_uri(bad, false).is_err(), "{bad} must be refused");
         }
+        // Internationalized hosts in their punycode form only.
+        assert!(check_jwks_uri("https://xn--bcher-kva.example/jwks", false).is_ok());
+        let error = check_jwks_uri("https://bücher.example/jwks", false).unwrap_err();
+        assert!(error.contains("punycode form (xn--…)"), "{error}");
     }
 
     #[test]
