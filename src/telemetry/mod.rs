@@ -5,7 +5,7 @@
 //! Nothing secret is ever passed to a log macro: tokens, secrets and refresh tokens are wrapped
 //! in types whose `Debug` is redacted (see [`crate::secret`]).
 
-mod json_lines;
+mod lines;
 
 use tracing::{Level, Subscriber};
 use tracing_subscriber::Layer;
@@ -31,11 +31,7 @@ pub fn init() {
             .try_init()
     } else {
         tracing_subscriber::registry()
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_target(false)
-                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-            )
+            .with(lines::LogLines::new(std::io::stdout, lines::Style::Text))
             .with(filter)
             .try_init()
     };
@@ -93,7 +89,7 @@ where
     S: Subscriber + for<'span> LookupSpan<'span>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    json_lines::JsonLines::new(writer)
+    lines::LogLines::new(writer, lines::Style::Json)
 }
 
 #[cfg(test)]

@@ -1,10 +1,15 @@
-//! The Lambda log format: one JSON object per event, written straight into one buffer.
+//! The log lines, written straight into one buffer per event: JSON in Lambda, text elsewhere.
 //!
-//! `{"level":"INFO","message":"handled","status":200,…,"span":{"requestId":"…","name":"…"}}`:
+//! JSON (`Style::Json`):
+//! `{"level":"INFO","message":"handled","status":200,…,"span":{"requestId":"…","name":"…"}}`,
 //! the event's fields flattened, then the current span's fields and name, no timestamp and no
 //! target (CloudWatch stamps every line). tracing-subscriber's JSON formatter gives the same
 //! lines, but checks every piece serde_json writes for UTF-8 on its way to the buffer; at two
 //! lines per token exchange that was a tenth of the exchange's own work (BENCHMARKS.md).
+//!
+//! Text (`Style::Text`, `cargo lambda watch` and tests): `INFO handled status=200 … [Lambda
+//! runtime invoke requestId=…]`. Its own few lines rather than tracing-subscriber's `fmt`
+//! layer, which only this used, for the binaries' size.
 
 use std::fmt;
 use std::io::Write as _;
@@ -17,63 +22,91 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-/// The layer; see the module documentation.
-pub struct JsonLines<W> {
-    writer: W,
+/// How a line is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Json,
+    Text,
 }
 
-impl<W> JsonLines<W> {
-    pub fn new(writer: W) -> JsonLines<W> {
-        JsonLines { writer }
+/// The layer; see the module documentation.
+pub struct LogLines<W> {
+    writer: W,
+    style: Style,
+}
+
+impl<W> LogLines<W> {
+    pub fn new(writer: W, style: Style) -> LogLines<W> {
+        LogLines { writer, style }
     }
 }
 
-/// A span's fields as JSON members (`"name":value,…`, no braces), kept in its extensions.
-struct SpanMembers(Vec<u8>);
+/// A span's fields as written in the layer's style (`"name":value,…` or `name=value …`),
+/// kept in its extensions.
+struct SpanFields(Vec<u8>);
 
-impl<S, W> Layer<S> for JsonLines<W>
+impl<S, W> Layer<S> for LogLines<W>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
     W: for<'w> MakeWriter<'w> + 'static,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut members = Members::new(Vec::new());
-        attrs.record(&mut members);
-        span.extensions_mut().insert(SpanMembers(members.out));
+        let mut fields = Fields::new(Vec::new(), self.style);
+        attrs.record(&mut fields);
+        span.extensions_mut().insert(SpanFields(fields.out));
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(SpanMembers(fields)) = extensions.get_mut::<SpanMembers>() {
-            let mut members = Members::new(std::mem::take(fields));
-            values.record(&mut members);
-            *fields = members.out;
+        if let Some(SpanFields(out)) = extensions.get_mut::<SpanFields>() {
+            let mut fields = Fields::new(std::mem::take(out), self.style);
+            values.record(&mut fields);
+            *out = fields.out;
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let level = event.metadata().level().as_str();
         let mut line = Vec::with_capacity(256);
-        line.extend_from_slice(b"{\"level\":\"");
-        line.extend_from_slice(event.metadata().level().as_str().as_bytes());
-        line.push(b'"');
-        let mut members = Members::new(line);
-        event.record(&mut members);
-        let mut line = members.out;
-        if let Some(span) = ctx.event_span(event) {
-            line.extend_from_slice(b",\"span\":{");
-            if let Some(SpanMembers(fields)) = span.extensions().get::<SpanMembers>()
-                && !fields.is_empty()
-            {
-                line.extend_from_slice(fields);
-                line.push(b',');
+        match self.style {
+            Style::Json => {
+                line.extend_from_slice(b"{\"level\":\"");
+                line.extend_from_slice(level.as_bytes());
+                line.push(b'"');
             }
-            line.extend_from_slice(b"\"name\":");
-            push_json_str(&mut line, span.name());
-            line.push(b'}');
+            Style::Text => line.extend_from_slice(level.as_bytes()),
         }
-        line.extend_from_slice(b"}\n");
+        let mut fields = Fields::new(line, self.style);
+        event.record(&mut fields);
+        let mut line = fields.out;
+        let span = ctx.event_span(event);
+        let extensions = span.as_ref().map(|span| span.extensions());
+        let span_fields = extensions
+            .as_ref()
+            .and_then(|e| e.get::<SpanFields>())
+            .map_or(&[][..], |SpanFields(out)| out);
+        match (self.style, &span) {
+            (Style::Json, Some(span)) => {
+                line.extend_from_slice(b",\"span\":{");
+                if !span_fields.is_empty() {
+                    line.extend_from_slice(span_fields);
+                    line.push(b',');
+                }
+                line.extend_from_slice(b"\"name\":");
+                push_json_str(&mut line, span.name());
+                line.extend_from_slice(b"}}\n");
+            }
+            (Style::Json, None) => line.extend_from_slice(b"}\n"),
+            (Style::Text, Some(span)) => {
+                line.extend_from_slice(b" [");
+                line.extend_from_slice(span.name().as_bytes());
+                line.extend_from_slice(span_fields);
+                line.extend_from_slice(b"]\n");
+            }
+            (Style::Text, None) => line.push(b'\n'),
+        }
         // A line that cannot be written is dropped, as tracing-subscriber's writers do.
         let _ = self
             .writer
@@ -82,29 +115,48 @@ where
     }
 }
 
-/// Appends fields as JSON members, a comma before each but the first of an empty buffer.
-struct Members {
+/// Appends fields to a line: JSON members, a comma before each but the first of an empty
+/// buffer; or ` name=value`, the message without its name.
+struct Fields {
     out: Vec<u8>,
+    style: Style,
 }
 
-impl Members {
-    fn new(out: Vec<u8>) -> Members {
-        Members { out }
+impl Fields {
+    fn new(out: Vec<u8>, style: Style) -> Fields {
+        Fields { out, style }
     }
 
     fn name(&mut self, field: &Field) {
-        if self.out.last().is_some_and(|&last| last != b'{') {
-            self.out.push(b',');
+        match self.style {
+            Style::Json => {
+                if self.out.last().is_some_and(|&last| last != b'{') {
+                    self.out.push(b',');
+                }
+                push_json_str(&mut self.out, field.name());
+                self.out.push(b':');
+            }
+            Style::Text if field.name() == "message" => self.out.push(b' '),
+            Style::Text => {
+                self.out.push(b' ');
+                self.out.extend_from_slice(field.name().as_bytes());
+                self.out.push(b'=');
+            }
         }
-        push_json_str(&mut self.out, field.name());
-        self.out.push(b':');
+    }
+
+    fn text(&mut self, text: &str) {
+        match self.style {
+            Style::Json => push_json_str(&mut self.out, text),
+            Style::Text => self.out.extend_from_slice(text.as_bytes()),
+        }
     }
 }
 
-impl Visit for Members {
+impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.name(field);
-        push_json_str(&mut self.out, value);
+        self.text(value);
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -136,18 +188,21 @@ impl Visit for Members {
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.name(field);
         // JSON has no NaN or infinity; serde_json writes them as null too.
-        match serde_json::Number::from_f64(value) {
-            Some(number) => {
+        match (self.style, serde_json::Number::from_f64(value)) {
+            (Style::Json, Some(number)) => {
                 let _ = write!(self.out, "{number}");
             }
-            None => self.out.extend_from_slice(b"null"),
+            (Style::Json, None) => self.out.extend_from_slice(b"null"),
+            (Style::Text, _) => {
+                let _ = write!(self.out, "{value}");
+            }
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.name(field);
-        // The message (`format_args!`) and `%`/`?` fields: their text, as a JSON string.
-        push_json_str(&mut self.out, &format!("{value:?}"));
+        // The message (`format_args!`) and `%`/`?` fields: their text.
+        self.text(&format!("{value:?}"));
     }
 }
 
@@ -224,7 +279,7 @@ mod tests {
         let ours = Buffer::default();
         let writer = ours.clone();
         let subscriber =
-            tracing_subscriber::registry().with(JsonLines::new(move || writer.clone()));
+            tracing_subscriber::registry().with(LogLines::new(move || writer.clone(), Style::Json));
         tracing::subscriber::with_default(subscriber, log_everything);
 
         let theirs = Buffer::default();
@@ -250,5 +305,28 @@ mod tests {
         );
         assert_eq!(ours[1]["not_a_number"], Value::Null);
         assert_eq!(ours[2]["span"], serde_json::json!({"name": "inner"}));
+    }
+
+    #[test]
+    fn text_lines_name_level_message_fields_and_span() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let layer = LogLines::new(move || writer.clone(), Style::Text);
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            tracing::info!("alone");
+            let span = tracing::info_span!("invoke", requestId = "req-1");
+            let _entered = span.enter();
+            tracing::warn!(
+                path = "/t/acme/oauth2/token",
+                status = 200u16,
+                ok = true,
+                "handled"
+            );
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "INFO alone\nWARN handled path=/t/acme/oauth2/token status=200 ok=true [invoke requestId=req-1]\n"
+        );
     }
 }
