@@ -24,7 +24,31 @@ use trustgate::keys::KeySource;
 #[tokio::test]
 async fn the_table_keeps_the_refresh_store_contract() {
     let app = TestApp::new().await;
-    contract::refresh_store(&app.table, now_epoch()).await;
+    contract::refresh_store(&app.table, &app.table, now_epoch()).await;
+}
+
+/// The admin store writes the subject and client revocations the token function reads.
+#[tokio::test]
+async fn the_table_keeps_the_revocations_contract() {
+    let app = TestApp::new().await;
+    let org = OrgName::parse(&format!("rev-{}", trustgate::domain::random_hex(4))).unwrap();
+    let admin = AdminStore::new(&app.table);
+    admin
+        .create_organization(&Organization {
+            name: org.to_string(),
+            created_at: String::new(),
+        })
+        .await
+        .unwrap();
+    for (target, before) in contract::seeded_revocations() {
+        admin.revoke(org.as_str(), &target, before).await.unwrap();
+        // An earlier instant written later never lowers the stored one.
+        admin
+            .revoke(org.as_str(), &target, before - 500)
+            .await
+            .unwrap();
+    }
+    contract::revocations(&app.table, &org, now_epoch()).await;
 }
 
 #[tokio::test]

@@ -11,10 +11,11 @@ use crate::domain::issuer::TrustedIssuer;
 use crate::domain::organization::OrgName;
 use crate::domain::random_hex;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
+use crate::domain::revocation::{AccessTokenRef, RevocationQuery, RevocationTarget};
 use crate::domain::subject_token::UnverifiedToken;
 use crate::keys::KeyError;
 use crate::ports::{
-    Clock, ConfigStore, FailureLog, KeySource, Read, RefreshStore, ReplayLog, Signer,
+    Clock, ConfigStore, FailureLog, KeySource, Read, RefreshStore, ReplayLog, Revocations, Signer,
 };
 
 fn org() -> OrgName {
@@ -31,6 +32,7 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
         issuer_id: "issuer".into(),
         sub: "alice".into(),
         valid_until,
+        iat: valid_until - 600,
     };
     let principal = Principal {
         sub: "alice".into(),
@@ -40,13 +42,22 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
             .unwrap()
             .clone(),
     };
-    let family = RefreshFamily::start(&token, &hash, &principal);
+    let first_access_token = AccessTokenRef {
+        jti: random_hex(16),
+        exp: valid_until.min(token.iat + 900),
+    };
+    let family = RefreshFamily {
+        started_ms: 42,
+        ..RefreshFamily::start(&token, &hash, &principal)
+    }
+    .with_access_token(first_access_token, token.iat);
     (hash, token, family)
 }
 
-/// Families start whole, rotate by compare-and-swap, end on revoke or discard; `now` is the
-/// store's present (expired records read as absent).
-pub async fn refresh_store(store: &dyn RefreshStore, now: i64) {
+/// Families start whole, rotate by compare-and-swap, end on revoke or discard; the access
+/// tokens a family issued lead to it, and revoking it revokes them (in `revocations`, the
+/// same store's); `now` is the store's present (expired records read as absent).
+pub async fn refresh_store(store: &dyn RefreshStore, revocations: &dyn Revocations, now: i64) {
     let (hash, token, family) = first_token(now + 600);
     store.start_family(&hash, &token, &family).await.unwrap();
     assert_eq!(store.token(&hash).await.unwrap(), Some(token.clone()));
@@ -59,13 +70,30 @@ pub async fn refresh_store(store: &dyn RefreshStore, now: i64) {
         "a family starts once"
     );
 
+    let first_jti = family.access_tokens[0].jti.clone();
+    assert_eq!(
+        store.family_of(&first_jti).await.unwrap(),
+        Some(token.family_id.clone())
+    );
+    assert_eq!(store.family_of(&random_hex(16)).await.unwrap(), None);
+
     let next = family.rotate(&token.family_id, now, 300).unwrap();
     let next_hash = random_hex(32);
+    let second = AccessTokenRef {
+        jti: random_hex(16),
+        exp: now + 300,
+    };
+    let family = family.with_access_token(second.clone(), now);
     assert!(
         store
             .rotate(&family, &hash, &next_hash, &next)
             .await
             .unwrap()
+    );
+    assert_eq!(
+        store.family_of(&second.jti).await.unwrap(),
+        Some(token.family_id.clone()),
+        "the access token a rotation issued leads to the family"
     );
     assert_eq!(store.token(&next_hash).await.unwrap(), Some(next.clone()));
     assert_eq!(
@@ -84,8 +112,30 @@ pub async fn refresh_store(store: &dyn RefreshStore, now: i64) {
     );
     assert_eq!(store.token(&again).await.unwrap(), None);
 
+    let org = OrgName::parse("acme").unwrap();
+    let query = |jti| RevocationQuery {
+        jti: Some(jti),
+        sub: "nobody",
+        idp: "nowhere",
+        client_id: "none",
+    };
+    assert!(
+        !revocations
+            .state(&org, query(&second.jti))
+            .await
+            .unwrap()
+            .token_revoked
+    );
     store.revoke(&token.family_id).await.unwrap();
     assert_eq!(store.family(&token.family_id).await.unwrap(), None);
+    for jti in [&first_jti, &second.jti] {
+        let state = revocations.state(&org, query(jti)).await.unwrap();
+        assert!(
+            state.token_revoked,
+            "the family's access tokens are revoked with it"
+        );
+    }
+    store.revoke(&token.family_id).await.unwrap();
 
     let (hash, token, family) = first_token(now + 600);
     store.start_family(&hash, &token, &family).await.unwrap();
@@ -102,6 +152,89 @@ pub async fn refresh_store(store: &dyn RefreshStore, now: i64) {
     );
     assert_eq!(store.family(&token.family_id).await.unwrap(), None);
     assert_eq!(store.token(&random_hex(32)).await.unwrap(), None);
+}
+
+/// What a caller of [`revocations`] revokes first (in the admin store), in `org`: each target
+/// with its `revoked_before` (epoch ms).
+pub fn seeded_revocations() -> Vec<(RevocationTarget, i64)> {
+    vec![
+        (
+            RevocationTarget::Subject {
+                sub: "alice".into(),
+                idp: Some("https://idp.example.com".into()),
+            },
+            1_000,
+        ),
+        (
+            RevocationTarget::Subject {
+                sub: "bob".into(),
+                idp: None,
+            },
+            2_000,
+        ),
+        (
+            RevocationTarget::Client {
+                client_id: "web".into(),
+            },
+            3_000,
+        ),
+    ]
+}
+
+/// Revoked access tokens are revoked until they expire; subject revocations match the
+/// subject from that issuer (or from any, without one), client revocations the client; the
+/// latest matching instant wins; nothing leaks across organizations. `org` holds
+/// [`seeded_revocations`].
+pub async fn revocations(port: &dyn Revocations, org: &OrgName, now: i64) {
+    let query = |jti, sub, idp, client_id| RevocationQuery {
+        jti,
+        sub,
+        idp,
+        client_id,
+    };
+    let idp = "https://idp.example.com";
+    let state = |q| port.state(org, q);
+    let nothing = state(query(None, "carol", idp, "other")).await.unwrap();
+    assert_eq!(nothing, Default::default());
+    let alice = state(query(None, "alice", idp, "other")).await.unwrap();
+    assert_eq!(alice.revoked_before_ms, Some(1_000));
+    let elsewhere = state(query(None, "alice", "https://else", "other"))
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.revoked_before_ms, None, "another issuer's alice");
+    let bob = state(query(None, "bob", "https://any", "other"))
+        .await
+        .unwrap();
+    assert_eq!(bob.revoked_before_ms, Some(2_000));
+    let both = state(query(None, "alice", idp, "web")).await.unwrap();
+    assert_eq!(
+        both.revoked_before_ms,
+        Some(3_000),
+        "the latest matching instant"
+    );
+
+    let jti = random_hex(16);
+    let with_jti = |jti| query(Some(jti), "carol", idp, "other");
+    assert!(!state(with_jti(&jti)).await.unwrap().token_revoked);
+    port.revoke_access_token(org, &jti, now + 60).await.unwrap();
+    assert!(state(with_jti(&jti)).await.unwrap().token_revoked);
+    let other = OrgName::parse(&format!("other-{}", random_hex(4))).unwrap();
+    let there = port.state(&other, with_jti(&jti)).await.unwrap();
+    assert!(!there.token_revoked);
+    assert_eq!(
+        port.state(&other, query(None, "alice", idp, "web"))
+            .await
+            .unwrap(),
+        Default::default()
+    );
+    let expired = random_hex(16);
+    port.revoke_access_token(org, &expired, now - 1)
+        .await
+        .unwrap();
+    assert!(
+        !state(with_jti(&expired)).await.unwrap().token_revoked,
+        "expired reads as absent"
+    );
 }
 
 /// A `jti` is new once per issuer until forgotten; an expired record may be reused.

@@ -35,7 +35,9 @@ use crate::domain::application::Application;
 use crate::domain::lockout::Lockouts;
 use crate::domain::organization::OrgName;
 use crate::oauth::request::{TokenRequest, TokenType};
-use crate::ports::{Clock, ConfigStore, FailureLog, KeySource, RefreshStore, ReplayLog, Signer};
+use crate::ports::{
+    Clock, ConfigStore, FailureLog, KeySource, RefreshStore, ReplayLog, Revocations, Signer,
+};
 use crate::secret::Secret;
 
 /// What the token service talks to.
@@ -44,6 +46,7 @@ pub struct Ports {
     pub config_store: Arc<dyn ConfigStore>,
     pub replay_log: Arc<dyn ReplayLog>,
     pub refresh_store: Arc<dyn RefreshStore>,
+    pub revocations: Arc<dyn Revocations>,
     pub failure_log: Arc<dyn FailureLog>,
     pub signer: Arc<dyn Signer>,
     pub keys: Arc<dyn KeySource>,

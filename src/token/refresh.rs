@@ -8,6 +8,7 @@ use crate::domain::application::{GrantType, hash_secret};
 use crate::domain::ids::IssuerId;
 use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::new_refresh_token;
+use crate::domain::revocation::RevocationQuery;
 use crate::oauth::request::{RefreshRequest, TokenType};
 use crate::ports::Read;
 
@@ -62,17 +63,36 @@ impl TokenService {
         let next = family
             .rotate(&token.family_id, now, application.refresh_token_ttl_seconds)
             .ok_or_else(|| invalid("family lifetime over"))?;
-
-        // Signed first, stored second: if either fails, nothing was handed out and the
-        // presented token stays active.
         let principal = Principal {
             sub: family.sub.clone(),
             idp: family.idp.clone().unwrap_or_else(|| issuer.issuer.clone()),
             claims: family.claims.clone(),
         };
-        let access_token = self.mint(org, &principal, &application).await?;
+        // The admin API's revocations of the subject or the client (contract, "Introspection
+        // and revocation"): a family started before one is refused.
+        let query = RevocationQuery {
+            jti: None,
+            sub: &principal.sub,
+            idp: &principal.idp,
+            client_id: &family.client_id,
+        };
+        if self
+            .ports
+            .revocations
+            .state(org, query)
+            .await?
+            .revokes(family.started_ms)
+        {
+            return Err(invalid("subject or client revoked"));
+        }
+
+        // Signed first, stored second: if either fails, nothing was handed out and the
+        // presented token stays active.
+        let next_access_token = self.next_access_token(&application);
+        let access_token = (self.mint(org, &principal, &application, &next_access_token)).await?;
         let secret = new_refresh_token();
         let next_hash = hash_secret(&secret);
+        let family = family.with_access_token(next_access_token, now);
         if !store
             .rotate(&family, &presented_hash, &next_hash, &next)
             .await?

@@ -62,6 +62,7 @@ impl AdminApp {
             config_store: Arc::new(table.clone()),
             replay_log: Arc::new(table.clone()),
             refresh_store: Arc::new(table.clone()),
+            revocations: Arc::new(table.clone()),
             failure_log: Arc::new(table.clone()),
             signer: Arc::new(NoSigning),
             keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
