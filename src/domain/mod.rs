@@ -11,6 +11,7 @@ pub mod jose_object;
 pub mod lockout;
 pub mod organization;
 pub mod policy;
+pub mod presented_token;
 pub mod public_key;
 pub mod refresh_token;
 pub mod revocation;

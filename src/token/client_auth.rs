@@ -83,6 +83,38 @@ impl TokenService {
         Ok(application?)
     }
 
+    /// [`Self::authenticate`] on the records the warm function keeps, checked against the
+    /// organization's configuration generation read alongside (the one read of a warm
+    /// request): when it moved, the records are read again and the client authenticated on
+    /// them, so a rotated secret or a disabled application counts at once.
+    pub(super) async fn authenticate_current(
+        &self,
+        org: &OrgName,
+        caller: &Caller,
+    ) -> Result<Arc<Application>, TokenError> {
+        let Some(kept) = self.cache.generation_of(org) else {
+            let generation = self.live_generation(org).await?;
+            self.cache.adopt(org, generation);
+            return Ok(self.authenticate(org, caller, Read::Cached).await?);
+        };
+        let (attempt, current) = tokio::join!(
+            self.authenticate(org, caller, Read::Cached),
+            self.ports.config_store.generation(org)
+        );
+        match current? {
+            Some(current) if current == kept => Ok(attempt?),
+            _ if matches!(&attempt, Err(refused) if refused.fresh) => Ok(attempt?),
+            Some(current) => {
+                self.cache.adopt(org, current);
+                Ok(self.authenticate(org, caller, Read::Cached).await?)
+            }
+            None => {
+                self.cache.forget(org);
+                Err(TokenError::InvalidClient)
+            }
+        }
+    }
+
     /// The enabled application the credentials prove, or why not.
     pub(super) async fn authenticate(
         &self,

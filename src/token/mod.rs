@@ -5,6 +5,7 @@
 //! - [`subject`]: subject token validation, giving a [`ValidatedSubject`] (RFC 8693 §2.1);
 //! - [`exchange`]: the token exchange (RFC 8693 §2); [`refresh`]: refresh with rotation
 //!   (RFC 6749 §6, RFC 9700 §4.14.2); [`mint`]: signing and the first refresh token;
+//! - [`introspect`]: token introspection (RFC 7662); [`revoke`]: revocation (RFC 7009);
 //! - [`metadata`]: the JWK Set and the discovery metadata;
 //! - [`cached_store`]: the warm function's record cache, a decorator of the `ConfigStore`.
 //!
@@ -16,10 +17,12 @@ pub mod client_auth;
 pub mod error;
 pub mod exchange;
 pub mod explain;
+pub mod introspect;
 pub mod metadata;
 pub mod mint;
 pub mod policy;
 pub mod refresh;
+pub mod revoke;
 pub mod subject;
 
 use std::sync::Arc;
