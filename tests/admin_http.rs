@@ -348,6 +348,14 @@ const EVENTS: &[(&str, &str)] = &[
         include_str!("../events/admin-explain-token-exchange.json"),
     ),
     (
+        "admin-revoke-subject",
+        include_str!("../events/admin-revoke-subject.json"),
+    ),
+    (
+        "admin-revoke-client",
+        include_str!("../events/admin-revoke-client.json"),
+    ),
+    (
         "admin-delete-application",
         include_str!("../events/admin-delete-application.json"),
     ),
@@ -508,6 +516,14 @@ async fn the_example_events_drive_every_route_and_match_the_openapi_document() {
         .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["check"], "issuer");
+    for name in ["admin-revoke-subject", "admin-revoke-client"] {
+        let (e, r) = send(name, none.into(), client_id.clone()).await;
+        check(name, &e, &r, 201);
+        let at = r.body["revoked_before"].as_str().unwrap();
+        // RFC 3339 with milliseconds: 2026-12-01T18:45:41.123Z
+        assert_eq!(at.len(), 24, "{at}");
+        assert!(at.ends_with('Z') && at.as_bytes()[19] == b'.', "{at}");
+    }
     let (e, r) = send("admin-delete-application", none.into(), client_id.clone()).await;
     check("delete app", &e, &r, 204);
     let (e, r) = send(

@@ -4,6 +4,9 @@
 //! token issued right after a revocation is never taken for one issued before it.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::input::{InputError, Settings, check_text};
 
 /// How long a subject or client revocation is kept: the longest life of anything it can
 /// revoke (a refresh family lives at most 31,536,000 s, an access token 86,400 s), plus a day.
@@ -15,6 +18,60 @@ pub const REVOCATION_TTL_SECONDS: i64 = 31_536_000 + 86_400;
 pub enum RevocationTarget {
     Subject { sub: String, idp: Option<String> },
     Client { client_id: String },
+}
+
+/// The admin API's body: `{"sub", "idp"?}` or `{"client_id"}`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewRevocation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+}
+
+impl Settings for NewRevocation {
+    const SERVER_SET: &'static [(&'static str, &'static str)] = &[(
+        "revoked_before",
+        "is set by the server: the instant of the request",
+    )];
+    type Context<'a> = ();
+
+    fn validate(&mut self, (): ()) -> Result<(), InputError> {
+        match (&self.sub, &self.idp, &self.client_id) {
+            (Some(sub), idp, None) => {
+                check_text("sub", sub, 1024)?;
+                if let Some(idp) = idp {
+                    check_text("idp", idp, 2048)?;
+                }
+                Ok(())
+            }
+            (None, None, Some(client_id)) => check_text("client_id", client_id, 256),
+            (Some(_), _, Some(_)) => Err(InputError::field(
+                "client_id",
+                "revoke either a subject (sub) or a client (client_id), not both",
+            )),
+            (None, Some(_), _) => Err(InputError::field("idp", "needs sub")),
+            (None, None, None) => Err(InputError::field(
+                "sub",
+                "required (or client_id): what to revoke",
+            )),
+        }
+    }
+}
+
+impl RevocationTarget {
+    /// Reads the admin API's body (errors name the member at fault).
+    pub fn from_json(body: &Value) -> Result<RevocationTarget, InputError> {
+        let new = NewRevocation::from_json(body, ())?;
+        Ok(match (new.sub, new.client_id) {
+            (Some(sub), _) => RevocationTarget::Subject { sub, idp: new.idp },
+            (None, Some(client_id)) => RevocationTarget::Client { client_id },
+            (None, None) => unreachable!("validated: sub or client_id"),
+        })
+    }
 }
 
 /// An access token a refresh family issued, kept in the family until it expires, so revoking
@@ -90,6 +147,48 @@ mod tests {
         assert_eq!(issued_ms(&jti, 1_700_000_000), 1_700_000_000_000);
         assert_eq!(issued_ms("abc", 7), 7_000);
         assert_eq!(issued_ms(&"z".repeat(32), 7), 7_000);
+    }
+
+    #[test]
+    fn reads_a_subject_or_a_client_and_names_the_member_at_fault() {
+        use serde_json::json;
+        assert_eq!(
+            RevocationTarget::from_json(&json!({"sub": "alice"})).unwrap(),
+            RevocationTarget::Subject {
+                sub: "alice".into(),
+                idp: None
+            }
+        );
+        assert_eq!(
+            RevocationTarget::from_json(&json!({"sub": "a", "idp": "https://i"})).unwrap(),
+            RevocationTarget::Subject {
+                sub: "a".into(),
+                idp: Some("https://i".into())
+            }
+        );
+        assert_eq!(
+            RevocationTarget::from_json(&json!({"client_id": "c"})).unwrap(),
+            RevocationTarget::Client {
+                client_id: "c".into()
+            }
+        );
+        for (body, field) in [
+            (json!({}), Some("sub")),
+            (json!({"sub": ""}), Some("sub")),
+            (json!({"sub": 7}), Some("sub")),
+            (json!({"idp": "x"}), Some("idp")),
+            (json!({"sub": "a", "client_id": "c"}), Some("client_id")),
+            (json!({"client_id": "c", "idp": "x"}), Some("idp")),
+            (json!({"sub": "a", "extra": 1}), Some("extra")),
+            (
+                json!({"sub": "a", "revoked_before": "x"}),
+                Some("revoked_before"),
+            ),
+            (json!([]), None),
+        ] {
+            let error = RevocationTarget::from_json(&body).unwrap_err();
+            assert_eq!(error.field.as_deref(), field, "{body}");
+        }
     }
 
     #[test]
