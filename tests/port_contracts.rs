@@ -40,7 +40,8 @@ async fn the_table_keeps_the_revocations_contract() {
         })
         .await
         .unwrap();
-    for (target, before) in contract::seeded_revocations() {
+    let now = now_epoch();
+    for (target, before) in contract::seeded_revocations(now) {
         admin.revoke(org.as_str(), &target, before).await.unwrap();
         // An earlier instant written later never lowers the stored one.
         admin
@@ -48,7 +49,7 @@ async fn the_table_keeps_the_revocations_contract() {
             .await
             .unwrap();
     }
-    contract::revocations(&app.table, &org, now_epoch()).await;
+    contract::revocations(&app.table, &org, now).await;
 }
 
 #[tokio::test]

@@ -155,28 +155,29 @@ pub async fn refresh_store(store: &dyn RefreshStore, revocations: &dyn Revocatio
 }
 
 /// What a caller of [`revocations`] revokes first (in the admin store), in `org`: each target
-/// with its `revoked_before` (epoch ms).
-pub fn seeded_revocations() -> Vec<(RevocationTarget, i64)> {
+/// with its `revoked_before` (epoch ms), shortly before `now` (epoch seconds).
+pub fn seeded_revocations(now: i64) -> Vec<(RevocationTarget, i64)> {
+    let ms = now * 1000;
     vec![
         (
             RevocationTarget::Subject {
                 sub: "alice".into(),
                 idp: Some("https://idp.example.com".into()),
             },
-            1_000,
+            ms - 3_000,
         ),
         (
             RevocationTarget::Subject {
                 sub: "bob".into(),
                 idp: None,
             },
-            2_000,
+            ms - 2_000,
         ),
         (
             RevocationTarget::Client {
                 client_id: "web".into(),
             },
-            3_000,
+            ms - 1_000,
         ),
     ]
 }
@@ -196,8 +197,9 @@ pub async fn revocations(port: &dyn Revocations, org: &OrgName, now: i64) {
     let state = |q| port.state(org, q);
     let nothing = state(query(None, "carol", idp, "other")).await.unwrap();
     assert_eq!(nothing, Default::default());
+    let ms = now * 1000;
     let alice = state(query(None, "alice", idp, "other")).await.unwrap();
-    assert_eq!(alice.revoked_before_ms, Some(1_000));
+    assert_eq!(alice.revoked_before_ms, Some(ms - 3_000));
     let elsewhere = state(query(None, "alice", "https://else", "other"))
         .await
         .unwrap();
@@ -205,11 +207,11 @@ pub async fn revocations(port: &dyn Revocations, org: &OrgName, now: i64) {
     let bob = state(query(None, "bob", "https://any", "other"))
         .await
         .unwrap();
-    assert_eq!(bob.revoked_before_ms, Some(2_000));
+    assert_eq!(bob.revoked_before_ms, Some(ms - 2_000));
     let both = state(query(None, "alice", idp, "web")).await.unwrap();
     assert_eq!(
         both.revoked_before_ms,
-        Some(3_000),
+        Some(ms - 1_000),
         "the latest matching instant"
     );
 

@@ -18,7 +18,7 @@ async fn memory_refresh_store_keeps_the_port_contract() {
 #[tokio::test]
 async fn memory_revocations_keep_the_port_contract() {
     let memory = InMemory::new(NOW);
-    for (target, before) in contract::seeded_revocations() {
+    for (target, before) in contract::seeded_revocations(NOW) {
         memory.revocations.revoke(&org(), &target, before);
     }
     contract::revocations(memory.revocations.as_ref(), &org(), NOW).await;
