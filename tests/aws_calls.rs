@@ -132,6 +132,33 @@ async fn a_warm_jwks_or_discovery_request_makes_no_aws_call() {
     assert_eq!(warm.calls, calls(0, 0, 0));
 }
 
+/// The contract's budget for an introspection: one read plus one `BatchGetItem`. The access
+/// token is verified with the cached public key, so no KMS call either.
+#[tokio::test]
+async fn a_warm_introspection_makes_one_read_and_one_batch_read() {
+    let stack = Stack::new().await;
+    let issued = stack.exchange(&subject_token(&stack)).await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    let token = issued.body["access_token"].as_str().unwrap();
+    let introspect = || {
+        let request = form_request(
+            &format!("/t/{}/oauth2/introspect", stack.org),
+            &[("token", token)],
+            Some((&stack.client_id, &stack.secret)),
+        );
+        call(&stack.token, request)
+    };
+    let first = introspect().await;
+    assert_eq!(first.body["active"], true, "{}", first.body);
+    let warm = introspect().await;
+    assert_eq!(warm.body["active"], true, "{}", warm.body);
+    assert_eq!(
+        warm.calls,
+        calls(2, 0, 0),
+        "GetItem organization (the generation) and BatchGetItem of the token's revoked-jti,          subject and client records"
+    );
+}
+
 /// One execution environment serves concurrent requests (`lambda_http::run_concurrent`): the
 /// caches stay correct and every request's counts are its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
