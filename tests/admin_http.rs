@@ -845,3 +845,72 @@ fn validate(api: &Value, schema: &Value, value: &Value, at: &str, errors: &mut V
         }
     }
 }
+
+#[tokio::test]
+async fn revocations_refuse_bad_input_naming_the_field_and_unknown_organizations() {
+    let admin = Admin::new().await;
+    let org = admin.organization().await;
+    let path = format!("/t/{org}/api/revocations");
+    for (body, field) in [
+        (json!({}), "sub"),
+        (json!({"sub": ""}), "sub"),
+        (json!({"sub": ["alice"]}), "sub"),
+        (json!({"idp": "https://idp.example.com"}), "idp"),
+        (json!({"sub": "alice", "client_id": "c"}), "client_id"),
+        (json!({"client_id": "c\u{0007}"}), "client_id"),
+        (
+            json!({"sub": "alice", "revoked_before": "2020-01-01T00:00:00.000Z"}),
+            "revoked_before",
+        ),
+        (json!({"sub": "alice", "scope": "x"}), "scope"),
+    ] {
+        admin
+            .post(&path, body)
+            .await
+            .assert_problem(400, Some(field));
+    }
+    let revocation_items = || async {
+        let output = admin
+            .test
+            .dynamodb
+            .scan()
+            .table_name(&admin.test.table_name)
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        let ours = [
+            format!("REVOKED-SUB#{org}#"),
+            format!("REVOKED-CLIENT#{org}#"),
+        ];
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter(|item| {
+                ours.iter()
+                    .any(|p| item["pk"].as_s().unwrap().starts_with(p))
+            })
+            .count()
+    };
+    assert_eq!(revocation_items().await, 0, "bad input changes nothing");
+    let unknown = admin
+        .post(
+            &format!("/t/{}/api/revocations", unique("none")),
+            json!({"sub": "alice"}),
+        )
+        .await;
+    unknown.assert_problem(404, None);
+
+    let first = admin.post(&path, json!({"sub": "alice"})).await;
+    assert_eq!(first.status, 201, "{:#}", first.body);
+    let second = admin.post(&path, json!({"sub": "alice"})).await;
+    assert_eq!(second.status, 201, "{:#}", second.body);
+    let at = |r: &Reply| r.body["revoked_before"].as_str().unwrap().to_owned();
+    assert!(at(&second) >= at(&first), "RFC 3339 in UTC orders as text");
+    assert_eq!(
+        revocation_items().await,
+        1,
+        "one item per subject, moved forward"
+    );
+}

@@ -295,3 +295,54 @@ async fn a_client_revocation_ends_its_tokens_and_families() {
     assert!(h.active(&after).await);
     assert!(h.refreshes(&refresh_after).await.is_some());
 }
+
+/// A JWS over `header` and `claims`, signed by the service's own signing key.
+async fn signed_by_us(h: &Harness, header: Value, claims: Value) -> String {
+    use crate::ports::Signer;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = h.memory.signer.sign(input.as_bytes()).await.unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+#[tokio::test]
+async fn only_our_access_tokens_verify_whatever_our_key_signed() {
+    let h = Harness::new();
+    let kid = h.memory.signer.published_kid().to_owned();
+    let claims = json!({"iss": ORG_ISSUER, "sub": "alice", "idp": ISSUER, "aud": "web",
+                        "client_id": "web", "iat": NOW, "exp": NOW + 60, "jti": "j"});
+    let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": kid});
+    let genuine = signed_by_us(&h, header.clone(), claims.clone()).await;
+    assert!(
+        h.active(&genuine).await,
+        "the shape this test varies is a valid token"
+    );
+    let mut wrong_typ = header.clone();
+    wrong_typ["typ"] = "JWT".into();
+    let mut relabelled = header.clone();
+    relabelled["alg"] = "RS256".into();
+    let mut no_kid = header.clone();
+    no_kid.as_object_mut().unwrap().remove("kid");
+    let mut no_idp = claims.clone();
+    no_idp.as_object_mut().unwrap().remove("idp");
+    let mut string_exp = claims.clone();
+    string_exp["exp"] = (NOW + 60).to_string().into();
+    for (header, claims, why) in [
+        (wrong_typ, claims.clone(), "not typ at+jwt"),
+        (relabelled, claims.clone(), "alg not the key's"),
+        (no_kid, claims.clone(), "no kid"),
+        (header.clone(), no_idp, "a claim we always write is missing"),
+        (header.clone(), string_exp, "exp not a number"),
+    ] {
+        let token = signed_by_us(&h, header, claims).await;
+        assert!(!h.active(&token).await, "{why}");
+        assert_eq!(h.revoke(WEB, &token).await.status, StatusCode::OK, "{why}");
+    }
+    assert!(
+        h.active(&genuine).await,
+        "revoking the others left it alone"
+    );
+}
