@@ -179,6 +179,36 @@ pub trait Revocations: Send + Sync {
     ) -> BoxFuture<'a, Result<RevocationState, PortError>>;
 }
 
+/// What a refresh, or the introspection of a refresh token, reads once it has the token: all
+/// of it read fresh, in one request (contract, "Admin changes take effect at once": a refresh
+/// reads at most one item plus one `BatchGetItem`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RefreshSnapshot {
+    /// The organization's configuration generation; `None` when it is gone or being deleted.
+    pub generation: Option<Generation>,
+    /// The application the caller names (enabled or not).
+    pub application: Option<Arc<Application>>,
+    /// The token's trusted issuer (enabled or not).
+    pub issuer: Option<Arc<TrustedIssuer>>,
+    /// The token's family, unless revoked or expired.
+    pub family: Option<RefreshFamily>,
+    /// The revocations of the token's subject (its `idp`'s and any issuer's) and client.
+    pub revocations: RevocationState,
+}
+
+/// Reads a [`RefreshSnapshot`].
+pub trait RefreshReads: Send + Sync {
+    /// `org`'s generation and the application `client_id`; with `token`, also its issuer,
+    /// its family and the revocations of its subject (with the token's `idp`, when it has
+    /// one) and client.
+    fn refresh_snapshot<'a>(
+        &'a self,
+        org: &'a OrgName,
+        client_id: &'a ClientId,
+        token: Option<&'a RefreshToken>,
+    ) -> BoxFuture<'a, Result<RefreshSnapshot, PortError>>;
+}
+
 /// Counts failed client authentications (brute-force defence), shared by all functions.
 pub trait FailureLog: Send + Sync {
     /// Adds one failure of `client_id` from `source` in the window starting at

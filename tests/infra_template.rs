@@ -59,6 +59,7 @@ const TABLE_OPERATIONS: &[(&str, Option<&str>)] = &[
     ("get", Some("dynamodb:GetItem")),
     ("get_versioned", Some("dynamodb:GetItem")),
     ("batch_get", Some("dynamodb:BatchGetItem")),
+    ("batch_get_items", Some("dynamodb:BatchGetItem")),
     ("query", Some("dynamodb:Query")),
     ("query_all", Some("dynamodb:Query")),
     ("keys", Some("dynamodb:Query")),

@@ -229,6 +229,7 @@ async fn seed_family(stack: &Stack, app: &Application, absolute_expires_at: i64)
         sub: "user-42".into(),
         valid_until: absolute_expires_at,
         iat: now_epoch(),
+        idp: None,
     };
     let family = RefreshFamily::start(&token, &hash, &Principal::default());
     stack
@@ -376,6 +377,7 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
         replay_log: Arc::new(stack.app.table.clone()),
         refresh_store: Arc::new(Table::new(dead_dynamodb, stack.app.table_name.clone())),
         revocations: Arc::new(stack.app.table.clone()),
+        refresh_reads: Arc::new(stack.app.table.clone()),
         failure_log: Arc::new(stack.app.table.clone()),
         signer: Arc::new(kms_signer(&stack.app, &config)),
         keys: Arc::new(KeySource::new(true)),
@@ -404,6 +406,7 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
         replay_log: Arc::new(stack.app.table.clone()),
         refresh_store: recording.clone(),
         revocations: Arc::new(stack.app.table.clone()),
+        refresh_reads: Arc::new(stack.app.table.clone()),
         failure_log: Arc::new(stack.app.table.clone()),
         signer: Arc::new(dead_kms),
         keys: Arc::new(KeySource::new(true)),

@@ -17,12 +17,25 @@ use crate::domain::now_epoch;
 pub const MAX_BATCH_GET: usize = 100;
 
 impl Table {
-    /// The records at `keys`, in their order (`None`: absent or expired). Keys DynamoDB leaves
-    /// unprocessed under throttling are asked again, up to [`ATTEMPTS`] requests in all.
+    /// The records at `keys`, in their order (`None`: absent or expired).
     pub async fn batch_get<T: DeserializeOwned>(
         &self,
         keys: &[Key],
     ) -> Result<Vec<Option<T>>, StoreError> {
+        let items = self.batch_get_items(keys).await?;
+        items
+            .into_iter()
+            .map(|i| i.map(BatchItem::record).transpose())
+            .collect()
+    }
+
+    /// The items at `keys` as [`BatchItem`]s, each read as its own record type. Keys
+    /// DynamoDB leaves unprocessed under throttling are asked again, up to [`ATTEMPTS`]
+    /// requests in all.
+    pub async fn batch_get_items(
+        &self,
+        keys: &[Key],
+    ) -> Result<Vec<Option<BatchItem>>, StoreError> {
         if keys.len() > MAX_BATCH_GET {
             return Err(StoreError::Internal(format!(
                 "a batch get holds at most {MAX_BATCH_GET} keys, got {}",
@@ -76,16 +89,26 @@ impl Table {
                 .unwrap_or_default();
         }
         let now = now_epoch();
-        keys.iter()
+        Ok(keys
+            .iter()
             .map(|key| {
                 found
                     .get(key)
                     .filter(|item| !is_expired(item, now))
                     .cloned()
-                    .map(decode)
-                    .transpose()
+                    .map(BatchItem)
             })
-            .collect()
+            .collect())
+    }
+}
+
+/// One item of a batch, not yet read as a record.
+#[derive(Debug, Clone)]
+pub struct BatchItem(HashMap<String, AttributeValue>);
+
+impl BatchItem {
+    pub fn record<T: DeserializeOwned>(self) -> Result<T, StoreError> {
+        decode(self.0)
     }
 }
 

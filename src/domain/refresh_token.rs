@@ -29,6 +29,10 @@ pub struct RefreshToken {
     /// this was kept).
     #[serde(default)]
     pub iat: i64,
+    /// The family's `idp`, so the revocations of the subject can be read with the family
+    /// (absent in tokens stored before this was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 /// The family: the active token's hash and the absolute end of the chain.
@@ -100,6 +104,7 @@ impl RefreshFamily {
             sub: self.sub.clone(),
             valid_until,
             iat: now,
+            idp: self.idp.clone(),
         })
     }
 }
@@ -117,6 +122,7 @@ mod tests {
             sub: "user".into(),
             valid_until,
             iat: 0,
+            idp: None,
         }
     }
 

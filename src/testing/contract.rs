@@ -26,6 +26,12 @@ fn org() -> OrgName {
     OrgName::parse(&format!("contract-{}", random_hex(6))).unwrap()
 }
 
+/// A token of a new family valid until `valid_until`: its hash, the token and the family
+/// (for tests that store one themselves).
+pub fn refresh_family_for_tests(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
+    first_token(valid_until)
+}
+
 /// A token of a new family valid until `valid_until`.
 fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
     let hash = random_hex(32);
@@ -37,6 +43,7 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
         sub: "alice".into(),
         valid_until,
         iat: valid_until - 600,
+        idp: Some("https://idp.example.com".into()),
     };
     let principal = Principal {
         sub: "alice".into(),

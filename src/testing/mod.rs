@@ -3,10 +3,12 @@
 //! same promises as the AWS implementations, which [`contract`] checks of both: expired records
 //! read as absent, rotation is a compare-and-swap, the signer really signs.
 
+mod composed;
 pub mod contract;
 mod memory;
 mod signer;
 
+pub use composed::ComposedRefreshReads;
 pub use memory::{
     FixedClock, MemoryConfigStore, MemoryFailureLog, MemoryKeySource, MemoryRefreshStore,
     MemoryReplayLog, MemoryRevocations,
@@ -53,6 +55,11 @@ impl InMemory {
             replay_log: self.replay_log.clone(),
             refresh_store: self.refresh_store.clone(),
             revocations: self.revocations.clone(),
+            refresh_reads: Arc::new(ComposedRefreshReads {
+                config_store: self.config_store.clone(),
+                refresh_store: self.refresh_store.clone(),
+                revocations: self.revocations.clone(),
+            }),
             failure_log: self.failure_log.clone(),
             signer: self.signer.clone(),
             keys: self.keys.clone(),

@@ -122,11 +122,25 @@ impl TokenService {
         caller: &Caller,
         read: Read,
     ) -> Result<Arc<Application>, Refused> {
-        let credentials = &caller.credentials;
-        let client_id = ClientId::new(credentials.client_id());
+        let client_id = ClientId::new(caller.credentials.client_id());
         let fresh = read == Read::Fresh;
         let application = (self.enabled_application(org, &client_id, read).await)
             .map_err(|error| Refused { error, fresh })?;
+        self.prove(org, caller, application, fresh).await
+    }
+
+    /// Whether the caller's credentials prove `application` (the enabled application its
+    /// `client_id` names, read fresh when `fresh`), with the lockout and the counting of
+    /// failures.
+    pub(super) async fn prove(
+        &self,
+        org: &OrgName,
+        caller: &Caller,
+        application: Arc<Application>,
+        fresh: bool,
+    ) -> Result<Arc<Application>, Refused> {
+        let credentials = &caller.credentials;
+        let client_id = ClientId::new(credentials.client_id());
         let now = self.ports.clock.now();
         let subject = lockout::Subject {
             org: org.as_str().to_owned(),

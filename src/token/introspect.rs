@@ -1,19 +1,23 @@
 //! Token introspection (RFC 7662): a confidential client of the organization asks whether a
-//! token is active. An access token is verified with the organization's own published keys
-//! (no read), then its revocation records are one `BatchGetItem`; the client is authenticated
-//! on the warm records against the configuration generation (one `GetItem`), concurrently.
-//! A refresh token is active only to the client it was issued to, while it is its family's
-//! current token. Anything else — expired, revoked, malformed, another organization's or
+//! token is active. Either way one `GetItem` and one `BatchGetItem` (contract's read budget):
+//! an access token is verified with the organization's own published keys (no read), then its
+//! revocation records are one `BatchGetItem`, while the client is authenticated on the warm
+//! records against the configuration generation (one `GetItem`). A refresh token is one
+//! `GetItem`, then the client's application, the family and the revocations one
+//! `BatchGetItem`, as for a refresh; it is active only to the client it was issued to, while
+//! it is its family's current token. Anything else — expired, revoked, malformed, another organization's or
 //! another client's — is `{"active": false}`, never an error (RFC 7662 §2.2).
 
 use serde_json::{Map, Value, json};
 
 use super::{Caller, TokenError, TokenService};
-use crate::domain::application::hash_secret;
+use crate::domain::application::{Application, hash_secret};
 use crate::domain::organization::OrgName;
 use crate::domain::presented_token::PresentedToken;
+use crate::domain::refresh_token::RefreshToken;
 use crate::domain::revocation::RevocationQuery;
 use crate::oauth::presented::looks_like_jws;
+use crate::ports::RefreshSnapshot;
 use crate::secret::Secret;
 
 /// The members of an access token an introspection response repeats (contract).
@@ -30,16 +34,6 @@ const ACCESS_TOKEN_MEMBERS: [&str; 10] = [
     "act",
 ];
 
-/// An active token as found, before knowing who asks.
-enum Found {
-    Access(Map<String, Value>),
-    /// Active only to `client_id`.
-    Refresh {
-        client_id: String,
-        response: Map<String, Value>,
-    },
-}
-
 impl TokenService {
     /// The RFC 7662 §2.2 response for `token`, asked by `caller`.
     pub async fn introspect(
@@ -48,45 +42,30 @@ impl TokenService {
         caller: &Caller,
         token: &Secret,
     ) -> Result<Value, TokenError> {
-        let (application, found) = tokio::join!(
-            self.authenticate_current(org, caller),
-            self.find_active(org, token.expose())
-        );
-        let application = application?;
-        if !application.app_type.is_confidential() {
-            tracing::info!(client_id = %application.client_id, "introspection by a public client refused");
-            return Err(TokenError::InvalidClient);
-        }
-        let response = match found? {
-            Some(Found::Access(response)) => Some(response),
-            Some(Found::Refresh {
-                client_id,
-                response,
-            }) if client_id == application.client_id => Some(response),
-            _ => None,
-        };
-        Ok(match response {
-            Some(response) => Value::Object(response),
-            None => json!({"active": false}),
-        })
-    }
-
-    async fn find_active(&self, org: &OrgName, token: &str) -> Result<Option<Found>, TokenError> {
-        if looks_like_jws(token) {
-            let Some(presented) = self.active_access_token(org, token).await? else {
-                return Ok(None);
-            };
-            let mut response = Map::new();
-            response.insert("active".into(), true.into());
-            response.insert("token_type".into(), "Bearer".into());
-            for name in ACCESS_TOKEN_MEMBERS {
-                if let Some(value) = presented.claims.get(name) {
-                    response.insert(name.into(), value.clone());
+        let token = token.expose();
+        let response = if looks_like_jws(token) {
+            let (application, found) = tokio::join!(
+                self.authenticate_current(org, caller),
+                self.active_access_token(org, token)
+            );
+            confidential(&*application?)?;
+            found?.map(access_token_response)
+        } else {
+            let hash = hash_secret(&Secret::new(token));
+            let (stored, snapshot) = self.refresh_token_snapshot(org, caller, &hash).await?;
+            let application = self.authenticate_on(org, caller, &snapshot).await?;
+            confidential(&application)?;
+            match stored {
+                Some(stored)
+                    if stored.org == org.as_str() && stored.client_id == application.client_id =>
+                {
+                    self.refresh_token_response(org, &hash, stored, snapshot)
+                        .await?
                 }
+                _ => None,
             }
-            return Ok(Some(Found::Access(response)));
-        }
-        self.active_refresh_token(org, token).await
+        };
+        Ok(response.map_or_else(|| json!({"active": false}), Value::Object))
     }
 
     /// `token` as an unexpired, unrevoked access token of `org`, else `None`.
@@ -122,54 +101,67 @@ impl TokenService {
         Ok(PresentedToken::verify(token, &keys, &issuer).ok())
     }
 
-    async fn active_refresh_token(
+    /// The response for the refresh token `stored` (under `hash`, issued to the caller) if
+    /// it is its family's current token and neither it nor its subject or client is revoked.
+    async fn refresh_token_response(
         &self,
         org: &OrgName,
-        token: &str,
-    ) -> Result<Option<Found>, TokenError> {
-        let hash = hash_secret(&Secret::new(token));
-        let store = &self.ports.refresh_store;
-        let Some(stored) = store.token(&hash).await? else {
+        hash: &str,
+        stored: RefreshToken,
+        snapshot: RefreshSnapshot,
+    ) -> Result<Option<Map<String, Value>>, TokenError> {
+        let Some(family) = snapshot.family.filter(|f| f.active_hash == hash) else {
             return Ok(None);
         };
-        if stored.org != org.as_str() {
-            return Ok(None);
-        }
-        let Some(family) = store.family(&stored.family_id).await? else {
-            return Ok(None);
-        };
-        if family.active_hash != hash {
-            return Ok(None);
-        }
         let idp = family.idp.clone().unwrap_or_default();
-        let query = RevocationQuery {
-            jti: None,
-            sub: &family.sub,
-            idp: &idp,
-            client_id: &family.client_id,
+        let revocations = match stored.idp {
+            Some(_) => snapshot.revocations,
+            // Stored before tokens carried their idp: that revocation was not read with the rest.
+            None => {
+                let query = RevocationQuery {
+                    jti: None,
+                    sub: &family.sub,
+                    idp: &idp,
+                    client_id: &family.client_id,
+                };
+                self.ports.revocations.state(org, query).await?
+            }
         };
-        if self
-            .ports
-            .revocations
-            .state(org, query)
-            .await?
-            .revokes(family.started_ms)
-        {
+        if revocations.revokes(family.started_ms) {
             return Ok(None);
         }
         let mut response = Map::new();
         response.insert("active".into(), true.into());
         response.insert("token_type".into(), "refresh_token".into());
-        response.insert("client_id".into(), stored.client_id.clone().into());
+        response.insert("client_id".into(), stored.client_id.into());
         response.insert("sub".into(), family.sub.into());
         if !idp.is_empty() {
             response.insert("idp".into(), idp.into());
         }
         response.insert("exp".into(), stored.valid_until.into());
         response.insert("iat".into(), stored.iat.into());
-        Ok(Some(Found::Refresh {
-            client_id: stored.client_id,
-            response,
-        }))
+        Ok(Some(response))
     }
+}
+
+/// Only confidential clients introspect (contract).
+fn confidential(application: &Application) -> Result<(), TokenError> {
+    if application.app_type.is_confidential() {
+        Ok(())
+    } else {
+        tracing::info!(client_id = %application.client_id, "introspection by a public client refused");
+        Err(TokenError::InvalidClient)
+    }
+}
+
+fn access_token_response(presented: PresentedToken) -> Map<String, Value> {
+    let mut response = Map::new();
+    response.insert("active".into(), true.into());
+    response.insert("token_type".into(), "Bearer".into());
+    for name in ACCESS_TOKEN_MEMBERS {
+        if let Some(value) = presented.claims.get(name) {
+            response.insert(name.into(), value.clone());
+        }
+    }
+    response
 }

@@ -101,6 +101,7 @@ impl TokenService {
             sub: principal.sub.clone(),
             valid_until: self.ports.clock.now() + i64::from(application.refresh_token_ttl_seconds),
             iat: self.ports.clock.now(),
+            idp: Some(principal.idp.clone()),
         };
         let now = self.ports.clock.now();
         let family = RefreshFamily {

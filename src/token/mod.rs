@@ -39,7 +39,8 @@ use crate::domain::lockout::Lockouts;
 use crate::domain::organization::OrgName;
 use crate::oauth::request::{TokenRequest, TokenType};
 use crate::ports::{
-    Clock, ConfigStore, FailureLog, KeySource, RefreshStore, ReplayLog, Revocations, Signer,
+    Clock, ConfigStore, FailureLog, KeySource, RefreshReads, RefreshStore, ReplayLog, Revocations,
+    Signer,
 };
 use crate::secret::Secret;
 
@@ -50,6 +51,7 @@ pub struct Ports {
     pub replay_log: Arc<dyn ReplayLog>,
     pub refresh_store: Arc<dyn RefreshStore>,
     pub revocations: Arc<dyn Revocations>,
+    pub refresh_reads: Arc<dyn RefreshReads>,
     pub failure_log: Arc<dyn FailureLog>,
     pub signer: Arc<dyn Signer>,
     pub keys: Arc<dyn KeySource>,
