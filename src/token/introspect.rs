@@ -5,8 +5,9 @@
 //! records against the configuration generation (one `GetItem`). A refresh token is one
 //! `GetItem`, then the client's application, the family and the revocations one
 //! `BatchGetItem`, as for a refresh; it is active only to the client it was issued to, while
-//! it is its family's current token. Anything else — expired, revoked, malformed, another organization's or
-//! another client's — is `{"active": false}`, never an error (RFC 7662 §2.2).
+//! it is its family's current token and its trusted issuer is enabled (what a refresh would
+//! accept). Anything else — expired, revoked, malformed, another organization's or another
+//! client's — is `{"active": false}`, never an error (RFC 7662 §2.2).
 
 use serde_json::{Map, Value, json};
 
@@ -102,7 +103,8 @@ impl TokenService {
     }
 
     /// The response for the refresh token `stored` (under `hash`, issued to the caller) if
-    /// it is its family's current token and neither it nor its subject or client is revoked.
+    /// it is its family's current token, its issuer is enabled, and neither it nor its
+    /// subject or client is revoked.
     async fn refresh_token_response(
         &self,
         org: &OrgName,
@@ -113,6 +115,9 @@ impl TokenService {
         let Some(family) = snapshot.family.filter(|f| f.active_hash == hash) else {
             return Ok(None);
         };
+        if !snapshot.issuer.is_some_and(|issuer| issuer.enabled) {
+            return Ok(None);
+        }
         let idp = family.idp.clone().unwrap_or_default();
         let revocations = match stored.idp {
             Some(_) => snapshot.revocations,

@@ -157,6 +157,12 @@ async fn expired_malformed_and_foreign_tokens_are_inactive() {
     assert_eq!(h.introspect(WEB, &refresh).await.body["active"], false);
     assert_eq!(h.introspect(WEB, &next).await.body["active"], true);
 
+    // A refresh would not be accepted once its trusted issuer is disabled: not active either.
+    let mut disabled = issuer(true);
+    disabled.enabled = false;
+    h.memory.config_store.put_issuer(&org(), disabled);
+    assert_eq!(h.introspect(WEB, &next).await.body["active"], false);
+
     h.memory.clock.advance(601);
     assert!(!h.active(&access).await, "expired");
 }
