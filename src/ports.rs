@@ -12,6 +12,7 @@ use crate::domain::ids::{ClientId, IssuerId};
 use crate::domain::issuer::{Algorithm, TrustedIssuer};
 use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
+use crate::domain::revocation::{RevocationQuery, RevocationState};
 use crate::domain::signing_key::SigningKey;
 pub use crate::keys::KeyError;
 use crate::keys::VerificationKey;
@@ -117,7 +118,8 @@ pub trait ReplayLog: Send + Sync {
 
 /// Refresh tokens and their families. Tokens are addressed by the hex SHA-256 of their value.
 pub trait RefreshStore: Send + Sync {
-    /// Stores a new family and its first token, both or neither.
+    /// Stores a new family and its first token, both or neither, with a link from each access
+    /// token in `family.access_tokens` to the family (until the token's `exp`).
     fn start_family<'a>(
         &'a self,
         token_hash: &'a str,
@@ -136,6 +138,9 @@ pub trait RefreshStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Option<RefreshFamily>, PortError>>;
     /// Makes `new_hash` the family's active token if `old_hash` still is, storing the new
     /// token in the same transaction. `Ok(false)` when `old_hash` is no longer active.
+    /// `family` is the family as it is after the rotation (its `access_tokens` with the one
+    /// the refresh issued, last); that access token is linked to the family in the same
+    /// transaction.
     fn rotate<'a>(
         &'a self,
         family: &'a RefreshFamily,
@@ -143,14 +148,65 @@ pub trait RefreshStore: Send + Sync {
         new_hash: &'a str,
         new_token: &'a RefreshToken,
     ) -> BoxFuture<'a, Result<bool, PortError>>;
-    /// Ends the family: none of its tokens is accepted afterwards.
+    /// Ends the family: none of its tokens is accepted afterwards, and every unexpired access
+    /// token it issued is revoked (see [`Revocations`]) before the family goes.
     fn revoke<'a>(&'a self, family_id: &'a str) -> BoxFuture<'a, Result<(), PortError>>;
+    /// The family that issued the access token `jti`, while that token has not expired.
+    fn family_of<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<Option<String>, PortError>>;
     /// Removes a family and its first token that were never handed out.
     fn discard<'a>(
         &'a self,
         token_hash: &'a str,
         family_id: &'a str,
     ) -> BoxFuture<'a, Result<(), PortError>>;
+}
+
+/// Revoked access tokens, and the subject and client revocations the admin API writes
+/// (RFC 7009; contract, "Introspection and revocation").
+pub trait Revocations: Send + Sync {
+    /// Revokes the access token `jti` of `org` until its `exp` (`expires_at`).
+    fn revoke_access_token<'a>(
+        &'a self,
+        org: &'a OrgName,
+        jti: &'a str,
+        expires_at: i64,
+    ) -> BoxFuture<'a, Result<(), PortError>>;
+    /// What the revocation records say about one token or family: one `BatchGetItem`.
+    fn state<'a>(
+        &'a self,
+        org: &'a OrgName,
+        query: RevocationQuery<'a>,
+    ) -> BoxFuture<'a, Result<RevocationState, PortError>>;
+}
+
+/// What a refresh, or the introspection of a refresh token, reads once it has the token: all
+/// of it read fresh, in one request (contract, "Admin changes take effect at once": a refresh
+/// reads at most one item plus one `BatchGetItem`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RefreshSnapshot {
+    /// The organization's configuration generation; `None` when it is gone or being deleted.
+    pub generation: Option<Generation>,
+    /// The application the caller names (enabled or not).
+    pub application: Option<Arc<Application>>,
+    /// The token's trusted issuer (enabled or not).
+    pub issuer: Option<Arc<TrustedIssuer>>,
+    /// The token's family, unless revoked or expired.
+    pub family: Option<RefreshFamily>,
+    /// The revocations of the token's subject (its `idp`'s and any issuer's) and client.
+    pub revocations: RevocationState,
+}
+
+/// Reads a [`RefreshSnapshot`].
+pub trait RefreshReads: Send + Sync {
+    /// `org`'s generation and the application `client_id`; with `token`, also its issuer,
+    /// its family and the revocations of its subject (with the token's `idp`, when it has
+    /// one) and client.
+    fn refresh_snapshot<'a>(
+        &'a self,
+        org: &'a OrgName,
+        client_id: &'a ClientId,
+        token: Option<&'a RefreshToken>,
+    ) -> BoxFuture<'a, Result<RefreshSnapshot, PortError>>;
 }
 
 /// Counts failed client authentications (brute-force defence), shared by all functions.
@@ -182,6 +238,10 @@ pub trait KeySource: Send + Sync {
 /// The time, as epoch seconds.
 pub trait Clock: Send + Sync {
     fn now(&self) -> i64;
+    /// The time as epoch milliseconds (issue times and revocations are kept to the ms).
+    fn now_ms(&self) -> i64 {
+        self.now() * 1000
+    }
 }
 
 /// The operating system's clock.
@@ -191,5 +251,9 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
         crate::domain::now_epoch()
+    }
+
+    fn now_ms(&self) -> i64 {
+        crate::domain::now_epoch_ms()
     }
 }

@@ -348,6 +348,14 @@ const EVENTS: &[(&str, &str)] = &[
         include_str!("../events/admin-explain-token-exchange.json"),
     ),
     (
+        "admin-revoke-subject",
+        include_str!("../events/admin-revoke-subject.json"),
+    ),
+    (
+        "admin-revoke-client",
+        include_str!("../events/admin-revoke-client.json"),
+    ),
+    (
         "admin-delete-application",
         include_str!("../events/admin-delete-application.json"),
     ),
@@ -508,6 +516,14 @@ async fn the_example_events_drive_every_route_and_match_the_openapi_document() {
         .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["check"], "issuer");
+    for name in ["admin-revoke-subject", "admin-revoke-client"] {
+        let (e, r) = send(name, none.into(), client_id.clone()).await;
+        check(name, &e, &r, 201);
+        let at = r.body["revoked_before"].as_str().unwrap();
+        // RFC 3339 with milliseconds: 2026-12-01T18:45:41.123Z
+        assert_eq!(at.len(), 24, "{at}");
+        assert!(at.ends_with('Z') && at.as_bytes()[19] == b'.', "{at}");
+    }
     let (e, r) = send("admin-delete-application", none.into(), client_id.clone()).await;
     check("delete app", &e, &r, 204);
     let (e, r) = send(
@@ -828,4 +844,73 @@ fn validate(api: &Value, schema: &Value, value: &Value, at: &str, errors: &mut V
             }
         }
     }
+}
+
+#[tokio::test]
+async fn revocations_refuse_bad_input_naming_the_field_and_unknown_organizations() {
+    let admin = Admin::new().await;
+    let org = admin.organization().await;
+    let path = format!("/t/{org}/api/revocations");
+    for (body, field) in [
+        (json!({}), "sub"),
+        (json!({"sub": ""}), "sub"),
+        (json!({"sub": ["alice"]}), "sub"),
+        (json!({"idp": "https://idp.example.com"}), "idp"),
+        (json!({"sub": "alice", "client_id": "c"}), "client_id"),
+        (json!({"client_id": "c\u{0007}"}), "client_id"),
+        (
+            json!({"sub": "alice", "revoked_before": "2020-01-01T00:00:00.000Z"}),
+            "revoked_before",
+        ),
+        (json!({"sub": "alice", "scope": "x"}), "scope"),
+    ] {
+        admin
+            .post(&path, body)
+            .await
+            .assert_problem(400, Some(field));
+    }
+    let revocation_items = || async {
+        let output = admin
+            .test
+            .dynamodb
+            .scan()
+            .table_name(&admin.test.table_name)
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        let ours = [
+            format!("REVOKED-SUB#{org}#"),
+            format!("REVOKED-CLIENT#{org}#"),
+        ];
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter(|item| {
+                ours.iter()
+                    .any(|p| item["pk"].as_s().unwrap().starts_with(p))
+            })
+            .count()
+    };
+    assert_eq!(revocation_items().await, 0, "bad input changes nothing");
+    let unknown = admin
+        .post(
+            &format!("/t/{}/api/revocations", unique("none")),
+            json!({"sub": "alice"}),
+        )
+        .await;
+    unknown.assert_problem(404, None);
+
+    let first = admin.post(&path, json!({"sub": "alice"})).await;
+    assert_eq!(first.status, 201, "{:#}", first.body);
+    let second = admin.post(&path, json!({"sub": "alice"})).await;
+    assert_eq!(second.status, 201, "{:#}", second.body);
+    let at = |r: &Reply| r.body["revoked_before"].as_str().unwrap().to_owned();
+    assert!(at(&second) >= at(&first), "RFC 3339 in UTC orders as text");
+    assert_eq!(
+        revocation_items().await,
+        1,
+        "one item per subject, moved forward"
+    );
 }

@@ -132,6 +132,88 @@ async fn a_warm_jwks_or_discovery_request_makes_no_aws_call() {
     assert_eq!(warm.calls, calls(0, 0, 0));
 }
 
+/// The contract's budget for an introspection: one read plus one `BatchGetItem`. The access
+/// token is verified with the cached public key, so no KMS call either.
+#[tokio::test]
+async fn a_warm_introspection_makes_one_read_and_one_batch_read() {
+    let stack = Stack::new().await;
+    let issued = stack.exchange(&subject_token(&stack)).await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    let token = issued.body["access_token"].as_str().unwrap();
+    let introspect = || {
+        let request = form_request(
+            &format!("/t/{}/oauth2/introspect", stack.org),
+            &[("token", token)],
+            Some((&stack.client_id, &stack.secret)),
+        );
+        call(&stack.token, request)
+    };
+    let first = introspect().await;
+    assert_eq!(first.body["active"], true, "{}", first.body);
+    let warm = introspect().await;
+    assert_eq!(warm.body["active"], true, "{}", warm.body);
+    assert_eq!(
+        warm.calls,
+        calls(2, 0, 0),
+        "GetItem organization (the generation) and BatchGetItem of the token's revoked-jti,          subject and client records"
+    );
+}
+
+/// The contract's budget for a refresh, and for introspecting a refresh token: the token (one
+/// `GetItem`), then the organization, the application, the issuer, the family and the
+/// revocations in one `BatchGetItem`.
+#[tokio::test]
+async fn a_refresh_and_a_refresh_tokens_introspection_make_one_read_and_one_batch_read() {
+    let stack = Stack::new().await;
+    let secret = random_hex(32);
+    let app = application(
+        AppType::Web,
+        &[GrantType::TokenExchange, GrantType::RefreshToken],
+        Some(&secret),
+    );
+    stack.add_application(&app).await;
+    let client = Some((app.client_id.as_str(), secret.as_str()));
+    let token = subject_token(&stack);
+    let params = [
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token", token.as_str()),
+        ("subject_token_type", JWT_TYPE),
+    ];
+    let issued = call(
+        &stack.token,
+        form_request(&stack.token_path(), &params, client),
+    )
+    .await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    let mut refresh_token = issued.body["refresh_token"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        let params = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str()),
+        ];
+        let refreshed = call(
+            &stack.token,
+            form_request(&stack.token_path(), &params, client),
+        )
+        .await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+        assert_eq!(
+            refreshed.calls,
+            calls(2, 1, 1),
+            "GetItem refresh token, BatchGetItem of the rest; the rotation's transaction; Sign"
+        );
+        refresh_token = refreshed.body["refresh_token"].as_str().unwrap().to_owned();
+    }
+    let path = format!("/t/{}/oauth2/introspect", stack.org);
+    let introspected = call(
+        &stack.token,
+        form_request(&path, &[("token", refresh_token.as_str())], client),
+    )
+    .await;
+    assert_eq!(introspected.body["active"], true, "{}", introspected.body);
+    assert_eq!(introspected.calls, calls(2, 0, 0));
+}
+
 /// One execution environment serves concurrent requests (`lambda_http::run_concurrent`): the
 /// caches stay correct and every request's counts are its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

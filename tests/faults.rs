@@ -269,6 +269,8 @@ async fn app_through(
                 config_store: table.clone(),
                 replay_log: table.clone(),
                 refresh_store: table.clone(),
+                revocations: table.clone(),
+                refresh_reads: table.clone(),
                 failure_log: table,
                 signer: Arc::new(signer),
                 keys: Arc::new(keys),

@@ -58,6 +58,8 @@ const TABLE_OPERATIONS: &[(&str, Option<&str>)] = &[
     ("put", Some("dynamodb:PutItem")),
     ("get", Some("dynamodb:GetItem")),
     ("get_versioned", Some("dynamodb:GetItem")),
+    ("batch_get", Some("dynamodb:BatchGetItem")),
+    ("batch_get_items", Some("dynamodb:BatchGetItem")),
     ("query", Some("dynamodb:Query")),
     ("query_all", Some("dynamodb:Query")),
     ("keys", Some("dynamodb:Query")),
@@ -1249,6 +1251,8 @@ fn the_public_url_is_the_given_one_else_the_custom_domain_else_the_api() {
 /// answer a wrong method themselves (405 with `Allow`).
 const TOKEN_PATHS: &[&str] = &[
     "/t/{org}/oauth2/token",
+    "/t/{org}/oauth2/introspect",
+    "/t/{org}/oauth2/revoke",
     "/t/{org}/oauth2/jwks",
     "/t/{org}/oauth2/token/.well-known/openid-configuration",
     "/.well-known/oauth-authorization-server/t/{org}/oauth2/token",

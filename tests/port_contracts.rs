@@ -24,7 +24,95 @@ use trustgate::keys::KeySource;
 #[tokio::test]
 async fn the_table_keeps_the_refresh_store_contract() {
     let app = TestApp::new().await;
-    contract::refresh_store(&app.table, now_epoch()).await;
+    contract::refresh_store(&app.table, &app.table, now_epoch()).await;
+}
+
+/// The table's one-batch snapshot of a refresh reads what the ports read one by one.
+#[tokio::test]
+async fn the_tables_refresh_snapshot_equals_the_ports_read_one_by_one() {
+    use std::sync::Arc;
+    use trustgate::domain::ids::ClientId;
+    use trustgate::domain::revocation::RevocationTarget;
+    use trustgate::ports::RefreshReads;
+    use trustgate::testing::ComposedRefreshReads;
+
+    let stack = Stack::new().await;
+    let table = &stack.app.table;
+    let composed = ComposedRefreshReads {
+        config_store: Arc::new(table.clone()),
+        refresh_store: Arc::new(table.clone()),
+        revocations: Arc::new(table.clone()),
+    };
+    let org = OrgName::parse(&stack.org).unwrap();
+    let client_id = ClientId::new(stack.client_id.as_str());
+    let (hash, mut token, family) = contract::refresh_family_for_tests(now_epoch() + 600);
+    token.issuer_id = stack.issuer.id.clone();
+    token.client_id = stack.client_id.clone();
+    trustgate::ports::RefreshStore::start_family(table, &hash, &token, &family)
+        .await
+        .unwrap();
+    let admin = AdminStore::new(table);
+    let now_ms = now_epoch() * 1000;
+    let subject = RevocationTarget::Subject {
+        sub: token.sub.clone(),
+        idp: token.idp.clone(),
+    };
+    admin.revoke(&stack.org, &subject, now_ms).await.unwrap();
+    let client = RevocationTarget::Client {
+        client_id: stack.client_id.clone(),
+    };
+    admin.revoke(&stack.org, &client, now_ms - 5).await.unwrap();
+
+    for token in [None, Some(&token)] {
+        let batched = table
+            .refresh_snapshot(&org, &client_id, token)
+            .await
+            .unwrap();
+        let one_by_one = composed
+            .refresh_snapshot(&org, &client_id, token)
+            .await
+            .unwrap();
+        assert_eq!(batched, one_by_one);
+        assert!(batched.generation.is_some() && batched.application.is_some());
+        assert_eq!(batched.family.is_some(), token.is_some());
+        assert_eq!(batched.issuer.is_some(), token.is_some());
+    }
+    let batched = table
+        .refresh_snapshot(&org, &client_id, Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(batched.revocations.revoked_before_ms, Some(now_ms));
+    let gone = OrgName::parse("no-such-org-snapshot").unwrap();
+    let nothing = table
+        .refresh_snapshot(&gone, &client_id, None)
+        .await
+        .unwrap();
+    assert_eq!(nothing, Default::default());
+}
+
+/// The admin store writes the subject and client revocations the token function reads.
+#[tokio::test]
+async fn the_table_keeps_the_revocations_contract() {
+    let app = TestApp::new().await;
+    let org = OrgName::parse(&format!("rev-{}", trustgate::domain::random_hex(4))).unwrap();
+    let admin = AdminStore::new(&app.table);
+    admin
+        .create_organization(&Organization {
+            name: org.to_string(),
+            created_at: String::new(),
+        })
+        .await
+        .unwrap();
+    let now = now_epoch();
+    for (target, before) in contract::seeded_revocations(now) {
+        admin.revoke(org.as_str(), &target, before).await.unwrap();
+        // An earlier instant written later never lowers the stored one.
+        admin
+            .revoke(org.as_str(), &target, before - 500)
+            .await
+            .unwrap();
+    }
+    contract::revocations(&app.table, &org, now).await;
 }
 
 #[tokio::test]

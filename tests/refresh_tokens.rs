@@ -228,6 +228,8 @@ async fn seed_family(stack: &Stack, app: &Application, absolute_expires_at: i64)
         issuer_id: stack.issuer.id.clone(),
         sub: "user-42".into(),
         valid_until: absolute_expires_at,
+        iat: now_epoch(),
+        idp: None,
     };
     let family = RefreshFamily::start(&token, &hash, &Principal::default());
     stack
@@ -356,6 +358,9 @@ impl RefreshStore for Recording {
     fn discard<'a>(&'a self, hash: &'a str, id: &'a str) -> BoxFuture<'a, Result<(), PortError>> {
         self.inner.discard(hash, id)
     }
+    fn family_of<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<Option<String>, PortError>> {
+        self.inner.family_of(jti)
+    }
 }
 
 #[tokio::test]
@@ -371,6 +376,8 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
         config_store: Arc::new(stack.app.table.clone()),
         replay_log: Arc::new(stack.app.table.clone()),
         refresh_store: Arc::new(Table::new(dead_dynamodb, stack.app.table_name.clone())),
+        revocations: Arc::new(stack.app.table.clone()),
+        refresh_reads: Arc::new(stack.app.table.clone()),
         failure_log: Arc::new(stack.app.table.clone()),
         signer: Arc::new(kms_signer(&stack.app, &config)),
         keys: Arc::new(KeySource::new(true)),
@@ -398,6 +405,8 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
         config_store: Arc::new(stack.app.table.clone()),
         replay_log: Arc::new(stack.app.table.clone()),
         refresh_store: recording.clone(),
+        revocations: Arc::new(stack.app.table.clone()),
+        refresh_reads: Arc::new(stack.app.table.clone()),
         failure_log: Arc::new(stack.app.table.clone()),
         signer: Arc::new(dead_kms),
         keys: Arc::new(KeySource::new(true)),

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 mod cursor;
 mod issuers;
+mod revocations;
 
 use super::table::{Condition, Item, Page, StoreError, Table, Write};
 use super::table_keys::{

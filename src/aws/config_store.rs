@@ -13,12 +13,21 @@ use crate::ports::{BoxFuture, ConfigStore, FailureLog, Generation, PortError, Re
 
 /// The part of an organization item the token endpoint needs.
 #[derive(serde::Deserialize)]
-struct OrganizationState {
+pub(super) struct OrganizationState {
     #[serde(default)]
     deleting_since: Option<String>,
     /// [`crate::aws::table_keys::CONFIG_GENERATION`]; absent on items written before it existed.
     #[serde(default)]
     config_generation: u64,
+}
+
+impl OrganizationState {
+    /// The generation, unless a delete has begun.
+    pub(super) fn live_generation(&self) -> Option<Generation> {
+        self.deleting_since
+            .is_none()
+            .then_some(Generation(self.config_generation))
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -40,9 +49,7 @@ impl ConfigStore for Table {
         Box::pin(async move {
             let key = Key::organization(org.as_str());
             let item = self.get::<OrganizationState>(&key).await?;
-            Ok(item
-                .filter(|o| o.deleting_since.is_none())
-                .map(|o| Generation(o.config_generation)))
+            Ok(item.and_then(|o| o.live_generation()))
         })
     }
 

@@ -6,10 +6,13 @@
 pub mod admin_store;
 pub mod config_store;
 pub mod kms;
+pub mod refresh_reads;
 pub mod refresh_store;
+pub mod revocations;
 pub mod sdk;
 pub mod sdk_error;
 pub mod table;
+pub mod table_batch;
 pub mod table_error;
 pub mod table_item;
 pub mod table_keys;

@@ -31,12 +31,12 @@ pub const MAX_TRANSACTION_ITEMS: usize = 100;
 const BATCH_ITEMS: usize = 25;
 /// Tries of a transaction that collided with another one, or of batch deletes left
 /// unprocessed under throttling.
-const ATTEMPTS: u32 = 3;
+pub(super) const ATTEMPTS: u32 = 3;
 
 /// The service's table.
 #[derive(Debug, Clone)]
 pub struct Table {
-    client: Client,
+    pub(super) client: Client,
     name: String,
 }
 

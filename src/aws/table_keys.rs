@@ -13,6 +13,10 @@
 //! | application | `ORG#{org}` | `APP#{client_id}` |
 //! | refresh token | `RT#{sha256(token)}` | `RT` |
 //! | refresh token family | `RTF#{family_id}` | `RTF` |
+//! | access token a refresh family issued → the family (TTL: the token's `exp`) | `ATF#{jti}` | `ATF` |
+//! | revoked access token (TTL: its `exp`) | `REVOKED-AT#{org}#{jti}` | `REVOKED-AT` |
+//! | subject revocation (TTL one year and a day), `revoked_before` ms | `REVOKED-SUB#{org}#{sha256(sub)}` | `IDP#{sha256(idp)}`, or `IDP#*` for any |
+//! | client revocation (same TTL) | `REVOKED-CLIENT#{org}#{sha256(client_id)}` | `REVOKED-CLIENT` |
 //! | seen subject-token `jti` (replay) | `JTI#{org}#{issuer_id}#{sha256(jti)}` | `JTI` |
 //! | failed client authentications in a window | `AUTHFAIL#{org}#{sha256(client_id, source)}#{window}` | `AUTHFAIL` |
 //!
@@ -23,7 +27,9 @@
 //!
 //! So every lookup the token endpoint makes is one request: the organization's issuers are one
 //! `Query` (`pk = ORG#{org}`, `sk` begins with `TTI#`), an application, a refresh token and a
-//! family are one `GetItem` each, and a `jti` is recorded by one conditional `PutItem`.
+//! family are one `GetItem` each, and a `jti` is recorded by one conditional `PutItem`. Whether
+//! a token is revoked is one `BatchGetItem` of its revoked-`jti`, subject (its `idp` and any)
+//! and client items; nothing is written per access token unless a refresh family issued it.
 //! Uniqueness of issuer names and `iss` values is enforced by writing the guards in the same
 //! transaction as the issuer, each with `attribute_not_exists(pk)`. User-chosen strings are
 //! hashed before they enter a key, which bounds key size and keeps `#` out of the way.
@@ -36,6 +42,10 @@ pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 /// TTL attribute: epoch seconds after which DynamoDB may delete the item.
 pub const EXPIRES_AT: &str = "expires_at";
+
+/// Number attribute of subject and client revocations: epoch milliseconds before which
+/// matching tokens and families were issued.
+pub const REVOKED_BEFORE: &str = "revoked_before";
 
 /// Number attribute of the organization item: its configuration generation.
 pub const CONFIG_GENERATION: &str = "config_generation";
@@ -114,6 +124,43 @@ impl Key {
         Key {
             pk: format!("RTF#{family_id}"),
             sk: "RTF".into(),
+        }
+    }
+
+    /// Which refresh family issued the access token `jti` (written with the family's start
+    /// or rotation), so revoking the access token can revoke its family.
+    pub fn access_token_family(jti: &str) -> Key {
+        Key {
+            pk: format!("ATF#{jti}"),
+            sk: "ATF".into(),
+        }
+    }
+
+    /// An access token revoked before its `exp` (RFC 7009).
+    pub fn revoked_access_token(org: &str, jti: &str) -> Key {
+        Key {
+            pk: format!("REVOKED-AT#{org}#{jti}"),
+            sk: "REVOKED-AT".into(),
+        }
+    }
+
+    /// The tokens of `sub` vouched for by the trusted issuer `idp` (`None`: by any issuer)
+    /// issued before the item's `revoked_before`.
+    pub fn revoked_subject(org: &str, sub: &str, idp: Option<&str>) -> Key {
+        Key {
+            pk: format!("REVOKED-SUB#{org}#{}", sha256_hex(sub.as_bytes())),
+            sk: match idp {
+                Some(idp) => format!("IDP#{}", sha256_hex(idp.as_bytes())),
+                None => "IDP#*".into(),
+            },
+        }
+    }
+
+    /// The tokens issued to `client_id` before the item's `revoked_before`.
+    pub fn revoked_client(org: &str, client_id: &str) -> Key {
+        Key {
+            pk: format!("REVOKED-CLIENT#{org}#{}", sha256_hex(client_id.as_bytes())),
+            sk: "REVOKED-CLIENT".into(),
         }
     }
 

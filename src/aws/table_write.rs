@@ -24,6 +24,9 @@ pub enum Condition {
     /// The item is there at this [`REVISION`](super::table_item::REVISION) (`None`: written
     /// before revisions existed).
     AtRevision(Option<u64>),
+    /// The item is absent, or its number attribute `.0` is below `.1` (a write that only
+    /// ever raises a value).
+    AbsentOrBelow(&'static str, i64),
     /// Any condition expression that needs no values.
     Expression(&'static str),
 }
@@ -44,13 +47,16 @@ impl Condition {
             Condition::AtRevision(None) => {
                 Some("attribute_exists(pk) AND attribute_not_exists(revision)".into())
             }
+            Condition::AbsentOrBelow(..) => {
+                Some("attribute_not_exists(pk) OR #attr < :expected".into())
+            }
             Condition::Expression(expression) => Some((*expression).into()),
         }
     }
 
     pub(super) fn names(&self) -> Option<HashMap<String, String>> {
         match self {
-            Condition::Equals(name, _) => {
+            Condition::Equals(name, _) | Condition::AbsentOrBelow(name, _) => {
                 Some(HashMap::from([("#attr".to_owned(), (*name).to_owned())]))
             }
             _ => None,
@@ -66,6 +72,10 @@ impl Condition {
             Condition::Equals(_, expected) => Some(HashMap::from([(
                 ":expected".to_owned(),
                 AttributeValue::S(expected.clone()),
+            )])),
+            Condition::AbsentOrBelow(_, value) => Some(HashMap::from([(
+                ":expected".to_owned(),
+                AttributeValue::N(value.to_string()),
             )])),
             Condition::AtRevision(Some(revision)) => Some(HashMap::from([(
                 ":revision".to_owned(),

@@ -32,6 +32,8 @@ async fn main() -> Result<(), Error> {
         config_store: Arc::new(table.clone()),
         replay_log: Arc::new(table.clone()),
         refresh_store: Arc::new(table.clone()),
+        revocations: Arc::new(table.clone()),
+        refresh_reads: Arc::new(table.clone()),
         failure_log: Arc::new(table),
         signer: Arc::new(signer),
         keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),

@@ -42,7 +42,7 @@ impl<'a> AccessTokenClaims<'a> {
             client_id,
             iat: now,
             exp: now + i64::from(ttl_seconds),
-            jti: super::random_hex(16),
+            jti: super::revocation::new_jti(now.saturating_mul(1000)),
             idp: &principal.idp,
             mapped: &principal.claims,
         }

@@ -11,8 +11,10 @@ pub mod jose_object;
 pub mod lockout;
 pub mod organization;
 pub mod policy;
+pub mod presented_token;
 pub mod public_key;
 pub mod refresh_token;
+pub mod revocation;
 pub mod signing_key;
 pub mod subject_token;
 
@@ -24,6 +26,24 @@ pub fn now_epoch() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// Current time as epoch milliseconds.
+pub fn now_epoch_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// An RFC 3339 UTC timestamp with milliseconds (`2026-11-26T02:20:29.042Z`) for `ms` epoch
+/// milliseconds.
+pub fn rfc3339_ms(ms: i64) -> String {
+    let seconds = rfc3339(ms.div_euclid(1000));
+    match seconds.strip_suffix('Z') {
+        Some(whole) => format!("{whole}.{:03}Z", ms.rem_euclid(1000)),
+        None => seconds,
+    }
 }
 
 /// An RFC 3339 UTC timestamp (`2026-11-26T02:20:29Z`) for `epoch` seconds.
@@ -73,6 +93,8 @@ mod tests {
     fn formats_rfc3339_in_utc() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
+        assert_eq!(rfc3339_ms(1_795_000_000_042), "2026-11-18T11:06:40.042Z");
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]

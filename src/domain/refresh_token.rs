@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::access_token::Principal;
+use super::revocation::AccessTokenRef;
 
 use crate::secret::Secret;
 
@@ -24,6 +25,14 @@ pub struct RefreshToken {
     pub sub: String,
     /// Epoch seconds.
     pub valid_until: i64,
+    /// When it was issued, epoch seconds (introspection's `iat`; 0 for tokens stored before
+    /// this was kept).
+    #[serde(default)]
+    pub iat: i64,
+    /// The family's `idp`, so the revocations of the subject can be read with the family
+    /// (absent in tokens stored before this was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 /// The family: the active token's hash and the absolute end of the chain.
@@ -43,6 +52,13 @@ pub struct RefreshFamily {
     /// The claims the issuer's mappings produced at the exchange, carried by every refresh.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub claims: Map<String, Value>,
+    /// When the family was started, epoch milliseconds (0 in families started before this
+    /// was kept: any revocation of their subject or client covers them).
+    #[serde(default)]
+    pub started_ms: i64,
+    /// The unexpired access tokens the family issued, so revoking the family revokes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_tokens: Vec<AccessTokenRef>,
 }
 
 /// A new refresh token: 256 bits, base64url (43 characters).
@@ -62,7 +78,17 @@ impl RefreshFamily {
             issuer_id: first.issuer_id.clone(),
             sub: first.sub.clone(),
             absolute_expires_at: first.valid_until,
+            started_ms: 0,
+            access_tokens: Vec::new(),
         }
+    }
+
+    /// The family having issued `access_token` at `now` (epoch seconds): it is added, and the
+    /// tokens expired by then are dropped, so the list stays as short as the tokens live.
+    pub fn with_access_token(mut self, access_token: AccessTokenRef, now: i64) -> RefreshFamily {
+        self.access_tokens.retain(|t| t.exp > now);
+        self.access_tokens.push(access_token);
+        self
     }
 
     /// The token that replaces the active one: same family and subject, expiring after
@@ -77,6 +103,8 @@ impl RefreshFamily {
             issuer_id: self.issuer_id.clone(),
             sub: self.sub.clone(),
             valid_until,
+            iat: now,
+            idp: self.idp.clone(),
         })
     }
 }
@@ -93,6 +121,8 @@ mod tests {
             issuer_id: "i".into(),
             sub: "user".into(),
             valid_until,
+            iat: 0,
+            idp: None,
         }
     }
 
@@ -103,6 +133,24 @@ mod tests {
         assert_eq!(family.rotate("f", 900, 300).unwrap().valid_until, 1_000);
         assert_eq!(family.rotate("f", 1_000, 300), None);
         assert_eq!(family.rotate("f", 900, 300).unwrap().sub, "user");
+    }
+
+    #[test]
+    fn a_family_keeps_only_its_unexpired_access_tokens() {
+        let at = |jti: &str, exp| AccessTokenRef {
+            jti: jti.into(),
+            exp,
+        };
+        let family = RefreshFamily::start(&first(1_000), "h1", &Principal::default())
+            .with_access_token(at("a", 100), 0)
+            .with_access_token(at("b", 200), 50)
+            .with_access_token(at("c", 300), 150);
+        let jtis: Vec<&str> = family
+            .access_tokens
+            .iter()
+            .map(|t| t.jti.as_str())
+            .collect();
+        assert_eq!(jtis, ["b", "c"]);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::domain::organization::OrgName;
 use crate::metrics;
 use crate::oauth::OAuthError;
 use crate::oauth::form::Form;
+use crate::oauth::presented::PresentedRequest;
 use crate::oauth::request::ParsedRequest;
 use crate::oauth::response::TokenResponse;
 use crate::token::{Caller, TokenService};
@@ -21,6 +22,8 @@ pub struct TokenApp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Token(OrgName),
+    Introspect(OrgName),
+    Revoke(OrgName),
     Jwks(OrgName),
     Discovery(OrgName),
 }
@@ -37,6 +40,12 @@ impl Route {
         let rest = path.strip_prefix("/t/")?;
         if let Some(org) = org_then(rest, "/oauth2/token") {
             return Some(Route::Token(org));
+        }
+        if let Some(org) = org_then(rest, "/oauth2/introspect") {
+            return Some(Route::Introspect(org));
+        }
+        if let Some(org) = org_then(rest, "/oauth2/revoke") {
+            return Some(Route::Revoke(org));
         }
         if let Some(org) = org_then(rest, "/oauth2/jwks") {
             return Some(Route::Jwks(org));
@@ -70,7 +79,11 @@ impl TokenApp {
         };
         let result = match (&route, request.method()) {
             (Route::Token(org), &Method::POST) => self.token(org, request).await,
-            (Route::Token(_), _) => Err(OAuthError::method_not_allowed("POST")),
+            (Route::Introspect(org), &Method::POST) => self.introspect(org, request).await,
+            (Route::Revoke(org), &Method::POST) => self.revoke(org, request).await,
+            (Route::Token(_) | Route::Introspect(_) | Route::Revoke(_), _) => {
+                Err(OAuthError::method_not_allowed("POST"))
+            }
             (Route::Jwks(org), &Method::GET) => self.jwks(org).await,
             (Route::Discovery(org), &Method::GET) => self.discovery(org).await,
             (Route::Jwks(_) | Route::Discovery(_), _) => Err(OAuthError::method_not_allowed("GET")),
@@ -99,6 +112,31 @@ impl TokenApp {
         Ok(response)
     }
 
+    /// RFC 7662 §2.1 introspection request.
+    async fn introspect(
+        &self,
+        org: &OrgName,
+        request: &Request,
+    ) -> Result<Response<Body>, OAuthError> {
+        let (caller, presented) = presented(request)?;
+        let answer = self
+            .service
+            .introspect(org, &caller, &presented.token)
+            .await?;
+        let mut response = super::json(StatusCode::OK, &answer, "application/json");
+        super::no_store(response.headers_mut());
+        Ok(response)
+    }
+
+    /// RFC 7009 §2.1 revocation request: 200 with an empty body (§2.2).
+    async fn revoke(&self, org: &OrgName, request: &Request) -> Result<Response<Body>, OAuthError> {
+        let (caller, presented) = presented(request)?;
+        self.service.revoke(org, &caller, &presented.token).await?;
+        let mut response = Response::new(Body::Empty);
+        super::no_store(response.headers_mut());
+        Ok(response)
+    }
+
     async fn jwks(&self, org: &OrgName) -> Result<Response<Body>, OAuthError> {
         if !self.service.organization_exists(org).await? {
             return Ok(unknown_organization(org));
@@ -121,6 +159,24 @@ impl TokenApp {
             "application/json",
         )))
     }
+}
+
+/// The caller and the presented token of an introspection or revocation request.
+fn presented(request: &Request) -> Result<(Caller, PresentedRequest), OAuthError> {
+    if !is_form(request.headers().get(header::CONTENT_TYPE)) {
+        return Err(OAuthError::invalid_request(
+            "Content-Type must be application/x-www-form-urlencoded",
+        ));
+    }
+    let form = Form::parse(body_bytes(request.body()))?;
+    let authorization = request.headers().get_all(header::AUTHORIZATION);
+    let presented =
+        PresentedRequest::parse(&form, authorization.iter().map(HeaderValue::as_bytes))?;
+    let caller = Caller {
+        credentials: presented.credentials.clone(),
+        source: source_ip(request),
+    };
+    Ok((caller, presented))
 }
 
 fn unknown_organization(org: &OrgName) -> Response<Body> {
@@ -179,6 +235,14 @@ mod tests {
         assert_eq!(
             Route::parse("/t/acme/oauth2/jwks"),
             Some(Route::Jwks(acme()))
+        );
+        assert_eq!(
+            Route::parse("/t/acme/oauth2/introspect"),
+            Some(Route::Introspect(acme()))
+        );
+        assert_eq!(
+            Route::parse("/t/acme/oauth2/revoke"),
+            Some(Route::Revoke(acme()))
         );
         assert_eq!(
             Route::parse("/t/acme/oauth2/token/.well-known/openid-configuration"),

@@ -171,6 +171,7 @@ impl From<TokenError> for OAuthError {
             } => OAuthError::too_many_attempts(retry_after_seconds),
             TokenError::GrantNotAllowed(_) => OAuthError::unauthorized_client(error.to_string()),
             TokenError::InvalidGrant => OAuthError::invalid_grant(error.to_string()),
+            TokenError::NotIssuedToClient => OAuthError::unauthorized_client(error.to_string()),
             TokenError::Unavailable {
                 retry_after_seconds,
             } => OAuthError::temporarily_unavailable(retry_after_seconds),

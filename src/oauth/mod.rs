@@ -4,6 +4,7 @@
 pub mod client_auth;
 pub mod error;
 pub mod form;
+pub mod presented;
 pub mod request;
 pub mod response;
 

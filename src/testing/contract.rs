@@ -11,14 +11,25 @@ use crate::domain::issuer::TrustedIssuer;
 use crate::domain::organization::OrgName;
 use crate::domain::random_hex;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
+use crate::domain::revocation::{AccessTokenRef, RevocationQuery};
 use crate::domain::subject_token::UnverifiedToken;
 use crate::keys::KeyError;
 use crate::ports::{
-    Clock, ConfigStore, FailureLog, KeySource, Read, RefreshStore, ReplayLog, Signer,
+    Clock, ConfigStore, FailureLog, KeySource, Read, RefreshStore, ReplayLog, Revocations, Signer,
 };
+
+mod revocations;
+
+pub use revocations::{revocations, seeded_revocations};
 
 fn org() -> OrgName {
     OrgName::parse(&format!("contract-{}", random_hex(6))).unwrap()
+}
+
+/// A token of a new family valid until `valid_until`: its hash, the token and the family
+/// (for tests that store one themselves).
+pub fn refresh_family_for_tests(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
+    first_token(valid_until)
 }
 
 /// A token of a new family valid until `valid_until`.
@@ -31,6 +42,8 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
         issuer_id: "issuer".into(),
         sub: "alice".into(),
         valid_until,
+        iat: valid_until - 600,
+        idp: Some("https://idp.example.com".into()),
     };
     let principal = Principal {
         sub: "alice".into(),
@@ -40,13 +53,22 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
             .unwrap()
             .clone(),
     };
-    let family = RefreshFamily::start(&token, &hash, &principal);
+    let first_access_token = AccessTokenRef {
+        jti: random_hex(16),
+        exp: valid_until.min(token.iat + 900),
+    };
+    let family = RefreshFamily {
+        started_ms: 42,
+        ..RefreshFamily::start(&token, &hash, &principal)
+    }
+    .with_access_token(first_access_token, token.iat);
     (hash, token, family)
 }
 
-/// Families start whole, rotate by compare-and-swap, end on revoke or discard; `now` is the
-/// store's present (expired records read as absent).
-pub async fn refresh_store(store: &dyn RefreshStore, now: i64) {
+/// Families start whole, rotate by compare-and-swap, end on revoke or discard; the access
+/// tokens a family issued lead to it, and revoking it revokes them (in `revocations`, the
+/// same store's); `now` is the store's present (expired records read as absent).
+pub async fn refresh_store(store: &dyn RefreshStore, revocations: &dyn Revocations, now: i64) {
     let (hash, token, family) = first_token(now + 600);
     store.start_family(&hash, &token, &family).await.unwrap();
     assert_eq!(store.token(&hash).await.unwrap(), Some(token.clone()));
@@ -59,13 +81,30 @@ pub async fn refresh_store(store: &dyn RefreshStore, now: i64) {
         "a family starts once"
     );
 
+    let first_jti = family.access_tokens[0].jti.clone();
+    assert_eq!(
+        store.family_of(&first_jti).await.unwrap(),
+        Some(token.family_id.clone())
+    );
+    assert_eq!(store.family_of(&random_hex(16)).await.unwrap(), None);
+
     let next = family.rotate(&token.family_id, now, 300).unwrap();
     let next_hash = random_hex(32);
+    let second = AccessTokenRef {
+        jti: random_hex(16),
+        exp: now + 300,
+    };
+    let family = family.with_access_token(second.clone(), now);
     assert!(
         store
             .rotate(&family, &hash, &next_hash, &next)
             .await
             .unwrap()
+    );
+    assert_eq!(
+        store.family_of(&second.jti).await.unwrap(),
+        Some(token.family_id.clone()),
+        "the access token a rotation issued leads to the family"
     );
     assert_eq!(store.token(&next_hash).await.unwrap(), Some(next.clone()));
     assert_eq!(
@@ -84,8 +123,30 @@ pub async fn refresh_store(store: &dyn RefreshStore, now: i64) {
     );
     assert_eq!(store.token(&again).await.unwrap(), None);
 
+    let org = OrgName::parse("acme").unwrap();
+    let query = |jti| RevocationQuery {
+        jti: Some(jti),
+        sub: "nobody",
+        idp: "nowhere",
+        client_id: "none",
+    };
+    assert!(
+        !revocations
+            .state(&org, query(&second.jti))
+            .await
+            .unwrap()
+            .token_revoked
+    );
     store.revoke(&token.family_id).await.unwrap();
     assert_eq!(store.family(&token.family_id).await.unwrap(), None);
+    for jti in [&first_jti, &second.jti] {
+        let state = revocations.state(&org, query(jti)).await.unwrap();
+        assert!(
+            state.token_revoked,
+            "the family's access tokens are revoked with it"
+        );
+    }
+    store.revoke(&token.family_id).await.unwrap();
 
     let (hash, token, family) = first_token(now + 600);
     store.start_family(&hash, &token, &family).await.unwrap();

@@ -1,5 +1,9 @@
 //! The stores, the key source and the clock, in memory.
 
+mod refresh;
+
+pub use refresh::{MemoryRefreshStore, MemoryRevocations};
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -8,11 +12,9 @@ use crate::domain::application::Application;
 use crate::domain::ids::{ClientId, IssuerId};
 use crate::domain::issuer::{Algorithm, TrustedIssuer};
 use crate::domain::organization::OrgName;
-use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
 use crate::keys::{KeyError, VerificationKey};
 use crate::ports::{
-    BoxFuture, Clock, ConfigStore, FailureLog, Generation, KeySource, PortError, Read,
-    RefreshStore, ReplayLog,
+    BoxFuture, Clock, ConfigStore, FailureLog, Generation, KeySource, PortError, Read, ReplayLog,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -256,132 +258,6 @@ impl ReplayLog for MemoryReplayLog {
     ) -> BoxFuture<'a, Result<(), PortError>> {
         lock(&self.seen).remove(&(org.clone(), issuer_id.clone(), jti.to_owned()));
         Box::pin(std::future::ready(Ok(())))
-    }
-}
-
-/// Refresh tokens and families; an expired one reads as absent, as with DynamoDB's TTL.
-pub struct MemoryRefreshStore {
-    clock: Arc<dyn Clock>,
-    tokens: Mutex<HashMap<String, RefreshToken>>,
-    families: Mutex<HashMap<String, RefreshFamily>>,
-    failure: Mutex<Option<PortError>>,
-}
-
-impl MemoryRefreshStore {
-    pub fn new(clock: Arc<dyn Clock>) -> MemoryRefreshStore {
-        MemoryRefreshStore {
-            clock,
-            tokens: Mutex::default(),
-            families: Mutex::default(),
-            failure: Mutex::default(),
-        }
-    }
-
-    /// Every later call fails with `failure` (or succeeds again with `None`).
-    pub fn fail_with(&self, failure: Option<PortError>) {
-        *lock(&self.failure) = failure;
-    }
-
-    /// Families stored (revoked ones are deleted).
-    pub fn families(&self) -> usize {
-        lock(&self.families).len()
-    }
-
-    fn check(&self) -> Result<(), PortError> {
-        lock(&self.failure).clone().map_or(Ok(()), Err)
-    }
-}
-
-impl RefreshStore for MemoryRefreshStore {
-    fn start_family<'a>(
-        &'a self,
-        token_hash: &'a str,
-        token: &'a RefreshToken,
-        family: &'a RefreshFamily,
-    ) -> BoxFuture<'a, Result<(), PortError>> {
-        let result = self.check().and_then(|()| {
-            let mut tokens = lock(&self.tokens);
-            let mut families = lock(&self.families);
-            if tokens.contains_key(token_hash) || families.contains_key(&token.family_id) {
-                return Err(PortError::Internal("refresh token or family exists".into()));
-            }
-            tokens.insert(token_hash.to_owned(), token.clone());
-            families.insert(token.family_id.clone(), family.clone());
-            Ok(())
-        });
-        Box::pin(std::future::ready(result))
-    }
-
-    fn token<'a>(
-        &'a self,
-        token_hash: &'a str,
-    ) -> BoxFuture<'a, Result<Option<RefreshToken>, PortError>> {
-        let now = self.clock.now();
-        let result = self.check().map(|()| {
-            lock(&self.tokens)
-                .get(token_hash)
-                .filter(|t| t.valid_until > now)
-                .cloned()
-        });
-        Box::pin(std::future::ready(result))
-    }
-
-    fn family<'a>(
-        &'a self,
-        family_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<RefreshFamily>, PortError>> {
-        let now = self.clock.now();
-        let result = self.check().map(|()| {
-            lock(&self.families)
-                .get(family_id)
-                .filter(|f| f.absolute_expires_at > now)
-                .cloned()
-        });
-        Box::pin(std::future::ready(result))
-    }
-
-    fn rotate<'a>(
-        &'a self,
-        family: &'a RefreshFamily,
-        old_hash: &'a str,
-        new_hash: &'a str,
-        new_token: &'a RefreshToken,
-    ) -> BoxFuture<'a, Result<bool, PortError>> {
-        let result = self.check().map(|()| {
-            let mut families = lock(&self.families);
-            let Some(stored) = families.get_mut(&new_token.family_id) else {
-                return false;
-            };
-            if stored.active_hash != old_hash {
-                return false;
-            }
-            *stored = RefreshFamily {
-                active_hash: new_hash.to_owned(),
-                ..family.clone()
-            };
-            lock(&self.tokens).insert(new_hash.to_owned(), new_token.clone());
-            true
-        });
-        Box::pin(std::future::ready(result))
-    }
-
-    fn revoke<'a>(&'a self, family_id: &'a str) -> BoxFuture<'a, Result<(), PortError>> {
-        let result = self.check().map(|()| {
-            lock(&self.families).remove(family_id);
-        });
-        Box::pin(std::future::ready(result))
-    }
-
-    fn discard<'a>(
-        &'a self,
-        token_hash: &'a str,
-        family_id: &'a str,
-    ) -> BoxFuture<'a, Result<(), PortError>> {
-        let result = self.check().map(|()| {
-            lock(&self.families).remove(family_id);
-            lock(&self.tokens).remove(token_hash);
-        });
-        Box::pin(std::future::ready(result))
     }
 }
 

@@ -3,13 +3,15 @@
 //! same promises as the AWS implementations, which [`contract`] checks of both: expired records
 //! read as absent, rotation is a compare-and-swap, the signer really signs.
 
+mod composed;
 pub mod contract;
 mod memory;
 mod signer;
 
+pub use composed::ComposedRefreshReads;
 pub use memory::{
     FixedClock, MemoryConfigStore, MemoryFailureLog, MemoryKeySource, MemoryRefreshStore,
-    MemoryReplayLog,
+    MemoryReplayLog, MemoryRevocations,
 };
 pub use signer::{MemorySigner, TestIdp};
 
@@ -24,6 +26,7 @@ pub struct InMemory {
     pub config_store: Arc<MemoryConfigStore>,
     pub replay_log: Arc<MemoryReplayLog>,
     pub refresh_store: Arc<MemoryRefreshStore>,
+    pub revocations: Arc<MemoryRevocations>,
     pub failure_log: Arc<MemoryFailureLog>,
     pub signer: Arc<MemorySigner>,
     pub keys: Arc<MemoryKeySource>,
@@ -33,10 +36,12 @@ impl InMemory {
     /// Empty stores, a fresh ES256 signing key, the clock at `now` (epoch seconds).
     pub fn new(now: i64) -> InMemory {
         let clock = Arc::new(FixedClock::new(now));
+        let revocations = Arc::new(MemoryRevocations::new(clock.clone()));
         InMemory {
             config_store: Arc::new(MemoryConfigStore::default()),
             replay_log: Arc::new(MemoryReplayLog::new(clock.clone())),
-            refresh_store: Arc::new(MemoryRefreshStore::new(clock.clone())),
+            refresh_store: Arc::new(MemoryRefreshStore::new(clock.clone(), revocations.clone())),
+            revocations,
             failure_log: Arc::new(MemoryFailureLog::default()),
             signer: Arc::new(MemorySigner::generate()),
             keys: Arc::new(MemoryKeySource::default()),
@@ -49,6 +54,12 @@ impl InMemory {
             config_store: self.config_store.clone(),
             replay_log: self.replay_log.clone(),
             refresh_store: self.refresh_store.clone(),
+            revocations: self.revocations.clone(),
+            refresh_reads: Arc::new(ComposedRefreshReads {
+                config_store: self.config_store.clone(),
+                refresh_store: self.refresh_store.clone(),
+                revocations: self.revocations.clone(),
+            }),
             failure_log: self.failure_log.clone(),
             signer: self.signer.clone(),
             keys: self.keys.clone(),

@@ -83,6 +83,38 @@ impl TokenService {
         Ok(application?)
     }
 
+    /// [`Self::authenticate`] on the records the warm function keeps, checked against the
+    /// organization's configuration generation read alongside (the one read of a warm
+    /// request): when it moved, the records are read again and the client authenticated on
+    /// them, so a rotated secret or a disabled application counts at once.
+    pub(super) async fn authenticate_current(
+        &self,
+        org: &OrgName,
+        caller: &Caller,
+    ) -> Result<Arc<Application>, TokenError> {
+        let Some(kept) = self.cache.generation_of(org) else {
+            let generation = self.live_generation(org).await?;
+            self.cache.adopt(org, generation);
+            return Ok(self.authenticate(org, caller, Read::Cached).await?);
+        };
+        let (attempt, current) = tokio::join!(
+            self.authenticate(org, caller, Read::Cached),
+            self.ports.config_store.generation(org)
+        );
+        match current? {
+            Some(current) if current == kept => Ok(attempt?),
+            _ if matches!(&attempt, Err(refused) if refused.fresh) => Ok(attempt?),
+            Some(current) => {
+                self.cache.adopt(org, current);
+                Ok(self.authenticate(org, caller, Read::Cached).await?)
+            }
+            None => {
+                self.cache.forget(org);
+                Err(TokenError::InvalidClient)
+            }
+        }
+    }
+
     /// The enabled application the credentials prove, or why not.
     pub(super) async fn authenticate(
         &self,
@@ -90,11 +122,25 @@ impl TokenService {
         caller: &Caller,
         read: Read,
     ) -> Result<Arc<Application>, Refused> {
-        let credentials = &caller.credentials;
-        let client_id = ClientId::new(credentials.client_id());
+        let client_id = ClientId::new(caller.credentials.client_id());
         let fresh = read == Read::Fresh;
         let application = (self.enabled_application(org, &client_id, read).await)
             .map_err(|error| Refused { error, fresh })?;
+        self.prove(org, caller, application, fresh).await
+    }
+
+    /// Whether the caller's credentials prove `application` (the enabled application its
+    /// `client_id` names, read fresh when `fresh`), with the lockout and the counting of
+    /// failures.
+    pub(super) async fn prove(
+        &self,
+        org: &OrgName,
+        caller: &Caller,
+        application: Arc<Application>,
+        fresh: bool,
+    ) -> Result<Arc<Application>, Refused> {
+        let credentials = &caller.credentials;
+        let client_id = ClientId::new(credentials.client_id());
         let now = self.ports.clock.now();
         let subject = lockout::Subject {
             org: org.as_str().to_owned(),

@@ -33,6 +33,10 @@ pub enum TokenError {
     /// logged, never told.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidGrant,
+    /// The token presented for revocation was issued to another client (RFC 7009 §2.1); it
+    /// stays active.
+    #[error("the token was not issued to this client")]
+    NotIssuedToClient,
     /// A dependency is throttled or down and nothing cached can stand in.
     #[error("temporarily unavailable")]
     Unavailable { retry_after_seconds: u64 },

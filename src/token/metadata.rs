@@ -16,6 +16,13 @@ pub struct Metadata {
     pub jwks_uri: String,
     pub grant_types_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 7662 (RFC 8414 §2).
+    pub introspection_endpoint: String,
+    /// Only confidential clients introspect.
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 7009 (RFC 8414 §2).
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
 }
 
 /// RFC 7517 §5 JWK Set.
@@ -40,9 +47,21 @@ impl TokenService {
 
     pub fn metadata(&self, org: &OrgName) -> Metadata {
         let issuer = self.config.organization_issuer(org.as_str());
+        let endpoint = |name: &str| format!("{}/t/{}/oauth2/{name}", self.config.public_url, org);
         Metadata {
             token_endpoint: issuer.clone(),
-            jwks_uri: format!("{}/t/{}/oauth2/jwks", self.config.public_url, org),
+            jwks_uri: endpoint("jwks"),
+            introspection_endpoint: endpoint("introspect"),
+            introspection_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            revocation_endpoint: endpoint("revoke"),
+            revocation_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
             issuer,
             grant_types_supported: vec![GrantType::TOKEN_EXCHANGE, GrantType::REFRESH_TOKEN],
             token_endpoint_auth_methods_supported: vec![

@@ -7,6 +7,7 @@ use crate::domain::access_token::{self, AccessTokenClaims, Principal};
 use crate::domain::application::{Application, GrantType, hash_secret};
 use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_token};
+use crate::domain::revocation::{AccessTokenRef, new_jti};
 use crate::oauth::request::TokenType;
 
 /// A signed access token and its `jti`.
@@ -16,16 +17,28 @@ pub(super) struct Minted {
 }
 
 impl TokenService {
-    /// An access token for `principal` issued to `application`, signed by the
+    /// A new access token's `jti` and `exp`: the `jti` tells its issue time to the millisecond
+    /// (see [`crate::domain::revocation`]).
+    pub(super) fn next_access_token(&self, application: &Application) -> AccessTokenRef {
+        AccessTokenRef {
+            jti: new_jti(self.ports.clock.now_ms()),
+            exp: self.ports.clock.now() + i64::from(application.access_token_ttl_seconds),
+        }
+    }
+
+    /// The access token `next` for `principal` issued to `application`, signed by the
     /// [`crate::ports::Signer`]. Not yet handed out: see [`TokenService::token`].
     pub(super) async fn mint(
         &self,
         org: &OrgName,
         principal: &Principal,
         application: &Application,
+        next: &AccessTokenRef,
     ) -> Result<Minted, TokenError> {
         let organization_issuer = self.config.organization_issuer(org.as_str());
-        let claims = self.access_token_claims(&organization_issuer, principal, application);
+        let mut claims = self.access_token_claims(&organization_issuer, principal, application);
+        claims.jti.clone_from(&next.jti);
+        claims.exp = next.exp;
         let key = self.ports.signer.current_key().await?;
         let input = access_token::signing_input(&key, &claims);
         let signature = self.ports.signer.sign(input.as_bytes()).await?;
@@ -68,8 +81,9 @@ impl TokenService {
         application: &Application,
         issued_token_type: TokenType,
     ) -> Result<Issued, TokenError> {
+        let next = self.next_access_token(application);
         if !application.allows(GrantType::RefreshToken) {
-            let access_token = self.mint(org, principal, application).await?;
+            let access_token = self.mint(org, principal, application, &next).await?;
             return Ok(Issued::new(
                 access_token,
                 issued_token_type,
@@ -86,11 +100,18 @@ impl TokenService {
             issuer_id: issuer_id.to_owned(),
             sub: principal.sub.clone(),
             valid_until: self.ports.clock.now() + i64::from(application.refresh_token_ttl_seconds),
+            iat: self.ports.clock.now(),
+            idp: Some(principal.idp.clone()),
         };
-        let family = RefreshFamily::start(&first, &token_hash, principal);
+        let now = self.ports.clock.now();
+        let family = RefreshFamily {
+            started_ms: self.ports.clock.now_ms(),
+            ..RefreshFamily::start(&first, &token_hash, principal)
+        }
+        .with_access_token(next.clone(), now);
         let refresh = &self.ports.refresh_store;
         let (access_token, stored) = tokio::join!(
-            self.mint(org, principal, application),
+            self.mint(org, principal, application, &next),
             refresh.start_family(&token_hash, &first, &family)
         );
         match (access_token, stored) {

@@ -5,6 +5,7 @@
 //! - [`subject`]: subject token validation, giving a [`ValidatedSubject`] (RFC 8693 §2.1);
 //! - [`exchange`]: the token exchange (RFC 8693 §2); [`refresh`]: refresh with rotation
 //!   (RFC 6749 §6, RFC 9700 §4.14.2); [`mint`]: signing and the first refresh token;
+//! - [`introspect`]: token introspection (RFC 7662); [`revoke`]: revocation (RFC 7009);
 //! - [`metadata`]: the JWK Set and the discovery metadata;
 //! - [`cached_store`]: the warm function's record cache, a decorator of the `ConfigStore`.
 //!
@@ -16,10 +17,12 @@ pub mod client_auth;
 pub mod error;
 pub mod exchange;
 pub mod explain;
+pub mod introspect;
 pub mod metadata;
 pub mod mint;
 pub mod policy;
 pub mod refresh;
+pub mod revoke;
 pub mod subject;
 
 use std::sync::Arc;
@@ -35,7 +38,10 @@ use crate::domain::application::Application;
 use crate::domain::lockout::Lockouts;
 use crate::domain::organization::OrgName;
 use crate::oauth::request::{TokenRequest, TokenType};
-use crate::ports::{Clock, ConfigStore, FailureLog, KeySource, RefreshStore, ReplayLog, Signer};
+use crate::ports::{
+    Clock, ConfigStore, FailureLog, KeySource, RefreshReads, RefreshStore, ReplayLog, Revocations,
+    Signer,
+};
 use crate::secret::Secret;
 
 /// What the token service talks to.
@@ -44,6 +50,8 @@ pub struct Ports {
     pub config_store: Arc<dyn ConfigStore>,
     pub replay_log: Arc<dyn ReplayLog>,
     pub refresh_store: Arc<dyn RefreshStore>,
+    pub revocations: Arc<dyn Revocations>,
+    pub refresh_reads: Arc<dyn RefreshReads>,
     pub failure_log: Arc<dyn FailureLog>,
     pub signer: Arc<dyn Signer>,
     pub keys: Arc<dyn KeySource>,

@@ -84,6 +84,8 @@ pub fn token_app(
         config_store: store,
         replay_log: Arc::new(app.table.clone()),
         refresh_store: Arc::new(app.table.clone()),
+        revocations: Arc::new(app.table.clone()),
+        refresh_reads: Arc::new(app.table.clone()),
         failure_log: Arc::new(app.table.clone()),
         signer,
         keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),

@@ -94,3 +94,79 @@ def test_every_documented_event_reaches_its_function_through_cargo_lambda_invoke
         status = response["statusCode"]
         assert status != 404 or "no route" not in response.get("body", ""), f"{path.name} reached no route"
         assert status < 500, f"{path.name}: {response}"
+
+
+def _exchange(client, metadata, tenant, idp):
+    return client.fetch_token(
+        metadata["token_endpoint"],
+        grant_type=TOKEN_EXCHANGE,
+        subject_token=idp.sign("alice", tenant.issuer),
+        subject_token_type=JWT_TYPE,
+    )
+
+
+def _introspect(client, metadata, token, hint):
+    response = client.introspect_token(metadata["introspection_endpoint"], token=token, token_type_hint=hint)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    return response.json()
+
+
+def test_introspection_and_revocation_with_authlib(tenant, idp):
+    metadata = discover(tenant.issuer)
+    assert metadata["introspection_endpoint"] == tenant.issuer.replace("/oauth2/token", "/oauth2/introspect")
+    assert metadata["revocation_endpoint"] == tenant.issuer.replace("/oauth2/token", "/oauth2/revoke")
+    assert "client_secret_basic" in metadata["introspection_endpoint_auth_methods_supported"]
+    assert "client_secret_basic" in metadata["revocation_endpoint_auth_methods_supported"]
+
+    client = OAuth2Session(tenant.client_id, tenant.client_secret, token_endpoint_auth_method="client_secret_basic")
+    token = _exchange(client, metadata, tenant, idp)
+    access = _introspect(client, metadata, token["access_token"], "access_token")
+    claims = verify(metadata, token["access_token"], tenant.client_id)
+    assert access == {"active": True, "token_type": "Bearer", **{k: claims[k] for k in
+                      ("iss", "sub", "idp", "aud", "client_id", "exp", "iat", "jti")}}
+    refresh = _introspect(client, metadata, token["refresh_token"], "refresh_token")
+    assert refresh["active"] is True and refresh["token_type"] == "refresh_token"
+    assert refresh["client_id"] == tenant.client_id and refresh["sub"] == "alice"
+
+    revoked = client.revoke_token(metadata["revocation_endpoint"], token=token["refresh_token"],
+                                  token_type_hint="refresh_token")
+    assert revoked.status_code == 200, revoked.text
+    assert _introspect(client, metadata, token["refresh_token"], "refresh_token") == {"active": False}
+    assert _introspect(client, metadata, token["access_token"], "access_token") == {"active": False}
+    try:
+        client.refresh_token(metadata["token_endpoint"], refresh_token=token["refresh_token"])
+    except Exception as error:
+        assert getattr(error, "error", None) == "invalid_grant", error
+    else:
+        raise AssertionError("a revoked refresh token must be refused")
+    unknown = client.revoke_token(metadata["revocation_endpoint"], token="never-issued")
+    assert unknown.status_code == 200
+
+
+def test_revoking_the_first_access_token_of_a_refresh_chain_makes_all_three_inactive(tenant, idp):
+    # Chained exchange (a token exchanged from a token) does not exist yet; the chain here is
+    # the three access tokens one refresh family issued: an exchange and two refreshes.
+    metadata = discover(tenant.issuer)
+    client = OAuth2Session(tenant.client_id, tenant.client_secret, token_endpoint_auth_method="client_secret_basic")
+    first = _exchange(client, metadata, tenant, idp)
+    second = client.refresh_token(metadata["token_endpoint"], refresh_token=first["refresh_token"])
+    third = client.refresh_token(metadata["token_endpoint"], refresh_token=second["refresh_token"])
+    chain = [first["access_token"], second["access_token"], third["access_token"]]
+    assert all(_introspect(client, metadata, t, "access_token")["active"] for t in chain)
+    revoked = client.revoke_token(metadata["revocation_endpoint"], token=first["access_token"],
+                                  token_type_hint="access_token")
+    assert revoked.status_code == 200, revoked.text
+    assert [_introspect(client, metadata, t, "access_token")["active"] for t in chain] == [False] * 3
+
+
+def test_an_admin_revocation_of_a_subject_ends_its_tokens(tenant, idp, admin_url):
+    metadata = discover(tenant.issuer)
+    client = OAuth2Session(tenant.client_id, tenant.client_secret, token_endpoint_auth_method="client_secret_basic")
+    token = _exchange(client, metadata, tenant, idp)
+    revoked = requests.post(f"{admin_url}/t/{tenant.name}/api/revocations", json={"sub": "alice"}, timeout=30)
+    assert revoked.status_code == 201, revoked.text
+    assert revoked.json()["revoked_before"].endswith("Z")
+    assert _introspect(client, metadata, token["access_token"], "access_token") == {"active": False}
+    later = _exchange(client, metadata, tenant, idp)
+    assert _introspect(client, metadata, later["access_token"], "access_token")["active"] is True

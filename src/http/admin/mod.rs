@@ -1,5 +1,5 @@
-//! The `admin` function: organizations, trusted token issuers and applications
-//! (openapi/admin.yaml).
+//! The `admin` function: organizations, trusted token issuers, applications, explain and
+//! revocations (openapi/admin.yaml).
 //!
 //! A request is, in order: authenticated (with `TRUSTGATE_ADMIN_AUTH=iam`, only an
 //! IAM-authenticated caller from the API Gateway request context is served; 401 otherwise),
@@ -18,6 +18,7 @@ mod explain;
 mod issuers;
 mod organizations;
 pub mod request;
+mod revocations;
 pub mod routes;
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -62,6 +63,8 @@ impl AdminApp {
             config_store: Arc::new(table.clone()),
             replay_log: Arc::new(table.clone()),
             refresh_store: Arc::new(table.clone()),
+            revocations: Arc::new(table.clone()),
+            refresh_reads: Arc::new(table.clone()),
             failure_log: Arc::new(table.clone()),
             signer: Arc::new(NoSigning),
             keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
@@ -125,6 +128,7 @@ impl AdminApp {
             DeleteApplication => applications::delete(&call).await,
             NewApplicationSecret => applications::new_secret(&call).await,
             ExplainTokenExchange => explain::explain(&call).await,
+            CreateRevocation => revocations::create(&call).await,
         }
     }
 }

@@ -20,6 +20,7 @@ pub enum Operation {
     DeleteApplication,
     NewApplicationSecret,
     ExplainTokenExchange,
+    CreateRevocation,
 }
 
 /// One route: an HTTP method and a path template whose `{name}` segments are parameters.
@@ -54,6 +55,7 @@ const APPS: &str = "/t/{org}/api/applications";
 const APP: &str = "/t/{org}/api/applications/{client_id}";
 const APP_SECRET: &str = "/t/{org}/api/applications/{client_id}/secret";
 const EXPLAIN: &str = "/t/{org}/api/token-exchange/explain";
+const REVOCATIONS: &str = "/t/{org}/api/revocations";
 
 /// Every route the admin function serves (README, "Admin API"; openapi/admin.yaml).
 pub const ROUTES: &[Route] = {
@@ -85,6 +87,7 @@ pub const ROUTES: &[Route] = {
             ExplainTokenExchange,
             "explainTokenExchange",
         ),
+        route("POST", REVOCATIONS, CreateRevocation, "createRevocation"),
     ]
 };
 
@@ -219,6 +222,6 @@ mod tests {
                 assert_ne!(a.operation_id, b.operation_id);
             }
         }
-        assert_eq!(ROUTES.len(), 16);
+        assert_eq!(ROUTES.len(), 17);
     }
 }

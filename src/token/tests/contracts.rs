@@ -7,7 +7,21 @@ use crate::testing::{InMemory, TestIdp, contract};
 #[tokio::test]
 async fn memory_refresh_store_keeps_the_port_contract() {
     let memory = InMemory::new(NOW);
-    contract::refresh_store(memory.refresh_store.as_ref(), NOW).await;
+    contract::refresh_store(
+        memory.refresh_store.as_ref(),
+        memory.revocations.as_ref(),
+        NOW,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn memory_revocations_keep_the_port_contract() {
+    let memory = InMemory::new(NOW);
+    for (target, before) in contract::seeded_revocations(NOW) {
+        memory.revocations.revoke(&org(), &target, before);
+    }
+    contract::revocations(memory.revocations.as_ref(), &org(), NOW).await;
 }
 
 #[tokio::test]

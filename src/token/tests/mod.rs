@@ -7,6 +7,7 @@ mod contracts;
 mod errors;
 mod explain;
 mod policy;
+mod revocation;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -354,6 +355,22 @@ async fn publishes_the_signing_key_and_metadata_of_existing_organizations() {
     assert_eq!(
         metadata.body["jwks_uri"],
         "https://sts.example.com/t/acme/oauth2/jwks"
+    );
+    assert_eq!(
+        metadata.body["introspection_endpoint"],
+        "https://sts.example.com/t/acme/oauth2/introspect"
+    );
+    assert_eq!(
+        metadata.body["revocation_endpoint"],
+        "https://sts.example.com/t/acme/oauth2/revoke"
+    );
+    assert_eq!(
+        metadata.body["introspection_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(
+        metadata.body["revocation_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "none"])
     );
     assert_eq!(
         h.call(get("/t/nobody/oauth2/jwks")).await.status,
