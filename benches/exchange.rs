@@ -43,6 +43,7 @@ use trustgate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
 use trustgate::domain::now_epoch;
 use trustgate::domain::organization::OrgName;
 use trustgate::domain::public_key::PublicKey;
+use trustgate::domain::revocation::{AccessTokenRef, new_jti};
 use trustgate::domain::signing_key::SigningKey;
 use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
@@ -212,12 +213,17 @@ fn parts(
     };
     group.bench_function("mint_without_signing", |b| {
         b.iter(|| {
+            let now = now_epoch();
+            let token = AccessTokenRef {
+                jti: new_jti(now * 1000),
+                exp: now + 3600,
+            };
             let claims = AccessTokenClaims::new(
                 "https://sts.example.com/t/acme/oauth2/token",
                 &principal,
                 CLIENT_ID,
-                now_epoch(),
-                3600,
+                now,
+                &token,
             );
             let input = access_token::signing_input(&signer.0, &claims);
             access_token::assemble(input, &[0x5a; 256])

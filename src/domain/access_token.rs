@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::revocation::AccessTokenRef;
 use super::signing_key::SigningKey;
 
 /// The claims of an issued access token: the registered ones, `idp` (the `issuer` value of the
@@ -19,30 +20,30 @@ pub struct AccessTokenClaims<'a> {
     pub client_id: &'a str,
     pub iat: i64,
     pub exp: i64,
-    pub jti: String,
+    pub jti: &'a str,
     pub idp: &'a str,
     #[serde(flatten)]
     pub mapped: &'a Map<String, Value>,
 }
 
 impl<'a> AccessTokenClaims<'a> {
-    /// Claims for `principal`, issued now to `client_id` for `ttl_seconds`, with a fresh `jti`.
-    /// They borrow what they say: minting copies nothing but into the token itself.
+    /// Claims for `principal`, issued at `iat` to `client_id` as the token `token` (its `jti`
+    /// and `exp`). They borrow what they say: minting copies nothing but into the token itself.
     pub fn new(
         organization_issuer: &'a str,
         principal: &'a Principal,
         client_id: &'a str,
-        now: i64,
-        ttl_seconds: u32,
+        iat: i64,
+        token: &'a AccessTokenRef,
     ) -> Self {
         AccessTokenClaims {
             iss: organization_issuer,
             sub: &principal.sub,
             aud: client_id,
             client_id,
-            iat: now,
-            exp: now + i64::from(ttl_seconds),
-            jti: super::revocation::new_jti(now.saturating_mul(1000)),
+            iat,
+            exp: token.exp,
+            jti: &token.jti,
             idp: &principal.idp,
             mapped: &principal.claims,
         }
@@ -117,12 +118,16 @@ mod tests {
                 .unwrap()
                 .clone(),
         };
+        let token = AccessTokenRef {
+            jti: crate::domain::revocation::new_jti(100_000),
+            exp: 160,
+        };
         let claims = AccessTokenClaims::new(
             "https://sts/t/acme/oauth2/token",
             &principal,
             "client",
             100,
-            60,
+            &token,
         );
         let input = signing_input(&key, &claims);
         let (header, payload) = input.split_once('.').unwrap();

@@ -69,20 +69,30 @@ pub fn random_hex(n: usize) -> String {
 
 /// Lower-case hex, without a formatting call per byte (this runs on every exchange).
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
+/// Appends `bytes` to `out` as lower-case hex.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for &b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
-    out
 }
 
 /// `n` bytes from the operating system's CSPRNG.
 pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; n];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the OS CSPRNG does not fail");
+    fill_random(&mut bytes);
     bytes
+}
+
+/// Fills `bytes` from the operating system's CSPRNG.
+pub fn fill_random(bytes: &mut [u8]) {
+    aws_lc_rs::rand::fill(bytes).expect("the OS CSPRNG does not fail");
 }
 
 #[cfg(test)]

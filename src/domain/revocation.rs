@@ -118,8 +118,12 @@ const TIME_DIGITS: usize = 12;
 /// A new `jti`: the issue time in milliseconds (12 hex digits), then 80 random bits, 32
 /// characters in all. Unique, and it tells when the token was issued to the millisecond.
 pub fn new_jti(now_ms: i64) -> String {
-    let mut jti = format!("{:012x}", now_ms.max(0));
-    jti.push_str(&super::random_hex(10));
+    use std::fmt::Write as _;
+    let mut random = [0u8; 10];
+    super::fill_random(&mut random);
+    let mut jti = String::with_capacity(TIME_DIGITS + 2 * random.len());
+    let _ = write!(jti, "{:012x}", now_ms.max(0));
+    super::push_hex(&mut jti, &random);
     jti
 }
 

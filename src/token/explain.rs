@@ -214,7 +214,8 @@ impl TokenService {
         application: &crate::domain::application::Application,
     ) -> Value {
         let organization_issuer = self.config.organization_issuer(org.as_str());
-        let claims = self.access_token_claims(&organization_issuer, principal, application);
+        let next = self.next_access_token(application);
+        let claims = self.access_token_claims(&organization_issuer, principal, application, &next);
         let mut claims = serde_json::to_value(claims).expect("claims serialize");
         if let Some(object) = claims.as_object_mut() {
             object.remove("jti");

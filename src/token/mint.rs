@@ -19,10 +19,12 @@ pub(super) struct Minted {
 impl TokenService {
     /// A new access token's `jti` and `exp`: the `jti` tells its issue time to the millisecond
     /// (see [`crate::domain::revocation`]).
+    /// One reading of the clock, so the `jti`'s time falls within the token's `iat` second.
     pub(super) fn next_access_token(&self, application: &Application) -> AccessTokenRef {
+        let now_ms = self.ports.clock.now_ms();
         AccessTokenRef {
-            jti: new_jti(self.ports.clock.now_ms()),
-            exp: self.ports.clock.now() + i64::from(application.access_token_ttl_seconds),
+            jti: new_jti(now_ms),
+            exp: now_ms.div_euclid(1000) + i64::from(application.access_token_ttl_seconds),
         }
     }
 
@@ -36,37 +38,38 @@ impl TokenService {
         next: &AccessTokenRef,
     ) -> Result<Minted, TokenError> {
         let organization_issuer = self.config.organization_issuer(org.as_str());
-        let mut claims = self.access_token_claims(&organization_issuer, principal, application);
-        claims.jti.clone_from(&next.jti);
-        claims.exp = next.exp;
+        let claims = self.access_token_claims(&organization_issuer, principal, application, next);
         let key = self.ports.signer.current_key().await?;
         let input = access_token::signing_input(&key, &claims);
         let signature = self.ports.signer.sign(input.as_bytes()).await?;
         tracing::debug!(
             client_id = application.client_id.as_str(),
-            jti = claims.jti.as_str(),
+            jti = claims.jti,
             "access token signed"
         );
         Ok(Minted {
             token: access_token::assemble(input, &signature),
-            jti: claims.jti.to_string(),
+            jti: next.jti.clone(),
         })
     }
 
-    /// The claims of an access token for `principal` issued now to `application` (explain
-    /// shows the same, without the `jti`).
+    /// The claims of the access token `next` for `principal` issued to `application` (explain
+    /// shows the same, without the `jti`). Issued when `next` was made: `iat` is its `exp`
+    /// less the application's lifetime.
     pub(super) fn access_token_claims<'a>(
         &self,
         organization_issuer: &'a str,
         principal: &'a Principal,
         application: &'a Application,
+        next: &'a AccessTokenRef,
     ) -> AccessTokenClaims<'a> {
+        let iat = next.exp - i64::from(application.access_token_ttl_seconds);
         AccessTokenClaims::new(
             organization_issuer,
             principal,
             &application.client_id,
-            self.ports.clock.now(),
-            application.access_token_ttl_seconds,
+            iat,
+            next,
         )
     }
 
