@@ -12,9 +12,12 @@ use super::{TokenError, TokenService};
 use crate::domain::access_token::Principal;
 use crate::domain::ids::ClientId;
 use crate::domain::organization::OrgName;
+use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
 use crate::domain::signing_key::SigningKey;
 use crate::oauth::request::ExchangeRequest;
-use crate::ports::{BoxFuture, PortError, Read, Signer};
+use crate::ports::{
+    BoxFuture, FailureLog, PortError, Read, RefreshReads, RefreshSnapshot, RefreshStore, Signer,
+};
 
 /// Every check of the token path, in the order it runs them. `actor.*` are the subject token's
 /// checks for an actor token (skipped without one).
@@ -233,27 +236,94 @@ fn check_of(error: &TokenError, otherwise: &'static str) -> &'static str {
     }
 }
 
-/// The signer of a function that never signs (the admin function serves explain, which signs
-/// nothing): any use is a bug, answered as an internal error.
-pub struct NoSigning;
+/// The ports explain never uses, for a function that serves only explain (admin): it signs
+/// nothing, refreshes nothing and counts no authentication failures (the client is named,
+/// not authenticated). Any use is a bug, answered as an internal error. Not wiring the table's
+/// implementations keeps their code out of the admin binary.
+pub struct Unused;
 
-impl NoSigning {
+impl Unused {
     fn refuse<'a, T: Send + 'a>() -> BoxFuture<'a, Result<T, PortError>> {
-        let refused = PortError::Internal("this function signs nothing".into());
+        let refused = PortError::Internal("explain does not use this port".into());
         Box::pin(std::future::ready(Err(refused)))
     }
 }
 
-impl Signer for NoSigning {
+impl Signer for Unused {
     fn current_key(&self) -> BoxFuture<'_, Result<Arc<SigningKey>, PortError>> {
-        NoSigning::refuse()
+        Unused::refuse()
     }
 
     fn published_keys(&self) -> BoxFuture<'_, Result<Vec<Arc<SigningKey>>, PortError>> {
-        NoSigning::refuse()
+        Unused::refuse()
     }
 
     fn sign<'a>(&'a self, _: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, PortError>> {
-        NoSigning::refuse()
+        Unused::refuse()
+    }
+}
+
+impl RefreshStore for Unused {
+    fn start_family<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a RefreshToken,
+        _: &'a RefreshFamily,
+    ) -> BoxFuture<'a, Result<(), PortError>> {
+        Unused::refuse()
+    }
+
+    fn token<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<RefreshToken>, PortError>> {
+        Unused::refuse()
+    }
+
+    fn family<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<RefreshFamily>, PortError>> {
+        Unused::refuse()
+    }
+
+    fn rotate<'a>(
+        &'a self,
+        _: &'a RefreshFamily,
+        _: &'a str,
+        _: &'a str,
+        _: &'a RefreshToken,
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
+        Unused::refuse()
+    }
+
+    fn revoke<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), PortError>> {
+        Unused::refuse()
+    }
+
+    fn family_of<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<String>, PortError>> {
+        Unused::refuse()
+    }
+
+    fn discard<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), PortError>> {
+        Unused::refuse()
+    }
+}
+
+impl RefreshReads for Unused {
+    fn refresh_snapshot<'a>(
+        &'a self,
+        _: &'a OrgName,
+        _: &'a ClientId,
+        _: Option<&'a RefreshToken>,
+    ) -> BoxFuture<'a, Result<RefreshSnapshot, PortError>> {
+        Unused::refuse()
+    }
+}
+
+impl FailureLog for Unused {
+    fn record_failure<'a>(
+        &'a self,
+        _: &'a OrgName,
+        _: &'a ClientId,
+        _: &'a str,
+        _: i64,
+        _: i64,
+    ) -> BoxFuture<'a, Result<u64, PortError>> {
+        Unused::refuse()
     }
 }

@@ -34,7 +34,7 @@ use crate::config::{AdminAuth, Config};
 use crate::domain::{now_epoch, rfc3339};
 use crate::keys::KeySource;
 use crate::ports::SystemClock;
-use crate::token::explain::NoSigning;
+use crate::token::explain::Unused;
 use crate::token::{Ports, TokenService};
 use error::ApiError;
 use routes::{Match, Operation, Params};
@@ -55,18 +55,18 @@ pub struct AdminApp {
 impl AdminApp {
     /// The admin function over `table`, with the token path for explain: records read fresh
     /// (no cache, so an operator sees a change at once), issuers' keys fetched like the token
-    /// function does, and no signer.
+    /// function does, and none of the ports explain does not use ([`Unused`]).
     pub fn new(config: Config, table: Table) -> AdminApp {
         let mut explain_config = config.clone();
         explain_config.config_cache_ttl = Duration::ZERO;
         let ports = Ports {
             config_store: Arc::new(table.clone()),
             replay_log: Arc::new(table.clone()),
-            refresh_store: Arc::new(table.clone()),
+            refresh_store: Arc::new(Unused),
             revocations: Arc::new(table.clone()),
-            refresh_reads: Arc::new(table.clone()),
-            failure_log: Arc::new(table.clone()),
-            signer: Arc::new(NoSigning),
+            refresh_reads: Arc::new(Unused),
+            failure_log: Arc::new(Unused),
+            signer: Arc::new(Unused),
             keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
             clock: Arc::new(SystemClock),
         };
