@@ -23,11 +23,15 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_kms::config::SharedCredentialsProvider;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
+use super::http_client::ReqwestHttpClient;
 use crate::metrics::AwsCallCounter;
 
 /// Attempts per AWS call, the first included (standard mode: exponential backoff with jitter,
 /// throttling and transient errors only).
 pub const MAX_ATTEMPTS: u32 = 3;
+
+/// How long connecting to an AWS endpoint may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The global endpoint variable; a service's own is `{ENDPOINT_URL}_{SERVICE ID}`.
 const ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
@@ -79,11 +83,12 @@ pub fn sdk_config_from(var: impl Fn(&str) -> Option<String>) -> SdkConfig {
             EnvironmentVariableCredentialsProvider::new(),
         ))
         .identity_cache(IdentityCache::lazy().build())
+        .http_client(ReqwestHttpClient::new(CONNECT_TIMEOUT))
         .service_config(ServiceEndpoints::from(&var))
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
+                .connect_timeout(CONNECT_TIMEOUT)
                 .operation_attempt_timeout(Duration::from_secs(2))
                 .operation_timeout(Duration::from_secs(5))
                 .build(),
