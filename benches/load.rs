@@ -51,6 +51,8 @@ const BINARY_MB: f64 = 10.0;
 const PEAK_RSS_MB: f64 = 40.0;
 /// The output of the function processes started by the benchmark.
 const FUNCTION_LOG: &str = "target/bench-function.log";
+/// The log of the baseline process of section 3b.
+const BASELINE_LOG: &str = "target/bench-baseline.log";
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/bench.sh"))
@@ -295,6 +297,13 @@ async fn main() {
         &format!("peak RSS {hwm:.1} MB <= {PEAK_RSS_MB} MB"),
         hwm <= PEAK_RSS_MB,
     );
+    if let Some(baseline) = std::env::var("BENCH_BASELINE_TOKEN")
+        .ok()
+        .filter(|path| !path.is_empty())
+    {
+        generation_read_cost(&binary, &baseline, &event, &sign, n, &mut verdicts).await;
+    }
+
     // The host build of this run, and the Lambda (arm64) build if `cargo lambda build
     // --release --arm64` left one in the target directory's lambda/ (it needs zig, which make
     // bench does not install; BENCHMARKS.md has the command).
@@ -330,6 +339,75 @@ async fn main() {
 
     drop(jwks_server);
     verdicts.print();
+}
+
+/// Runs of the generation read comparison; the verdict is on the median of their ratios.
+const GENERATION_RUNS: usize = 5;
+/// Budget: warm exchange p50 with the generation read <= this x the p50 without it.
+const GENERATION_READ_RATIO: f64 = 1.1;
+
+/// `BENCH_GENERATION=1`: the release `token` against `baseline`, the same code built without
+/// the configuration generation read (feature `bench-without-generation-read`), each a warm
+/// process under the fake Runtime API, their exchanges interleaved with a bare `Sign`, in
+/// `GENERATION_RUNS` runs of `n` rounds.
+async fn generation_read_cost<S, FS>(
+    binary: &str,
+    baseline: &str,
+    event: &str,
+    sign: &S,
+    n: usize,
+    verdicts: &mut Verdicts,
+) where
+    S: Fn() -> FS,
+    FS: Future<Output = ()>,
+{
+    println!("\n== 3b. the configuration generation read: {binary} against {baseline}");
+    let with_read = Function::start(binary, &[], FUNCTION_LOG).await;
+    let without_read = Function::start(baseline, &[], BASELINE_LOG).await;
+    for _ in 0..21 {
+        for function in [&with_read, &without_read] {
+            let (_, reply) = function.invoke(event).await;
+            assert_eq!(reply["statusCode"], 200, "{reply}");
+        }
+    }
+    let mut ratios = Vec::new();
+    println!(
+        "{:<8} {:>16} {:>16} {:>12} {:>8}",
+        "run", "with read p50", "without p50", "Sign p50", "ratio"
+    );
+    for run in 1..=GENERATION_RUNS {
+        let [with, without, bare] = interleaved(
+            n,
+            &|| exchange_on(&with_read, event),
+            &|| exchange_on(&without_read, event),
+            sign,
+        )
+        .await;
+        let ratio = with.p50 / without.p50;
+        println!(
+            "{run:<8} {:>13.2} ms {:>13.2} ms {:>9.2} ms {ratio:>8.3}",
+            with.p50, without.p50, bare.p50
+        );
+        ratios.push(ratio);
+    }
+    with_read.stop().await;
+    without_read.stop().await;
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    verdicts.check(
+        &format!(
+            "exchange p50 with the generation read {median:.3} x without (median of {GENERATION_RUNS} runs, {:.3}..{:.3}) <= {GENERATION_READ_RATIO}",
+            ratios[0],
+            ratios[ratios.len() - 1]
+        ),
+        median <= GENERATION_READ_RATIO,
+    );
+}
+
+/// One exchange by `function`, which must succeed.
+async fn exchange_on(function: &Function, event: &str) {
+    let (_, reply) = function.invoke(event).await;
+    assert_eq!(reply["statusCode"], 200, "{reply}");
 }
 
 // ---------------------------------------------------------------------------------------------

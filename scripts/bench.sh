@@ -38,6 +38,19 @@ for line in sys.stdin:
 ' "$1"
 }
 
+# BENCH_GENERATION=1 also measures the configuration generation read (BENCHMARKS.md, section
+# 3): the token function built without it (a feature for benchmarks only) is the baseline,
+# copied aside before the real build (cargo keeps both builds, so switching back only relinks).
+baseline=""
+if [ "${BENCH_GENERATION:-0}" = 1 ]; then
+  echo "==> cargo build --release: the token function without the generation read (baseline)"
+  baseline_dir="$(cargo build --release --locked --bin token --features bench-without-generation-read \
+    --message-format=json-render-diagnostics | executable_dir token)"
+  [ -n "$baseline_dir" ] || { echo "cargo build reported no token executable" >&2; exit 1; }
+  baseline="$baseline_dir/token-without-generation-read"
+  cp "$baseline_dir/token" "$baseline"
+fi
+
 # Release builds first, so the first request to the watched function does not wait for one.
 echo "==> cargo build --release (the functions) and the benchmark"
 release_dir="$(cargo build --release --locked --bins --message-format=json-render-diagnostics | executable_dir token)"
@@ -97,4 +110,5 @@ BENCH_TOKEN_URL="$TRUSTGATE_PUBLIC_URL" \
 BENCH_WATCH_LOG=target/bench-watch.log \
 BENCH_RELEASE_DIR="$release_dir" \
 BENCH_LAMBDA_DIR="$target_dir/lambda" \
+BENCH_BASELINE_TOKEN="$baseline" \
   cargo bench --locked --bench load
