@@ -210,11 +210,13 @@ fn parts(
         idp: ISSUER.into(),
         claims: Default::default(),
     };
+    let grant = Default::default();
     group.bench_function("mint_without_signing", |b| {
         b.iter(|| {
             let claims = AccessTokenClaims::new(
                 "https://sts.example.com/t/acme/oauth2/token",
                 &principal,
+                &grant,
                 CLIENT_ID,
                 now_epoch(),
                 3600,
@@ -242,6 +244,7 @@ fn parts(
         token_type: "Bearer",
         expires_in: 3600,
         refresh_token: None,
+        scope: None,
     };
     group.bench_function("response_json", |b| {
         b.iter(|| trustgate::http::json(StatusCode::OK, &response, "application/json"))
@@ -303,6 +306,10 @@ fn token_app(issuer: TrustedIssuer) -> TokenApp {
             access_token_ttl_seconds: 3600,
             refresh_token_ttl_seconds: 86_400,
             enabled: true,
+            allowed_issuers: None,
+            allowed_audiences: Vec::new(),
+            allowed_scopes: Vec::new(),
+            delegation: None,
         },
         secret_hash: Some(hash_secret(&Secret::new(SECRET))),
         created_at: String::new(),

@@ -231,7 +231,7 @@ async fn seed_family(stack: &Stack, app: &Application, absolute_expires_at: i64)
         iat: now_epoch(),
         idp: None,
     };
-    let family = RefreshFamily::start(&token, &hash, &Principal::default());
+    let family = RefreshFamily::start(&token, &hash, &Principal::default(), &Default::default());
     stack
         .app
         .table

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::exchange_policy::Grant;
 use super::signing_key::SigningKey;
 
 /// The claims of an issued access token: the registered ones, `idp` (the `issuer` value of the
@@ -15,8 +16,11 @@ use super::signing_key::SigningKey;
 pub struct AccessTokenClaims<'a> {
     pub iss: &'a str,
     pub sub: &'a str,
-    pub aud: &'a str,
+    pub aud: Audience<'a>,
     pub client_id: &'a str,
+    /// RFC 8693 §4.2, space-separated; absent when nothing is granted (never `""`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<&'a str>,
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
@@ -26,11 +30,12 @@ pub struct AccessTokenClaims<'a> {
 }
 
 impl<'a> AccessTokenClaims<'a> {
-    /// Claims for `principal`, issued now to `client_id` for `ttl_seconds`, with a fresh `jti`.
-    /// They borrow what they say: minting copies nothing but into the token itself.
+    /// Claims for `principal` and `grant`, issued now to `client_id` for `ttl_seconds`, with a
+    /// fresh `jti`. They borrow what they say: minting copies nothing but into the token itself.
     pub fn new(
         organization_issuer: &'a str,
         principal: &'a Principal,
+        grant: &'a Grant,
         client_id: &'a str,
         now: i64,
         ttl_seconds: u32,
@@ -38,13 +43,35 @@ impl<'a> AccessTokenClaims<'a> {
         AccessTokenClaims {
             iss: organization_issuer,
             sub: &principal.sub,
-            aud: client_id,
+            aud: Audience {
+                targets: &grant.targets,
+                client_id,
+            },
             client_id,
+            scope: grant.scope.as_deref(),
             iat: now,
             exp: now + i64::from(ttl_seconds),
             jti: super::revocation::new_jti(now.saturating_mul(1000)),
             idp: &principal.idp,
             mapped: &principal.claims,
+        }
+    }
+}
+
+/// The `aud` claim (contract, "Token exchange: targets"): the granted targets, or the
+/// `client_id` when there are none; a string when there is one value, else an array.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Audience<'a> {
+    pub targets: &'a [String],
+    pub client_id: &'a str,
+}
+
+impl Serialize for Audience<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.targets {
+            [] => serializer.serialize_str(self.client_id),
+            [one] => serializer.serialize_str(one),
+            many => many.serialize(serializer),
         }
     }
 }
@@ -117,9 +144,11 @@ mod tests {
                 .unwrap()
                 .clone(),
         };
+        let grant = Grant::default();
         let claims = AccessTokenClaims::new(
             "https://sts/t/acme/oauth2/token",
             &principal,
+            &grant,
             "client",
             100,
             60,
@@ -155,5 +184,28 @@ mod tests {
         assert_eq!(payload["aud"], "client");
         assert_eq!(payload["jti"].as_str().unwrap().len(), 32);
         assert_eq!(assemble("a.b".into(), &[0xff]), "a.b._w");
+    }
+
+    #[test]
+    fn aud_is_the_client_or_the_targets_and_scope_appears_only_when_granted() {
+        let principal = Principal::default();
+        let claims = |grant: &Grant| {
+            let claims = AccessTokenClaims::new("iss", &principal, grant, "client", 0, 60);
+            serde_json::to_value(claims).unwrap()
+        };
+        let plain = claims(&Grant::default());
+        assert_eq!(plain["aud"], "client");
+        assert!(plain.get("scope").is_none());
+        let one = claims(&Grant {
+            targets: vec!["api".into()],
+            scope: Some("read write".into()),
+        });
+        assert_eq!(one["aud"], "api");
+        assert_eq!(one["scope"], "read write");
+        let two = claims(&Grant {
+            targets: vec!["api".into(), "https://r".into()],
+            scope: None,
+        });
+        assert_eq!(two["aud"], serde_json::json!(["api", "https://r"]));
     }
 }

@@ -47,12 +47,20 @@ pub struct ExchangeRequest<'a> {
     pub subject_token_type: TokenType,
     /// `access_token` (the default) or `jwt`; echoed as `issued_token_type`.
     pub requested_token_type: TokenType,
+    /// RFC 8693 §2.1 `audience` values, in request order (repeatable).
+    pub audiences: Vec<&'a str>,
+    /// RFC 8707 `resource` values, in request order (repeatable).
+    pub resources: Vec<&'a str>,
+    /// RFC 6749 §3.3, as sent.
+    pub scope: Option<&'a str>,
 }
 
 /// RFC 6749 §6.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshRequest {
     pub refresh_token: Secret,
+    /// A narrower scope than the family's (RFC 6749 §6), as sent.
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +95,7 @@ impl<'f> ParsedRequest<'f> {
             GrantType::TokenExchange => TokenRequest::Exchange(ExchangeRequest::from_form(form)?),
             GrantType::RefreshToken => TokenRequest::Refresh(RefreshRequest {
                 refresh_token: Secret::new(form.require("refresh_token")?),
+                scope: form.get("scope")?.map(str::to_owned),
             }),
         };
         Ok(ParsedRequest {
@@ -139,6 +148,9 @@ fn exchange<'f>(form: &'f Form<'_>) -> Result<ExchangeRequest<'f>, OAuthError> {
         subject_token,
         subject_token_type,
         requested_token_type,
+        audiences: form.get_all("audience").collect(),
+        resources: form.get_all("resource").collect(),
+        scope: form.get("scope")?,
     })
 }
 
@@ -171,8 +183,36 @@ mod tests {
                 subject_token: "a.b.c",
                 subject_token_type: TokenType::Jwt,
                 requested_token_type: TokenType::AccessToken,
+                audiences: vec![],
+                resources: vec![],
+                scope: None,
             })
         );
+    }
+
+    #[test]
+    fn audience_and_resource_repeat_and_scope_does_not() {
+        let body = format!(
+            "{EXCHANGE}&client_id=c&subject_token=a.b.c&subject_token_type={}&audience=x&resource=https%3A%2F%2Fr&audience=y&scope=read+write",
+            TokenType::JWT
+        );
+        match parse(&body).unwrap() {
+            TokenRequest::Exchange(exchange) => {
+                assert_eq!(exchange.audiences, ["x", "y"]);
+                assert_eq!(exchange.resources, ["https://r"]);
+                assert_eq!(exchange.scope, Some("read write"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let twice = format!("{body}&scope=admin");
+        assert_eq!(
+            description(parse(&twice).unwrap_err()),
+            "parameter scope is repeated"
+        );
+        match parse("grant_type=refresh_token&client_id=c&refresh_token=r&scope=read").unwrap() {
+            TokenRequest::Refresh(refresh) => assert_eq!(refresh.scope.as_deref(), Some("read")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

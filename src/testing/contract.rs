@@ -53,13 +53,18 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
             .unwrap()
             .clone(),
     };
+    // Kept whole through the store: the targets of `aud` and the scope.
+    let grant = crate::domain::exchange_policy::Grant {
+        targets: vec!["https://api.example.com".into(), "billing".into()],
+        scope: Some("read write".into()),
+    };
     let first_access_token = AccessTokenRef {
         jti: random_hex(16),
         exp: valid_until.min(token.iat + 900),
     };
     let family = RefreshFamily {
         started_ms: 42,
-        ..RefreshFamily::start(&token, &hash, &principal)
+        ..RefreshFamily::start(&token, &hash, &principal, &grant)
     }
     .with_access_token(first_access_token, token.iat);
     (hash, token, family)

@@ -113,15 +113,15 @@ impl TokenService {
             Ok(jti) => jti,
             Err(e) => return refused(e),
         };
-        let issued = match self.principal(&subject) {
-            Ok(principal) => {
+        let issued = match self.decide(&application, &subject, request) {
+            Ok((principal, grant)) => {
                 let issuer_id = subject.issuer_id.as_str();
                 let token_type = request.requested_token_type;
-                self.issue(org, &principal, issuer_id, &application, token_type)
+                self.issue(org, &principal, &grant, issuer_id, &application, token_type)
                     .await
             }
-            Err(refused) => {
-                tracing::info!(client_id = %application.client_id, reason = %refused, "subject token refused by the issuer's policy");
+            Err((check, refused)) => {
+                tracing::info!(client_id = %application.client_id, check, reason = %refused, "exchange refused by policy");
                 Err(refused)
             }
         };

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::{TokenError, TokenService};
 use crate::domain::access_token::Principal;
+use crate::domain::exchange_policy::Grant;
 use crate::domain::ids::ClientId;
 use crate::domain::organization::OrgName;
 use crate::domain::signing_key::SigningKey;
@@ -157,8 +158,8 @@ fn passed(check: &str) -> &'static str {
         "condition" => "the issuer's condition holds (or it has none)",
         "subject" => "the issued sub is a non-empty string",
         "application_policy" => "the application may exchange this issuer's tokens",
-        "targets" => "no audience or resource restriction applies",
-        "scopes" => "no scope restriction applies",
+        "targets" => "every audience and resource asked for is allowed",
+        "scopes" => "every scope asked for is allowed",
         "delegation" => "no actor token, so no delegation",
         "claim_mappings" => "the issuer's claim mappings evaluate",
         _ => "passed",
@@ -199,11 +200,9 @@ impl TokenService {
             .await?;
         self.check_jti(org, &subject)
             .await
-            .map_err(|e| (check_of(&e, "jti"), e))?;
-        let principal = self
-            .principal(&subject)
-            .map_err(|e| (check_of(&e, "condition"), e))?;
-        Ok(self.would_be_claims(org, &principal, &application))
+            .map_err(|e| (super::grant::check_of(&e, "jti"), e))?;
+        let (principal, grant) = self.decide(&application, &subject, request)?;
+        Ok(self.would_be_claims(org, &principal, &grant, &application))
     }
 
     /// The access token's claims as [`TokenService::mint`] would make them, without `jti`.
@@ -211,24 +210,16 @@ impl TokenService {
         &self,
         org: &OrgName,
         principal: &Principal,
+        grant: &Grant,
         application: &crate::domain::application::Application,
     ) -> Value {
         let organization_issuer = self.config.organization_issuer(org.as_str());
-        let claims = self.access_token_claims(&organization_issuer, principal, application);
+        let claims = self.access_token_claims(&organization_issuer, principal, grant, application);
         let mut claims = serde_json::to_value(claims).expect("claims serialize");
         if let Some(object) = claims.as_object_mut() {
             object.remove("jti");
         }
         claims
-    }
-}
-
-/// The check a refusal names, or `otherwise` for a dependency failure.
-fn check_of(error: &TokenError, otherwise: &'static str) -> &'static str {
-    match error {
-        TokenError::SubjectRefused(rejection) => rejection.check().as_str(),
-        TokenError::PolicyRefused(refusal) => refusal.step.as_str(),
-        _ => otherwise,
     }
 }
 

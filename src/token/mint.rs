@@ -5,6 +5,7 @@
 use super::{Issued, TokenError, TokenService};
 use crate::domain::access_token::{self, AccessTokenClaims, Principal};
 use crate::domain::application::{Application, GrantType, hash_secret};
+use crate::domain::exchange_policy::Grant;
 use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_token};
 use crate::domain::revocation::{AccessTokenRef, new_jti};
@@ -32,11 +33,13 @@ impl TokenService {
         &self,
         org: &OrgName,
         principal: &Principal,
+        grant: &Grant,
         application: &Application,
         next: &AccessTokenRef,
     ) -> Result<Minted, TokenError> {
         let organization_issuer = self.config.organization_issuer(org.as_str());
-        let mut claims = self.access_token_claims(&organization_issuer, principal, application);
+        let mut claims =
+            self.access_token_claims(&organization_issuer, principal, grant, application);
         claims.jti.clone_from(&next.jti);
         claims.exp = next.exp;
         let key = self.ports.signer.current_key().await?;
@@ -59,11 +62,13 @@ impl TokenService {
         &self,
         organization_issuer: &'a str,
         principal: &'a Principal,
+        grant: &'a Grant,
         application: &'a Application,
     ) -> AccessTokenClaims<'a> {
         AccessTokenClaims::new(
             organization_issuer,
             principal,
+            grant,
             &application.client_id,
             self.ports.clock.now(),
             application.access_token_ttl_seconds,
@@ -77,18 +82,21 @@ impl TokenService {
         &self,
         org: &OrgName,
         principal: &Principal,
+        grant: &Grant,
         issuer_id: &str,
         application: &Application,
         issued_token_type: TokenType,
     ) -> Result<Issued, TokenError> {
         let next = self.next_access_token(application);
+        let scope = grant.scope.clone();
         if !application.allows(GrantType::RefreshToken) {
-            let access_token = self.mint(org, principal, application, &next).await?;
+            let access_token = self.mint(org, principal, grant, application, &next).await?;
             return Ok(Issued::new(
                 access_token,
                 issued_token_type,
                 application,
                 None,
+                scope,
             ));
         }
         let secret = new_refresh_token();
@@ -106,18 +114,24 @@ impl TokenService {
         let now = self.ports.clock.now();
         let family = RefreshFamily {
             started_ms: self.ports.clock.now_ms(),
-            ..RefreshFamily::start(&first, &token_hash, principal)
+            ..RefreshFamily::start(&first, &token_hash, principal, grant)
         }
         .with_access_token(next.clone(), now);
         let refresh = &self.ports.refresh_store;
         let (access_token, stored) = tokio::join!(
-            self.mint(org, principal, application, &next),
+            self.mint(org, principal, grant, application, &next),
             refresh.start_family(&token_hash, &first, &family)
         );
         match (access_token, stored) {
             (Ok(access_token), Ok(())) => Ok(Issued {
                 family_id: Some(first.family_id.clone()),
-                ..Issued::new(access_token, issued_token_type, application, Some(secret))
+                ..Issued::new(
+                    access_token,
+                    issued_token_type,
+                    application,
+                    Some(secret),
+                    scope,
+                )
             }),
             (Err(error), Ok(())) => {
                 if let Err(e) = refresh.discard(&token_hash, &first.family_id).await {

@@ -17,6 +17,7 @@ pub mod client_auth;
 pub mod error;
 pub mod exchange;
 pub mod explain;
+mod grant;
 pub mod introspect;
 pub mod metadata;
 pub mod mint;
@@ -65,6 +66,8 @@ pub struct Issued {
     pub issued_token_type: TokenType,
     pub expires_in: u32,
     pub refresh_token: Option<Secret>,
+    /// The granted scope, when not empty (RFC 8693 §2.2.1).
+    pub scope: Option<String>,
     /// The refresh family stored for `refresh_token`, so an exchange decided again can
     /// discard it.
     family_id: Option<String>,
@@ -79,12 +82,14 @@ impl Issued {
         issued_token_type: TokenType,
         application: &Application,
         refresh_token: Option<Secret>,
+        scope: Option<String>,
     ) -> Issued {
         Issued {
             access_token: access_token.token,
             issued_token_type,
             expires_in: application.access_token_ttl_seconds,
             refresh_token,
+            scope,
             family_id: None,
             client_id: application.client_id.clone(),
             jti: access_token.jti,

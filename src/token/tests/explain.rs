@@ -11,10 +11,39 @@ use crate::token::TokenError;
 use crate::token::explain::{CHECKS, Explanation, Outcome};
 
 async fn explain(h: &Harness, client_id: &str, subject: &str) -> Explanation {
+    explain_with(h, client_id, subject, &Targets::default()).await
+}
+
+/// What an exchange asks for besides the subject token.
+#[derive(Debug, Clone, Default)]
+struct Targets {
+    audiences: Vec<&'static str>,
+    resources: Vec<&'static str>,
+    scope: Option<&'static str>,
+}
+
+impl Targets {
+    fn params(&self) -> Vec<(&'static str, &'static str)> {
+        let audiences = self.audiences.iter().map(|a| ("audience", *a));
+        let resources = self.resources.iter().map(|r| ("resource", *r));
+        let scope = self.scope.map(|s| ("scope", s));
+        audiences.chain(resources).chain(scope).collect()
+    }
+}
+
+async fn explain_with(
+    h: &Harness,
+    client_id: &str,
+    subject: &str,
+    targets: &Targets,
+) -> Explanation {
     let request = ExchangeRequest {
         subject_token: subject,
         subject_token_type: TokenType::Jwt,
         requested_token_type: TokenType::AccessToken,
+        audiences: targets.audiences.clone(),
+        resources: targets.resources.clone(),
+        scope: targets.scope,
     };
     h.app
         .service
@@ -107,9 +136,15 @@ enum Case {
     ConditionErrors,
     PolicyShapes,
     MappingFails,
+    IssuerNotAllowed,
+    TargetsGranted,
+    AudienceNotAllowed,
+    ResourceWithFragment,
+    ScopeNotAllowed,
+    MappingFailsAndTargetRefused,
 }
 
-const CASES: [Case; 19] = [
+const CASES: [Case; 25] = [
     Case::Valid,
     Case::UnknownClient,
     Case::DisabledClient,
@@ -129,7 +164,25 @@ const CASES: [Case; 19] = [
     Case::ConditionErrors,
     Case::PolicyShapes,
     Case::MappingFails,
+    Case::IssuerNotAllowed,
+    Case::TargetsGranted,
+    Case::AudienceNotAllowed,
+    Case::ResourceWithFragment,
+    Case::ScopeNotAllowed,
+    Case::MappingFailsAndTargetRefused,
 ];
+
+/// The web application with an exchange policy: these issuers (`None`: any), audiences and
+/// scopes.
+fn set_exchange_policy(h: &Harness, issuers: Option<&[&str]>, audiences: &[&str], scopes: &[&str]) {
+    let both = [GrantType::TokenExchange, GrantType::RefreshToken];
+    let mut web = application("web", AppType::Web, &both);
+    let owned = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    web.allowed_issuers = issuers.map(owned);
+    web.allowed_audiences = owned(audiences);
+    web.allowed_scopes = owned(scopes);
+    h.memory.config_store.put_application(&org(), web);
+}
 
 /// The issuer with these expressions (configurations the property varies too).
 fn set_policy(h: &Harness, condition: Option<&str>, subject: Option<&str>, mapping: Option<&str>) {
@@ -150,6 +203,8 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply, Option<Value
     let mut claims = h.claims();
     let mut client = "web";
     let mut token = None;
+    let mut targets = Targets::default();
+    let api = "https://api.example.com/v1";
     match case {
         Case::Valid => {}
         Case::UnknownClient => client = "nobody",
@@ -182,6 +237,34 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply, Option<Value
             Some("claims.iss"),
         ),
         Case::MappingFails => set_policy(&h, None, None, Some("claims.nope")),
+        Case::IssuerNotAllowed => set_exchange_policy(&h, Some(&["self"]), &[], &[]),
+        Case::TargetsGranted => {
+            set_exchange_policy(
+                &h,
+                Some(&["issuer-1"]),
+                &["billing", api],
+                &["read", "write"],
+            );
+            targets.audiences = vec!["billing", "billing"];
+            targets.resources = vec![api];
+            targets.scope = Some("write read");
+        }
+        Case::AudienceNotAllowed => {
+            set_exchange_policy(&h, None, &["billing"], &[]);
+            targets.audiences = vec!["billing", "Billing"];
+        }
+        Case::ResourceWithFragment => {
+            set_exchange_policy(&h, None, &["https://api.example.com/#x"], &[]);
+            targets.resources = vec!["https://api.example.com/#x"];
+        }
+        Case::ScopeNotAllowed => {
+            set_exchange_policy(&h, None, &[], &["read"]);
+            targets.scope = Some("read admin");
+        }
+        Case::MappingFailsAndTargetRefused => {
+            set_policy(&h, None, None, Some("claims.nope"));
+            targets.audiences = vec!["billing"];
+        }
         Case::KeysUnavailable => h.memory.keys.set(
             "issuer-1",
             Err(crate::keys::KeyError::Unavailable {
@@ -190,8 +273,8 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply, Option<Value
         ),
     }
     let token = token.unwrap_or_else(|| h.idp.sign(&claims));
-    let explained = explain(&h, client, &token).await;
-    let reply = h.exchange((client, Some(SECRET)), &token).await;
+    let explained = explain_with(&h, client, &token, &targets).await;
+    let reply = (h.exchange_with((client, Some(SECRET)), &token, &targets.params())).await;
     // The issued token's claims, as explain would show them (without `jti`).
     let issued = reply.body["access_token"].as_str().map(|token| {
         let mut claims = verified_claims(&h, token);

@@ -1,0 +1,67 @@
+//! The exchange's decision once the subject token is validated: the trusted issuer's policy
+//! ([`super::policy`]) and the application's exchange policy
+//! ([`crate::domain::exchange_policy`]), in the order explain reports them — `condition`,
+//! `subject`, `application_policy`, `targets`, `scopes`, then `claim_mappings`. The token
+//! endpoint and explain both decide here, so they cannot disagree.
+
+use super::{TokenError, TokenService, ValidatedSubject};
+use crate::domain::access_token::Principal;
+use crate::domain::application::Application;
+use crate::domain::exchange_policy::{Grant, Refused};
+use crate::domain::policy::PolicyStep;
+use crate::oauth::request::ExchangeRequest;
+
+/// A refusal and the explain check it fails.
+pub(super) type Checked = (&'static str, TokenError);
+
+impl TokenService {
+    /// Whom the token speaks for and what it grants, or the first check that refuses.
+    pub(super) fn decide(
+        &self,
+        application: &Application,
+        subject: &ValidatedSubject,
+        request: &ExchangeRequest<'_>,
+    ) -> Result<(Principal, Grant), Checked> {
+        // The policy is evaluated in one pass; a claim mapping's refusal comes after the
+        // application's checks, where the contract lists it.
+        let principal = match self.principal(subject) {
+            Err(TokenError::PolicyRefused(refusal))
+                if refusal.step == PolicyStep::ClaimMappings =>
+            {
+                Err(TokenError::PolicyRefused(refusal))
+            }
+            Err(e) => return Err((check_of(&e, "condition"), e)),
+            Ok(principal) => Ok(principal),
+        };
+        let grant = self.grant(application, subject.issuer_id.as_str(), request)?;
+        let principal = principal.map_err(|e| ("claim_mappings", e))?;
+        Ok((principal, grant))
+    }
+
+    /// `application_policy`, `targets`, `scopes`: the application may exchange tokens of
+    /// `issuer_id`, and ask for these targets and this scope.
+    fn grant(
+        &self,
+        application: &Application,
+        issuer_id: &str,
+        request: &ExchangeRequest<'_>,
+    ) -> Result<Grant, Checked> {
+        let policy = application.exchange_policy();
+        if !policy.permits_issuer(issuer_id) {
+            return Err(("application_policy", Refused::Issuer.into()));
+        }
+        let targets = (policy.targets(&request.audiences, &request.resources))
+            .map_err(|e| ("targets", e.into()))?;
+        let scope = (policy.scope(request.scope, None)).map_err(|e| ("scopes", e.into()))?;
+        Ok(Grant { targets, scope })
+    }
+}
+
+/// The check a refusal names, or `otherwise` for a dependency failure.
+pub(super) fn check_of(error: &TokenError, otherwise: &'static str) -> &'static str {
+    match error {
+        TokenError::SubjectRefused(rejection) => rejection.check().as_str(),
+        TokenError::PolicyRefused(refusal) => refusal.step.as_str(),
+        _ => otherwise,
+    }
+}
