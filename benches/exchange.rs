@@ -209,6 +209,7 @@ fn parts(
         sub: "248289761001".into(),
         idp: ISSUER.into(),
         claims: Default::default(),
+        act: None,
     };
     let grant = Default::default();
     group.bench_function("mint_without_signing", |b| {

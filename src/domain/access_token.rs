@@ -25,13 +25,17 @@ pub struct AccessTokenClaims<'a> {
     pub exp: i64,
     pub jti: String,
     pub idp: &'a str,
+    /// RFC 8693 §4.1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<&'a Value>,
     #[serde(flatten)]
     pub mapped: &'a Map<String, Value>,
 }
 
 impl<'a> AccessTokenClaims<'a> {
-    /// Claims for `principal` and `grant`, issued now to `client_id` for `ttl_seconds`, with a
-    /// fresh `jti`. They borrow what they say: minting copies nothing but into the token itself.
+    /// Claims for `principal` and `grant`, issued now to `client_id` for `ttl_seconds` (never
+    /// past the grant's `not_after`), with a fresh `jti`. They borrow what they say: minting
+    /// copies nothing but into the token itself.
     pub fn new(
         organization_issuer: &'a str,
         principal: &'a Principal,
@@ -50,9 +54,10 @@ impl<'a> AccessTokenClaims<'a> {
             client_id,
             scope: grant.scope.as_deref(),
             iat: now,
-            exp: now + i64::from(ttl_seconds),
+            exp: grant.expiry(now, ttl_seconds),
             jti: super::revocation::new_jti(now.saturating_mul(1000)),
             idp: &principal.idp,
+            act: principal.act.as_ref(),
             mapped: &principal.claims,
         }
     }
@@ -84,6 +89,9 @@ pub struct Principal {
     pub idp: String,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub claims: Map<String, Value>,
+    /// RFC 8693 §4.1: the acting party (and those before it), when the token is delegated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Value>,
 }
 
 #[derive(Serialize)]
@@ -143,6 +151,7 @@ mod tests {
                 .as_object()
                 .unwrap()
                 .clone(),
+            act: None,
         };
         let grant = Grant::default();
         let claims = AccessTokenClaims::new(
@@ -199,13 +208,17 @@ mod tests {
         let one = claims(&Grant {
             targets: vec!["api".into()],
             scope: Some("read write".into()),
+            not_after: Some(30),
         });
+        assert_eq!(one["exp"], 30, "never past the grant's not_after");
         assert_eq!(one["aud"], "api");
         assert_eq!(one["scope"], "read write");
         let two = claims(&Grant {
             targets: vec!["api".into(), "https://r".into()],
             scope: None,
+            not_after: Some(90),
         });
+        assert_eq!(two["exp"], 60);
         assert_eq!(two["aud"], serde_json::json!(["api", "https://r"]));
     }
 }

@@ -61,14 +61,23 @@ pub enum Refused {
     Scope(String),
 }
 
-/// What an exchange grants besides the principal: the targets of `aud` (none: the client) and
-/// the scope. A refresh family keeps it, so refreshed tokens say the same.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// What an exchange grants besides the principal: the targets of `aud` (none: the client), the
+/// scope, and the latest `exp` (a chained exchange's subject token's). A refresh family keeps
+/// it, so refreshed tokens say the same.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Grant {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Epoch seconds no token of the grant outlives.
+    pub not_after: Option<i64>,
+}
+
+impl Grant {
+    /// The `exp` of a token issued at `now` for `ttl_seconds` under this grant.
+    pub fn expiry(&self, now: i64, ttl_seconds: u32) -> i64 {
+        let exp = now + i64::from(ttl_seconds);
+        self.not_after.map_or(exp, |not_after| exp.min(not_after))
+    }
 }
 
 impl<'a> ExchangePolicy<'a> {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::access_token::Principal;
-use super::exchange_policy::Grant;
+use super::exchange_policy::{Grant, SELF};
 use super::revocation::AccessTokenRef;
 
 use crate::secret::Secret;
@@ -67,6 +67,9 @@ pub struct RefreshFamily {
     /// The scope that exchange granted: a refresh may narrow it, never widen it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The `act` of the exchange that started the family (RFC 8693 §4.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Value>,
 }
 
 /// A new refresh token: 256 bits, base64url (43 characters).
@@ -85,6 +88,7 @@ impl RefreshFamily {
         RefreshFamily {
             targets: grant.targets.clone(),
             scope: grant.scope.clone(),
+            act: principal.act.clone(),
             idp: Some(principal.idp.clone()),
             claims: principal.claims.clone(),
             active_hash: first_hash.to_owned(),
@@ -98,11 +102,14 @@ impl RefreshFamily {
         }
     }
 
-    /// What the exchange that started the family granted.
+    /// What the exchange that started the family granted; no token of it outlives the
+    /// family when the family was started by a chained exchange (whose subject token's `exp`
+    /// bounds it).
     pub fn grant(&self) -> Grant {
         Grant {
             targets: self.targets.clone(),
             scope: self.scope.clone(),
+            not_after: (self.issuer_id == SELF).then_some(self.absolute_expires_at),
         }
     }
 

@@ -20,7 +20,7 @@ use crate::ports::{
 
 mod revocations;
 
-pub use revocations::{revocations, seeded_revocations};
+pub use revocations::{lineage, revocations, seeded_revocations};
 
 fn org() -> OrgName {
     OrgName::parse(&format!("contract-{}", random_hex(6))).unwrap()
@@ -48,6 +48,7 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
     let principal = Principal {
         sub: "alice".into(),
         idp: "https://idp.example.com".into(),
+        act: Some(serde_json::json!({"sub": "agent", "idp": "https://idp.example.com"})),
         claims: serde_json::json!({"team": "blue", "level": 3, "groups": ["a", "b"]})
             .as_object()
             .unwrap()
@@ -57,6 +58,7 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
     let grant = crate::domain::exchange_policy::Grant {
         targets: vec!["https://api.example.com".into(), "billing".into()],
         scope: Some("read write".into()),
+        not_after: None,
     };
     let first_access_token = AccessTokenRef {
         jti: random_hex(16),

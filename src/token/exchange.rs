@@ -11,6 +11,7 @@
 //! after the new generation. Refusals are checked the same way, so an issuer or application
 //! registered right after a refused exchange is accepted on the next request.
 
+use super::subject::Presented;
 use super::{Caller, Issued, TokenError, TokenService};
 use crate::domain::application::{AppType, Application, GrantType};
 use crate::domain::ids::IssuerId;
@@ -100,7 +101,11 @@ impl TokenService {
         if let Err(e) = require_exchange_grant(&application) {
             return refused(e);
         }
-        let subject = match self.validate_subject(org, request.subject_token).await {
+        let presented = Presented {
+            token_type: request.subject_token_type,
+            client_id: &application.client_id,
+        };
+        let subject = match (self.validate_subject(org, request.subject_token, presented)).await {
             Ok(subject) => subject,
             Err(e) => {
                 if let TokenError::SubjectRefused(reason) = &e {
@@ -115,9 +120,8 @@ impl TokenService {
         };
         let issued = match self.decide(&application, &subject, request) {
             Ok((principal, grant)) => {
-                let issuer_id = subject.issuer_id.as_str();
                 let token_type = request.requested_token_type;
-                self.issue(org, &principal, &grant, issuer_id, &application, token_type)
+                self.issue(org, &principal, &grant, &subject, &application, token_type)
                     .await
             }
             Err((check, refused)) => {

@@ -154,7 +154,7 @@ fn passed(check: &str) -> &'static str {
         "audience" => "aud holds the organization's issuer value or the issuer's alias",
         "max_age" => "the token's age and lifetime are within the limits",
         "jti" => "the jti rule holds (explain records nothing)",
-        "revocation" => "a third-party token is not subject to revocation here",
+        "revocation" => "not revoked (only the organization's own tokens can be)",
         "condition" => "the issuer's condition holds (or it has none)",
         "subject" => "the issued sub is a non-empty string",
         "application_policy" => "the application may exchange this issuer's tokens",
@@ -195,8 +195,12 @@ impl TokenService {
             .await
             .map_err(|e| ("client", e))?;
         super::exchange::require_exchange_grant(&application).map_err(|e| ("grant", e))?;
+        let presented = super::subject::Presented {
+            token_type: request.subject_token_type,
+            client_id: &application.client_id,
+        };
         let subject = self
-            .validate_subject_checked(org, request.subject_token)
+            .validate_subject_checked(org, request.subject_token, presented)
             .await?;
         self.check_jti(org, &subject)
             .await

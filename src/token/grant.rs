@@ -4,6 +4,8 @@
 //! `subject`, `application_policy`, `targets`, `scopes`, then `claim_mappings`. The token
 //! endpoint and explain both decide here, so they cannot disagree.
 
+use serde_json::Value;
+
 use super::{TokenError, TokenService, ValidatedSubject};
 use crate::domain::access_token::Principal;
 use crate::domain::application::Application;
@@ -33,27 +35,39 @@ impl TokenService {
             Err(e) => return Err((check_of(&e, "condition"), e)),
             Ok(principal) => Ok(principal),
         };
-        let grant = self.grant(application, subject.issuer_id.as_str(), request)?;
+        let grant = self.grant(application, subject, request)?;
         let principal = principal.map_err(|e| ("claim_mappings", e))?;
         Ok((principal, grant))
     }
 
-    /// `application_policy`, `targets`, `scopes`: the application may exchange tokens of
-    /// `issuer_id`, and ask for these targets and this scope.
+    /// `application_policy`, `targets`, `scopes`: the application may exchange tokens of the
+    /// subject's issuer and ask for these targets and this scope — within the subject token's
+    /// own scope when it is one of ours, whose `exp` the new token never passes.
     fn grant(
         &self,
         application: &Application,
-        issuer_id: &str,
+        subject: &ValidatedSubject,
         request: &ExchangeRequest<'_>,
     ) -> Result<Grant, Checked> {
         let policy = application.exchange_policy();
-        if !policy.permits_issuer(issuer_id) {
+        if !policy.permits_issuer(subject.issuer_id.as_str()) {
             return Err(("application_policy", Refused::Issuer.into()));
         }
         let targets = (policy.targets(&request.audiences, &request.resources))
             .map_err(|e| ("targets", e.into()))?;
-        let scope = (policy.scope(request.scope, None)).map_err(|e| ("scopes", e.into()))?;
-        Ok(Grant { targets, scope })
+        let own = subject.own();
+        let within = own.map(|own| {
+            own.claims
+                .get("scope")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        });
+        let scope = (policy.scope(request.scope, within)).map_err(|e| ("scopes", e.into()))?;
+        Ok(Grant {
+            targets,
+            scope,
+            not_after: own.map(|own| own.exp),
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! grant, the first refresh token of a new family. Nothing is handed out unless every part
 //! succeeds.
 
-use super::{Issued, TokenError, TokenService};
+use super::{Issued, TokenError, TokenService, ValidatedSubject};
 use crate::domain::access_token::{self, AccessTokenClaims, Principal};
 use crate::domain::application::{Application, GrantType, hash_secret};
 use crate::domain::exchange_policy::Grant;
@@ -11,19 +11,25 @@ use crate::domain::refresh_token::{RefreshFamily, RefreshToken, new_refresh_toke
 use crate::domain::revocation::{AccessTokenRef, new_jti};
 use crate::oauth::request::TokenType;
 
-/// A signed access token and its `jti`.
+/// A signed access token, its `jti` and its lifetime.
 pub(super) struct Minted {
     pub token: String,
     pub jti: String,
+    pub expires_in: u32,
 }
 
 impl TokenService {
-    /// A new access token's `jti` and `exp`: the `jti` tells its issue time to the millisecond
-    /// (see [`crate::domain::revocation`]).
-    pub(super) fn next_access_token(&self, application: &Application) -> AccessTokenRef {
+    /// A new access token's `jti` and `exp` (never past the grant's end): the `jti` tells its
+    /// issue time to the millisecond (see [`crate::domain::revocation`]).
+    pub(super) fn next_access_token(
+        &self,
+        application: &Application,
+        grant: &Grant,
+    ) -> AccessTokenRef {
+        let now = self.ports.clock.now();
         AccessTokenRef {
             jti: new_jti(self.ports.clock.now_ms()),
-            exp: self.ports.clock.now() + i64::from(application.access_token_ttl_seconds),
+            exp: grant.expiry(now, application.access_token_ttl_seconds),
         }
     }
 
@@ -50,9 +56,11 @@ impl TokenService {
             jti = claims.jti.as_str(),
             "access token signed"
         );
+        let expires_in = u32::try_from(claims.exp - claims.iat).unwrap_or(0);
         Ok(Minted {
             token: access_token::assemble(input, &signature),
             jti: claims.jti.to_string(),
+            expires_in,
         })
     }
 
@@ -76,23 +84,33 @@ impl TokenService {
     }
 
     /// The tokens of a validated exchange: an access token, and a refresh token when the
-    /// application has that grant. The refresh family is stored while the token is signed;
-    /// if signing fails the family is discarded.
+    /// application has that grant. The refresh family is stored, and a chained exchange's
+    /// lineage recorded, while the token is signed; if signing fails the family is discarded.
     pub(super) async fn issue(
         &self,
         org: &OrgName,
         principal: &Principal,
         grant: &Grant,
-        issuer_id: &str,
+        subject: &ValidatedSubject,
         application: &Application,
         issued_token_type: TokenType,
     ) -> Result<Issued, TokenError> {
-        let next = self.next_access_token(application);
+        let next = self.next_access_token(application, grant);
         let scope = grant.scope.clone();
+        let lineage = async {
+            match subject.own() {
+                Some(parent) => (self.ports.lineage.record_child(org, &parent.jti, &next)).await,
+                None => Ok(()),
+            }
+        };
         if !application.allows(GrantType::RefreshToken) {
-            let access_token = self.mint(org, principal, grant, application, &next).await?;
+            let (access_token, recorded) = tokio::join!(
+                self.mint(org, principal, grant, application, &next),
+                lineage
+            );
+            recorded?;
             return Ok(Issued::new(
-                access_token,
+                access_token?,
                 issued_token_type,
                 application,
                 None,
@@ -105,9 +123,12 @@ impl TokenService {
             family_id: crate::domain::random_hex(16),
             org: org.as_str().to_owned(),
             client_id: application.client_id.clone(),
-            issuer_id: issuer_id.to_owned(),
+            issuer_id: subject.issuer_id.to_string(),
             sub: principal.sub.clone(),
-            valid_until: self.ports.clock.now() + i64::from(application.refresh_token_ttl_seconds),
+            valid_until: grant.expiry(
+                self.ports.clock.now(),
+                application.refresh_token_ttl_seconds,
+            ),
             iat: self.ports.clock.now(),
             idp: Some(principal.idp.clone()),
         };
@@ -118,10 +139,12 @@ impl TokenService {
         }
         .with_access_token(next.clone(), now);
         let refresh = &self.ports.refresh_store;
-        let (access_token, stored) = tokio::join!(
+        let (access_token, stored, recorded) = tokio::join!(
             self.mint(org, principal, grant, application, &next),
-            refresh.start_family(&token_hash, &first, &family)
+            refresh.start_family(&token_hash, &first, &family),
+            lineage
         );
+        let access_token = recorded.map_err(TokenError::from).and(access_token);
         match (access_token, stored) {
             (Ok(access_token), Ok(())) => Ok(Issued {
                 family_id: Some(first.family_id.clone()),

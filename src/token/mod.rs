@@ -13,6 +13,7 @@
 //! [`TokenError`], which [`crate::oauth`] maps to the wire in one place.
 
 pub mod cached_store;
+mod chained;
 pub mod client_auth;
 pub mod error;
 pub mod exchange;
@@ -40,8 +41,8 @@ use crate::domain::lockout::Lockouts;
 use crate::domain::organization::OrgName;
 use crate::oauth::request::{TokenRequest, TokenType};
 use crate::ports::{
-    Clock, ConfigStore, FailureLog, KeySource, RefreshReads, RefreshStore, ReplayLog, Revocations,
-    Signer,
+    Clock, ConfigStore, FailureLog, KeySource, Lineage, RefreshReads, RefreshStore, ReplayLog,
+    Revocations, Signer,
 };
 use crate::secret::Secret;
 
@@ -52,6 +53,7 @@ pub struct Ports {
     pub replay_log: Arc<dyn ReplayLog>,
     pub refresh_store: Arc<dyn RefreshStore>,
     pub revocations: Arc<dyn Revocations>,
+    pub lineage: Arc<dyn Lineage>,
     pub refresh_reads: Arc<dyn RefreshReads>,
     pub failure_log: Arc<dyn FailureLog>,
     pub signer: Arc<dyn Signer>,
@@ -87,7 +89,7 @@ impl Issued {
         Issued {
             access_token: access_token.token,
             issued_token_type,
-            expires_in: application.access_token_ttl_seconds,
+            expires_in: access_token.expires_in,
             refresh_token,
             scope,
             family_id: None,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::{Caller, Issued, TokenError, TokenService};
 use crate::domain::access_token::Principal;
 use crate::domain::application::{Application, GrantType, hash_secret};
-use crate::domain::exchange_policy::Grant;
+use crate::domain::exchange_policy::{Grant, SELF};
 use crate::domain::ids::ClientId;
 use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshToken, new_refresh_token};
@@ -49,18 +49,22 @@ impl TokenService {
             store.revoke(&token.family_id).await?;
             return Err(invalid("reused"));
         }
-        let Some(issuer) = snapshot.issuer.filter(|issuer| issuer.enabled) else {
+        // A family of a chained exchange has no trusted issuer: its subject was our own token.
+        let issuer = snapshot.issuer.filter(|issuer| issuer.enabled);
+        if issuer.is_none() && family.issuer_id != SELF {
             store.revoke(&token.family_id).await?;
             return Err(invalid("trusted issuer deleted or disabled"));
-        };
+        }
         let now = self.ports.clock.now();
         let next = family
             .rotate(&token.family_id, now, application.refresh_token_ttl_seconds)
             .ok_or_else(|| invalid("family lifetime over"))?;
+        let idp = (family.idp.clone()).or_else(|| issuer.map(|issuer| issuer.issuer.clone()));
         let principal = Principal {
             sub: family.sub.clone(),
-            idp: family.idp.clone().unwrap_or_else(|| issuer.issuer.clone()),
+            idp: idp.unwrap_or_default(),
             claims: family.claims.clone(),
+            act: family.act.clone(),
         };
         // The admin API's revocations of the subject or the client (contract, "Introspection
         // and revocation"): a family started before one is refused. A token stored before it
@@ -100,7 +104,7 @@ impl TokenService {
 
         // Signed first, stored second: if either fails, nothing was handed out and the
         // presented token stays active.
-        let next_access_token = self.next_access_token(&application);
+        let next_access_token = self.next_access_token(&application, &grant);
         let access_token =
             (self.mint(org, &principal, &grant, &application, &next_access_token)).await?;
         let secret = new_refresh_token();

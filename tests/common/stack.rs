@@ -85,6 +85,7 @@ pub fn token_app(
         replay_log: Arc::new(app.table.clone()),
         refresh_store: Arc::new(app.table.clone()),
         revocations: Arc::new(app.table.clone()),
+        lineage: Arc::new(app.table.clone()),
         refresh_reads: Arc::new(app.table.clone()),
         failure_log: Arc::new(app.table.clone()),
         signer,

@@ -64,6 +64,7 @@ impl AdminApp {
             replay_log: Arc::new(table.clone()),
             refresh_store: Arc::new(table.clone()),
             revocations: Arc::new(table.clone()),
+            lineage: Arc::new(table.clone()),
             refresh_reads: Arc::new(table.clone()),
             failure_log: Arc::new(table.clone()),
             signer: Arc::new(NoSigning),

@@ -3,6 +3,7 @@
 //! network); the ports' contracts against the in-memory implementations (in [`contracts`]).
 
 mod admin_changes;
+mod chained;
 mod contracts;
 mod errors;
 mod exchange_policy;
