@@ -17,6 +17,8 @@ async fn explain(h: &Harness, client_id: &str, subject: &str) -> Explanation {
 /// What an exchange asks for besides the subject token.
 #[derive(Debug, Clone, Default)]
 struct Targets {
+    /// The subject token is one of ours, sent as an access token (chained exchange).
+    own: bool,
     audiences: Vec<&'static str>,
     resources: Vec<&'static str>,
     scope: Option<&'static str>,
@@ -39,7 +41,11 @@ async fn explain_with(
 ) -> Explanation {
     let request = ExchangeRequest {
         subject_token: subject,
-        subject_token_type: TokenType::Jwt,
+        subject_token_type: if targets.own {
+            TokenType::AccessToken
+        } else {
+            TokenType::Jwt
+        },
         requested_token_type: TokenType::AccessToken,
         audiences: targets.audiences.clone(),
         resources: targets.resources.clone(),
@@ -142,9 +148,14 @@ enum Case {
     ResourceWithFragment,
     ScopeNotAllowed,
     MappingFailsAndTargetRefused,
+    Chained,
+    ChainedByAnotherClient,
+    ChainedBeyondScope,
+    ChainedAsJwt,
+    ChainedRevoked,
 }
 
-const CASES: [Case; 25] = [
+const CASES: [Case; 30] = [
     Case::Valid,
     Case::UnknownClient,
     Case::DisabledClient,
@@ -170,7 +181,26 @@ const CASES: [Case; 25] = [
     Case::ResourceWithFragment,
     Case::ScopeNotAllowed,
     Case::MappingFailsAndTargetRefused,
+    Case::Chained,
+    Case::ChainedByAnotherClient,
+    Case::ChainedBeyondScope,
+    Case::ChainedAsJwt,
+    Case::ChainedRevoked,
 ];
+
+/// `web`'s token for `mobile` with scope read, and `mobile` allowed to exchange it.
+async fn own_token(h: &Harness) -> String {
+    set_exchange_policy(h, None, &["mobile"], &["read"]);
+    let both = [GrantType::TokenExchange, GrantType::RefreshToken];
+    let mut mobile = application("mobile", AppType::Web, &both);
+    mobile.allowed_issuers = Some(vec!["self".into()]);
+    mobile.allowed_scopes = vec!["read".into(), "write".into()];
+    h.memory.config_store.put_application(&org(), mobile);
+    let more = [("audience", "mobile"), ("scope", "read")];
+    let reply = h.exchange_with(WEB, &h.subject(), &more).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.body["access_token"].as_str().unwrap().to_owned()
+}
 
 /// The web application with an exchange policy: these issuers (`None`: any), audiences and
 /// scopes.
@@ -261,6 +291,28 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply, Option<Value
             set_exchange_policy(&h, None, &[], &["read"]);
             targets.scope = Some("read admin");
         }
+        Case::Chained | Case::ChainedBeyondScope | Case::ChainedAsJwt => {
+            token = Some(own_token(&h).await);
+            client = "mobile";
+            targets.own = !matches!(case, Case::ChainedAsJwt);
+            if matches!(case, Case::ChainedBeyondScope) {
+                targets.scope = Some("read write");
+            }
+        }
+        Case::ChainedByAnotherClient => {
+            token = Some(own_token(&h).await);
+            targets.own = true;
+            client = "refresh-only";
+        }
+        Case::ChainedRevoked => {
+            let own = own_token(&h).await;
+            let mut revoke = post(&[("token", own.as_str())], WEB);
+            *revoke.uri_mut() = "/t/acme/oauth2/revoke".parse().unwrap();
+            assert_eq!(h.call(revoke).await.status, StatusCode::OK);
+            token = Some(own);
+            targets.own = true;
+            client = "mobile";
+        }
         Case::MappingFailsAndTargetRefused => {
             set_policy(&h, None, None, Some("claims.nope"));
             targets.audiences = vec!["billing"];
@@ -274,7 +326,18 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply, Option<Value
     }
     let token = token.unwrap_or_else(|| h.idp.sign(&claims));
     let explained = explain_with(&h, client, &token, &targets).await;
-    let reply = (h.exchange_with((client, Some(SECRET)), &token, &targets.params())).await;
+    let token_type = if targets.own {
+        "urn:ietf:params:oauth:token-type:access_token"
+    } else {
+        JWT
+    };
+    let mut params = vec![
+        ("grant_type", EXCHANGE),
+        ("subject_token", token.as_str()),
+        ("subject_token_type", token_type),
+    ];
+    params.extend(targets.params());
+    let reply = h.call(post(&params, (client, Some(SECRET)))).await;
     // The issued token's claims, as explain would show them (without `jti`).
     let issued = reply.body["access_token"].as_str().map(|token| {
         let mut claims = verified_claims(&h, token);
