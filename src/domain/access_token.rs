@@ -209,6 +209,7 @@ mod tests {
             targets: vec!["api".into()],
             scope: Some("read write".into()),
             not_after: Some(30),
+            actor_issuer: None,
         });
         assert_eq!(one["exp"], 30, "never past the grant's not_after");
         assert_eq!(one["aud"], "api");
@@ -217,6 +218,7 @@ mod tests {
             targets: vec!["api".into(), "https://r".into()],
             scope: None,
             not_after: Some(90),
+            actor_issuer: None,
         });
         assert_eq!(two["exp"], 60);
         assert_eq!(two["aud"], serde_json::json!(["api", "https://r"]));

@@ -70,6 +70,8 @@ pub struct Grant {
     pub scope: Option<String>,
     /// Epoch seconds no token of the grant outlives.
     pub not_after: Option<i64>,
+    /// The actor's trusted-issuer id (or `"self"`), when delegated.
+    pub actor_issuer: Option<String>,
 }
 
 impl Grant {
@@ -208,11 +210,18 @@ impl<'a> ExchangePolicy<'a> {
     }
 
     /// Whether a grant made earlier (a refresh family's) is still within this policy.
-    pub fn still_permits(&self, issuer_id: &str, targets: &[String], scope: Option<&str>) -> bool {
-        let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    pub fn still_permits(&self, issuer_id: &str, grant: &Grant) -> bool {
+        let targets: Vec<&str> = grant.targets.iter().map(String::as_str).collect();
+        let actor_allowed = match &grant.actor_issuer {
+            None => true,
+            Some(actor) => self
+                .delegation
+                .is_some_and(|d| d.allowed_actor_issuers.iter().any(|id| id == actor)),
+        };
         self.permits_issuer(issuer_id)
             && self.targets(&targets, &[]).is_ok()
-            && self.scope(scope, None).is_ok()
+            && self.scope(grant.scope.as_deref(), None).is_ok()
+            && actor_allowed
     }
 }
 
@@ -406,15 +415,33 @@ mod tests {
 
     #[test]
     fn an_earlier_grant_stays_permitted_only_while_every_part_is() {
-        let mut p = policy(&["api"], &["read"]);
-        assert!(p.view().still_permits(ID, &strings(&["api"]), Some("read")));
-        assert!(p.view().still_permits(ID, &[], None));
-        assert!(!p.view().still_permits(SELF, &[], None));
+        let grant = |targets: &[&str], scope: Option<&str>, actor: Option<&str>| Grant {
+            targets: strings(targets),
+            scope: scope.map(str::to_owned),
+            not_after: None,
+            actor_issuer: actor.map(str::to_owned),
+        };
+        let mut p = Owned {
+            delegation: delegation(&[SELF], 1).delegation,
+            ..policy(&["api"], &["read"])
+        };
+        assert!(
+            p.view()
+                .still_permits(ID, &grant(&["api"], Some("read"), Some(SELF)))
+        );
+        assert!(p.view().still_permits(ID, &grant(&[], None, None)));
+        assert!(!p.view().still_permits(SELF, &grant(&[], None, None)));
+        assert!(!p.view().still_permits(ID, &grant(&[], None, Some(ID))));
+        p.delegation = None;
+        assert!(!p.view().still_permits(ID, &grant(&[], None, Some(SELF))));
         p.scopes.clear();
-        assert!(!p.view().still_permits(ID, &strings(&["api"]), Some("read")));
-        assert!(p.view().still_permits(ID, &strings(&["api"]), None));
+        assert!(
+            !p.view()
+                .still_permits(ID, &grant(&["api"], Some("read"), None))
+        );
+        assert!(p.view().still_permits(ID, &grant(&["api"], None, None)));
         p.audiences.clear();
-        assert!(!p.view().still_permits(ID, &strings(&["api"]), None));
+        assert!(!p.view().still_permits(ID, &grant(&["api"], None, None)));
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub struct RefreshFamily {
     /// The `act` of the exchange that started the family (RFC 8693 §4.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Value>,
+    /// The actor's trusted-issuer id (or `"self"`), when delegated: a refresh checks it is
+    /// still allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_issuer: Option<String>,
 }
 
 /// A new refresh token: 256 bits, base64url (43 characters).
@@ -89,6 +93,7 @@ impl RefreshFamily {
             targets: grant.targets.clone(),
             scope: grant.scope.clone(),
             act: principal.act.clone(),
+            actor_issuer: grant.actor_issuer.clone(),
             idp: Some(principal.idp.clone()),
             claims: principal.claims.clone(),
             active_hash: first_hash.to_owned(),
@@ -110,6 +115,7 @@ impl RefreshFamily {
             targets: self.targets.clone(),
             scope: self.scope.clone(),
             not_after: (self.issuer_id == SELF).then_some(self.absolute_expires_at),
+            actor_issuer: self.actor_issuer.clone(),
         }
     }
 

@@ -185,7 +185,9 @@ impl From<TokenError> for OAuthError {
             TokenError::SubjectRefused(rejection) => {
                 OAuthError::invalid_request(rejection.to_string())
             }
-            TokenError::PolicyRefused(_) => OAuthError::invalid_request(error.to_string()),
+            TokenError::PolicyRefused(_) | TokenError::DelegationRefused(_) => {
+                OAuthError::invalid_request(error.to_string())
+            }
             TokenError::ExchangeRefused(refused) => match refused {
                 Refused::Issuer => OAuthError::invalid_request(refused.to_string()),
                 Refused::Target(why) => OAuthError::invalid_target(why),

@@ -53,6 +53,16 @@ pub struct ExchangeRequest<'a> {
     pub resources: Vec<&'a str>,
     /// RFC 6749 §3.3, as sent.
     pub scope: Option<&'a str>,
+    /// RFC 8693 §2.1 `actor_token` with its `actor_token_type` (delegation).
+    pub actor: Option<ActorToken<'a>>,
+}
+
+/// An actor token and its declared type (RFC 8693 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActorToken<'a> {
+    /// A compact JWS, trimmed like the subject token.
+    pub token: &'a str,
+    pub token_type: TokenType,
 }
 
 /// RFC 6749 §6.
@@ -139,11 +149,24 @@ fn exchange<'f>(form: &'f Form<'_>) -> Result<ExchangeRequest<'f>, OAuthError> {
             }
         },
     };
-    if token(form, "actor_token")?.is_some() || form.get("actor_token_type")?.is_some() {
-        return Err(OAuthError::invalid_request(
-            "delegation (actor_token) is not supported",
-        ));
-    }
+    let actor = match (token(form, "actor_token")?, form.get("actor_token_type")?) {
+        (None, None) => None,
+        (Some(token), Some(raw)) => Some(ActorToken {
+            token,
+            token_type: TokenType::parse(raw)
+                .ok_or_else(|| OAuthError::invalid_request("unsupported actor_token_type"))?,
+        }),
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_request(
+                "actor_token needs actor_token_type",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "actor_token_type needs actor_token",
+            ));
+        }
+    };
     Ok(ExchangeRequest {
         subject_token,
         subject_token_type,
@@ -151,6 +174,7 @@ fn exchange<'f>(form: &'f Form<'_>) -> Result<ExchangeRequest<'f>, OAuthError> {
         audiences: form.get_all("audience").collect(),
         resources: form.get_all("resource").collect(),
         scope: form.get("scope")?,
+        actor,
     })
 }
 
@@ -186,6 +210,7 @@ mod tests {
                 audiences: vec![],
                 resources: vec![],
                 scope: None,
+                actor: None,
             })
         );
     }
@@ -269,7 +294,19 @@ mod tests {
                 &format!(
                     "{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={jwt}&actor_token=y"
                 ),
-                "delegation (actor_token) is not supported",
+                "actor_token needs actor_token_type",
+            ),
+            (
+                &format!(
+                    "{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={jwt}&actor_token_type={jwt}"
+                ),
+                "actor_token_type needs actor_token",
+            ),
+            (
+                &format!(
+                    "{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={jwt}&actor_token=y&actor_token_type=urn:x"
+                ),
+                "unsupported actor_token_type",
             ),
             (
                 &format!("{EXCHANGE}&client_id=c&subject_token=x&subject_token=y"),

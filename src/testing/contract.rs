@@ -59,6 +59,7 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
         targets: vec!["https://api.example.com".into(), "billing".into()],
         scope: Some("read write".into()),
         not_after: None,
+        actor_issuer: Some("self".into()),
     };
     let first_access_token = AccessTokenRef {
         jti: random_hex(16),

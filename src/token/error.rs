@@ -24,6 +24,9 @@ pub enum TokenError {
     /// The application's exchange policy refuses the issuer, a target or a scope.
     #[error("{0}")]
     ExchangeRefused(Refused),
+    /// The actor token, or delegation by this actor, is refused (RFC 8693 §2.2.2).
+    #[error("{0}")]
+    DelegationRefused(String),
     /// Unknown or disabled client, wrong or missing secret (RFC 6749 §2.3.1).
     #[error("client authentication failed")]
     InvalidClient,

@@ -83,8 +83,8 @@ pub struct Explanation {
 
 impl Explanation {
     /// Checks before `failed` pass, `failed` fails with `detail`, later ones are skipped;
-    /// without a failure every check passes but the actor's (there is no actor token).
-    pub fn new(failed: Option<(&str, String)>) -> Explanation {
+    /// without a failure every check passes but the actor's when there is no actor token.
+    pub fn new(failed: Option<(&str, String)>, with_actor: bool) -> Explanation {
         let failed_at = failed
             .as_ref()
             .and_then(|(check, _)| CHECKS.iter().position(|c| c == check));
@@ -98,8 +98,12 @@ impl Explanation {
                         (Outcome::Fail, detail)
                     }
                     Some(at) if i > at => (Outcome::Skip, "not reached".to_owned()),
-                    _ if check.starts_with("actor.") => {
+                    _ if !with_actor && check.starts_with("actor.") => {
                         (Outcome::Skip, "no actor token".to_owned())
+                    }
+                    _ if with_actor && check == "delegation" => {
+                        let detail = "the application may act for others, and for this subject";
+                        (Outcome::Pass, detail.to_owned())
                     }
                     _ => (Outcome::Pass, passed(check).to_owned()),
                 };
@@ -120,7 +124,7 @@ impl Explanation {
     /// The token endpoint refuses the request's parameters before any check runs: `check`
     /// fails with `detail`, every other check is skipped.
     pub fn refused_request(check: &str, detail: String) -> Explanation {
-        let mut explanation = Explanation::new(Some((check, detail)));
+        let mut explanation = Explanation::new(Some((check, detail)), false);
         for report in &mut explanation.checks {
             if report.result == Outcome::Pass {
                 report.result = Outcome::Skip;
@@ -130,10 +134,10 @@ impl Explanation {
         explanation
     }
 
-    fn denied(check: &str, error: TokenError) -> Explanation {
+    fn denied(check: &str, error: TokenError, with_actor: bool) -> Explanation {
         Explanation {
             denial: Some(error.clone()),
-            ..Explanation::new(Some((check, error.to_string())))
+            ..Explanation::new(Some((check, error.to_string())), with_actor)
         }
     }
 }
@@ -177,9 +181,9 @@ impl TokenService {
         match self.dry_run(org, client_id, request).await {
             Ok(claims) => Explanation {
                 claims: Some(claims),
-                ..Explanation::new(None)
+                ..Explanation::new(None, request.actor.is_some())
             },
-            Err((check, error)) => Explanation::denied(check, error),
+            Err((check, error)) => Explanation::denied(check, error, request.actor.is_some()),
         }
     }
 
@@ -205,7 +209,8 @@ impl TokenService {
         self.check_jti(org, &subject)
             .await
             .map_err(|e| (super::grant::check_of(&e, "jti"), e))?;
-        let (principal, grant) = self.decide(&application, &subject, request)?;
+        let decision = (self.decide(org, &application, &subject, request)).await?;
+        let (principal, grant) = (decision.principal, decision.grant);
         Ok(self.would_be_claims(org, &principal, &grant, &application))
     }
 

@@ -10,22 +10,33 @@ use super::{TokenError, TokenService, ValidatedSubject};
 use crate::domain::access_token::Principal;
 use crate::domain::application::Application;
 use crate::domain::exchange_policy::{Grant, Refused};
+use crate::domain::organization::OrgName;
 use crate::domain::policy::PolicyStep;
 use crate::oauth::request::ExchangeRequest;
 
 /// A refusal and the explain check it fails.
 pub(super) type Checked = (&'static str, TokenError);
 
+/// What an exchange decided to issue.
+pub(super) struct Decision {
+    pub principal: Principal,
+    pub grant: Grant,
+    /// The validated actor token, when delegated (its `jti` is recorded with the subject's).
+    pub actor: Option<ValidatedSubject>,
+}
+
 impl TokenService {
-    /// Whom the token speaks for and what it grants, or the first check that refuses.
-    pub(super) fn decide(
+    /// Whom the token speaks for, what it grants and who acts (delegation), or the first
+    /// check that refuses.
+    pub(super) async fn decide(
         &self,
+        org: &OrgName,
         application: &Application,
         subject: &ValidatedSubject,
         request: &ExchangeRequest<'_>,
-    ) -> Result<(Principal, Grant), Checked> {
+    ) -> Result<Decision, Checked> {
         // The policy is evaluated in one pass; a claim mapping's refusal comes after the
-        // application's checks, where the contract lists it.
+        // application's checks and the actor's, where the contract lists it.
         let principal = match self.principal(subject) {
             Err(TokenError::PolicyRefused(refusal))
                 if refusal.step == PolicyStep::ClaimMappings =>
@@ -35,9 +46,28 @@ impl TokenService {
             Err(e) => return Err((check_of(&e, "condition"), e)),
             Ok(principal) => Ok(principal),
         };
-        let grant = self.grant(application, subject, request)?;
-        let principal = principal.map_err(|e| ("claim_mappings", e))?;
-        Ok((principal, grant))
+        let mut grant = self.grant(application, subject, request)?;
+        let delegated = match &request.actor {
+            None => None,
+            Some(actor) => {
+                let principal = principal.as_ref().ok();
+                Some((self.delegate(org, application, subject, principal, actor)).await?)
+            }
+        };
+        let mut principal = principal.map_err(|e| ("claim_mappings", e))?;
+        let actor = delegated.map(|delegated| {
+            principal.act = Some(delegated.act);
+            grant.actor_issuer = Some(delegated.actor.issuer_id.to_string());
+            // Nothing the actor's token says outlives it.
+            let ends = delegated.actor.expires_at;
+            grant.not_after = Some(grant.not_after.map_or(ends, |at| at.min(ends)));
+            delegated.actor
+        });
+        Ok(Decision {
+            principal,
+            grant,
+            actor,
+        })
     }
 
     /// `application_policy`, `targets`, `scopes`: the application may exchange tokens of the
@@ -67,6 +97,7 @@ impl TokenService {
             targets,
             scope,
             not_after: own.map(|own| own.exp),
+            actor_issuer: None,
         })
     }
 }

@@ -15,6 +15,7 @@
 pub mod cached_store;
 mod chained;
 pub mod client_auth;
+mod delegation;
 pub mod error;
 pub mod exchange;
 pub mod explain;

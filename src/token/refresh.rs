@@ -88,7 +88,7 @@ impl TokenService {
         // allows it (contract, "Token exchange": else the family is revoked).
         let policy = application.exchange_policy();
         let grant = family.grant();
-        if !policy.still_permits(&family.issuer_id, &grant.targets, grant.scope.as_deref()) {
+        if !policy.still_permits(&family.issuer_id, &grant) {
             store.revoke(&token.family_id).await?;
             return Err(invalid("no longer allowed by the application's policy"));
         }

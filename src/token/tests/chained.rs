@@ -57,6 +57,7 @@ async fn failed(h: &Harness, client: &str, token: &str, scope: Option<&str>) -> 
         audiences: vec![],
         resources: vec![],
         scope,
+        actor: None,
     };
     let explained = (h.app.service)
         .explain(&org(), &ClientId::new(client), &request)

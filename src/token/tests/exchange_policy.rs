@@ -37,6 +37,7 @@ async fn failed_check(h: &Harness, subject: &str, more: &[(&str, &str)]) -> Vec<
         audiences: all("audience").collect(),
         resources: all("resource").collect(),
         scope: all("scope").next(),
+        actor: None,
     };
     let explained = (h.app.service)
         .explain(&org(), &ClientId::new("web"), &request)

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::domain::ids::ClientId;
-use crate::oauth::request::{ExchangeRequest, TokenType};
+use crate::oauth::request::{ActorToken, ExchangeRequest, TokenType};
 use crate::token::TokenError;
 use crate::token::explain::{CHECKS, Explanation, Outcome};
 
@@ -22,14 +22,26 @@ struct Targets {
     audiences: Vec<&'static str>,
     resources: Vec<&'static str>,
     scope: Option<&'static str>,
+    /// An actor token and its type (delegation).
+    actor: Option<(String, TokenType)>,
 }
 
 impl Targets {
-    fn params(&self) -> Vec<(&'static str, &'static str)> {
+    fn params(&self) -> Vec<(&'static str, &str)> {
         let audiences = self.audiences.iter().map(|a| ("audience", *a));
         let resources = self.resources.iter().map(|r| ("resource", *r));
         let scope = self.scope.map(|s| ("scope", s));
-        audiences.chain(resources).chain(scope).collect()
+        let actor = (self.actor.iter()).flat_map(|(token, token_type)| {
+            [
+                ("actor_token", token.as_str()),
+                ("actor_token_type", token_type.as_str()),
+            ]
+        });
+        audiences
+            .chain(resources)
+            .chain(scope)
+            .chain(actor)
+            .collect()
     }
 }
 
@@ -50,6 +62,10 @@ async fn explain_with(
         audiences: targets.audiences.clone(),
         resources: targets.resources.clone(),
         scope: targets.scope,
+        actor: (targets.actor.as_ref()).map(|(token, token_type)| ActorToken {
+            token,
+            token_type: *token_type,
+        }),
     };
     h.app
         .service
@@ -153,9 +169,13 @@ enum Case {
     ChainedBeyondScope,
     ChainedAsJwt,
     ChainedRevoked,
+    Delegated,
+    DelegationNotAllowed,
+    ActorExpired,
+    ActorNotMayAct,
 }
 
-const CASES: [Case; 30] = [
+const CASES: [Case; 34] = [
     Case::Valid,
     Case::UnknownClient,
     Case::DisabledClient,
@@ -186,7 +206,30 @@ const CASES: [Case; 30] = [
     Case::ChainedBeyondScope,
     Case::ChainedAsJwt,
     Case::ChainedRevoked,
+    Case::Delegated,
+    Case::DelegationNotAllowed,
+    Case::ActorExpired,
+    Case::ActorNotMayAct,
 ];
+
+/// `web` may delegate to actors of the IdP, one level deep.
+fn allow_delegation(h: &Harness) {
+    let both = [GrantType::TokenExchange, GrantType::RefreshToken];
+    let mut web = application("web", AppType::Web, &both);
+    web.delegation = Some(crate::domain::exchange_policy::Delegation {
+        allowed_actor_issuers: vec!["issuer-1".into()],
+        max_depth: 1,
+    });
+    h.memory.config_store.put_application(&org(), web);
+}
+
+/// An actor token of the IdP for `agent`, `exp` this far from now.
+fn actor_token(h: &Harness, agent: &str, lifetime: i64) -> Option<(String, TokenType)> {
+    let mut claims = h.claims();
+    claims["sub"] = json!(agent);
+    claims["exp"] = json!(NOW + lifetime);
+    Some((h.idp.sign(&claims), TokenType::Jwt))
+}
 
 /// `web`'s token for `mobile` with scope read, and `mobile` allowed to exchange it.
 async fn own_token(h: &Harness) -> String {
@@ -312,6 +355,20 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply, Option<Value
             token = Some(own);
             targets.own = true;
             client = "mobile";
+        }
+        Case::Delegated => {
+            allow_delegation(&h);
+            targets.actor = actor_token(&h, "agent-7", 300);
+        }
+        Case::DelegationNotAllowed => targets.actor = actor_token(&h, "agent-7", 300),
+        Case::ActorExpired => {
+            allow_delegation(&h);
+            targets.actor = actor_token(&h, "agent-7", -61 - skew);
+        }
+        Case::ActorNotMayAct => {
+            allow_delegation(&h);
+            claims["may_act"] = json!({"sub": "agent-8"});
+            targets.actor = actor_token(&h, "agent-7", 300);
         }
         Case::MappingFailsAndTargetRefused => {
             set_policy(&h, None, None, Some("claims.nope"));

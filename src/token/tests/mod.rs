@@ -5,6 +5,7 @@
 mod admin_changes;
 mod chained;
 mod contracts;
+mod delegation;
 mod errors;
 mod exchange_policy;
 mod explain;

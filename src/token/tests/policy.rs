@@ -131,6 +131,7 @@ async fn a_mapping_that_fails_refuses_naming_the_mapping_and_explain_agrees() {
         audiences: vec![],
         resources: vec![],
         scope: None,
+        actor: None,
     };
     let explained = h
         .app
