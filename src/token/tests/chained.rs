@@ -98,6 +98,12 @@ async fn an_audience_exchanges_our_token_keeping_the_subject_within_its_scope_an
     assert_eq!(h.memory.lineage.recorded(), 1);
     // Its refresh family keeps the grant and never outlives the subject either.
     let refresh = reply.body["refresh_token"].as_str().unwrap();
+    let mut introspect = post(&[("token", refresh)], DOWNSTREAM);
+    *introspect.uri_mut() = "/t/acme/oauth2/introspect".parse().unwrap();
+    let described = h.call(introspect).await;
+    assert_eq!(described.body["active"], true, "{}", described.body);
+    assert_eq!(described.body["scope"], "read");
+    assert_eq!(described.body["exp"], parent_claims["exp"]);
     h.memory.clock.advance(100);
     let refreshed = h.refresh(DOWNSTREAM, refresh).await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
