@@ -39,6 +39,7 @@ use trustgate::config::{self, Config, Function, SigningAlg};
 use trustgate::domain::application::{
     AppType, Application, ApplicationSettings, GrantType, hash_secret,
 };
+use trustgate::domain::exchange_policy::Delegation;
 use trustgate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
 use trustgate::domain::now_epoch;
 use trustgate::domain::organization::OrgName;
@@ -66,6 +67,8 @@ const ORG: &str = "acme";
 const ISSUER: &str = "https://idp.example.com";
 const CLIENT_ID: &str = "0123456789abcdef0123456789abcdef";
 const SECRET: &str = "bench-client-secret-of-forty-three-characters";
+/// The audience a delegated exchange asks for.
+const AUDIENCE: &str = "https://api.example.com/mcp";
 
 fn main() {
     // As in Lambda: JSON lines (here into a sink), so the cost of logging is measured too.
@@ -94,6 +97,8 @@ fn main() {
     ]
     .into();
     let policy_app = token_app(with_policy);
+    // An agent acting for the user: the same subject token plus an actor token, verified too.
+    let delegated_app = token_app_for(issuer_record(&jwks_server.url()), true);
     // The same kind of key the service verifies with, from a key source of its own.
     let keys = KeySource::new(true);
     let issuer = issuer_record(&jwks_server.url());
@@ -102,12 +107,15 @@ fn main() {
     let mut ratios = Ratios::new();
     let mut counted: Vec<(&str, u64, u64, u64)> = Vec::new();
     let cases = [
-        ("rs256", RSA_2048, "rsa-1", &app),
-        ("es256", EC_P256, "ec-1", &app),
-        ("rs256+policy", RSA_2048, "rsa-1", &policy_app),
+        ("rs256", RSA_2048, "rsa-1", &app, false),
+        ("es256", EC_P256, "ec-1", &app, false),
+        ("rs256+policy", RSA_2048, "rsa-1", &policy_app, false),
+        ("rs256+actor", RSA_2048, "rsa-1", &delegated_app, true),
     ];
-    for (name, key, kid, app) in ratios::interleaved(ratios::runs(), &cases) {
+    for (name, key, kid, app, delegated) in ratios::interleaved(ratios::runs(), &cases) {
         let subject = subject_token(key, kid);
+        let actor = delegated.then(|| actor_token(key, kid));
+        let exchange_request = |subject: &str| exchange_request_for(subject, actor.as_deref());
         // Warm-up: fills the record caches and fetches the JWKS once.
         let status = rt.block_on(app.handle(exchange_request(&subject))).status();
         assert_eq!(status, StatusCode::OK, "the warm-up exchange succeeds");
@@ -159,6 +167,9 @@ fn main() {
     }
     drop(jwks_server);
     ratios.report(&["rs256", "es256"], BUDGET);
+    // Two signatures are verified (subject and actor): the budget is 1.5x two verifies.
+    println!("\n(rs256+actor verifies two tokens: its budget is {BUDGET} x two verifies)");
+    ratios.report(&["rs256+actor"], 2.0 * BUDGET);
     ratios.report_added(
         "rs256+policy",
         "rs256",
@@ -210,7 +221,9 @@ fn parts(
         sub: "248289761001".into(),
         idp: ISSUER.into(),
         claims: Default::default(),
+        act: None,
     };
+    let grant = Default::default();
     group.bench_function("mint_without_signing", |b| {
         b.iter(|| {
             let now = now_epoch();
@@ -221,6 +234,7 @@ fn parts(
             let claims = AccessTokenClaims::new(
                 "https://sts.example.com/t/acme/oauth2/token",
                 &principal,
+                &grant,
                 CLIENT_ID,
                 now,
                 &token,
@@ -248,6 +262,7 @@ fn parts(
         token_type: "Bearer",
         expires_in: 3600,
         refresh_token: None,
+        scope: None,
     };
     group.bench_function("response_json", |b| {
         b.iter(|| trustgate::http::json(StatusCode::OK, &response, "application/json"))
@@ -268,15 +283,36 @@ fn subject_token(key: TestKey, kid: &str) -> String {
     key.sign_with(key.alg, Some(kid), &claims)
 }
 
+/// An agent's own token from the same issuer, to act for the subject (delegation).
+fn actor_token(key: TestKey, kid: &str) -> String {
+    let now = now_epoch();
+    let claims = json!({
+        "iss": ISSUER, "sub": "agent-7", "aud": format!("https://sts.example.com/t/{ORG}/oauth2/token"),
+        "exp": now + 3600, "iat": now, "azp": "agent",
+    });
+    key.sign_with(key.alg, Some(kid), &claims)
+}
+
 fn exchange_request(subject_token: &str) -> Request {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair(
-            "grant_type",
-            "urn:ietf:params:oauth:grant-type:token-exchange",
-        )
-        .append_pair("subject_token", subject_token)
-        .append_pair("subject_token_type", "urn:ietf:params:oauth:token-type:jwt")
-        .finish();
+    exchange_request_for(subject_token, None)
+}
+
+/// An exchange of `subject_token`; with an actor token, delegated and for [`AUDIENCE`].
+fn exchange_request_for(subject_token: &str, actor_token: Option<&str>) -> Request {
+    let jwt = "urn:ietf:params:oauth:token-type:jwt";
+    let mut body = url::form_urlencoded::Serializer::new(String::new());
+    body.append_pair(
+        "grant_type",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    )
+    .append_pair("subject_token", subject_token)
+    .append_pair("subject_token_type", jwt);
+    if let Some(actor_token) = actor_token {
+        body.append_pair("actor_token", actor_token)
+            .append_pair("actor_token_type", jwt)
+            .append_pair("audience", AUDIENCE);
+    }
+    let body = body.finish();
     lambda_http::http::Request::builder()
         .method("POST")
         .uri(format!("/t/{ORG}/oauth2/token"))
@@ -290,6 +326,12 @@ fn exchange_request(subject_token: &str) -> Request {
 }
 
 fn token_app(issuer: TrustedIssuer) -> TokenApp {
+    token_app_for(issuer, false)
+}
+
+/// The service with `issuer` trusted; with `delegation`, the application may act for others
+/// (actors of the same issuer) and ask for [`AUDIENCE`].
+fn token_app_for(issuer: TrustedIssuer, delegation: bool) -> TokenApp {
     let vars = HashMap::from([
         (config::TABLE, "bench"),
         (config::PUBLIC_URL, "https://sts.example.com"),
@@ -309,6 +351,17 @@ fn token_app(issuer: TrustedIssuer) -> TokenApp {
             access_token_ttl_seconds: 3600,
             refresh_token_ttl_seconds: 86_400,
             enabled: true,
+            allowed_issuers: None,
+            allowed_audiences: if delegation {
+                vec![AUDIENCE.into()]
+            } else {
+                Vec::new()
+            },
+            allowed_scopes: Vec::new(),
+            delegation: delegation.then(|| Delegation {
+                allowed_actor_issuers: vec![issuer.id.clone()],
+                max_depth: 1,
+            }),
         },
         secret_hash: Some(hash_secret(&Secret::new(SECRET))),
         created_at: String::new(),

@@ -12,7 +12,7 @@ use crate::domain::ids::{ClientId, IssuerId};
 use crate::domain::issuer::{Algorithm, TrustedIssuer};
 use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
-use crate::domain::revocation::{RevocationQuery, RevocationState};
+use crate::domain::revocation::{AccessTokenRef, RevocationQuery, RevocationState};
 use crate::domain::signing_key::SigningKey;
 pub use crate::keys::KeyError;
 use crate::keys::VerificationKey;
@@ -177,6 +177,25 @@ pub trait Revocations: Send + Sync {
         org: &'a OrgName,
         query: RevocationQuery<'a>,
     ) -> BoxFuture<'a, Result<RevocationState, PortError>>;
+}
+
+/// Chained exchange's lineage: which access tokens were exchanged from which (contract,
+/// "Introspection and revocation": revoking a token revokes its descendants). A record lives
+/// as long as the child token, whose `exp` is at most its parent's.
+pub trait Lineage: Send + Sync {
+    /// Records `child` as exchanged from the access token `parent_jti` of `org`.
+    fn record_child<'a>(
+        &'a self,
+        org: &'a OrgName,
+        parent_jti: &'a str,
+        child: &'a AccessTokenRef,
+    ) -> BoxFuture<'a, Result<(), PortError>>;
+    /// The unexpired tokens exchanged from `parent_jti` (one `Query`).
+    fn children<'a>(
+        &'a self,
+        org: &'a OrgName,
+        parent_jti: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<AccessTokenRef>, PortError>>;
 }
 
 /// What a refresh, or the introspection of a refresh token, reads once it has the token: all

@@ -379,3 +379,98 @@ async fn deleting_an_application_leaves_nothing_of_it() {
         vec![Key::application(&org, keep["client_id"].as_str().unwrap()).sk]
     );
 }
+
+#[tokio::test]
+async fn the_exchange_policy_names_existing_issuers_or_self_and_an_unknown_id_is_refused() {
+    let admin = Admin::new().await;
+    let org = admin.organization().await;
+    let issuer = admin
+        .post(
+            &format!("/t/{org}/api/trusted-token-issuers"),
+            json!({"name": "IdP", "issuer": "https://idp.example.com",
+                   "jwks_uri": "https://idp.example.com/.well-known/jwks.json"}),
+        )
+        .await;
+    assert_eq!(issuer.status, 201, "{:#}", issuer.body);
+    let id = issuer.body["id"].as_str().unwrap().to_owned();
+    let unknown = "0123456789abcdef0123456789abcdef";
+
+    let policy = json!({
+        "name": "Agent", "type": "web",
+        "allowed_issuers": [id, "self"],
+        "allowed_audiences": ["https://api.example.com", "billing"],
+        "allowed_scopes": ["read", "write"],
+        "delegation": {"allowed_actor_issuers": ["self", id], "max_depth": 2}
+    });
+    let body = create(&admin, &org, policy.clone()).await;
+    for member in [
+        "allowed_issuers",
+        "allowed_audiences",
+        "allowed_scopes",
+        "delegation",
+    ] {
+        assert_eq!(body[member], policy[member], "{member}");
+    }
+    let client_id = body["client_id"].as_str().unwrap();
+    let record = stored(&admin, &org, client_id).await.unwrap();
+    assert_eq!(record.allowed_scopes, ["read", "write"]);
+    assert_eq!(record.delegation.as_ref().unwrap().max_depth, 2);
+    // Without a policy: every trusted issuer, no targets, no scopes, no delegation.
+    let plain = create(&admin, &org, json!({"name": "Plain", "type": "web"})).await;
+    assert_eq!(plain["allowed_issuers"], Value::Null);
+    assert_eq!(plain["allowed_audiences"], json!([]));
+    assert_eq!(plain["delegation"], Value::Null);
+
+    let before = admin.partition(&org).await;
+    for (member, value, field) in [
+        (
+            "allowed_issuers",
+            json!([id, unknown]),
+            "allowed_issuers[1]",
+        ),
+        (
+            "allowed_issuers",
+            json!(["self", "issuer-name"]),
+            "allowed_issuers[1]",
+        ),
+        (
+            "delegation",
+            json!({"allowed_actor_issuers": [unknown], "max_depth": 1}),
+            "delegation.allowed_actor_issuers[0]",
+        ),
+        (
+            "delegation",
+            json!({"allowed_actor_issuers": ["self"], "max_depth": 6}),
+            "delegation.max_depth",
+        ),
+        ("allowed_scopes", json!(["read write"]), "allowed_scopes[0]"),
+        ("allowed_audiences", json!(["a", "a"]), "allowed_audiences"),
+    ] {
+        let mut body = json!({"name": "App", "type": "web"});
+        body[member] = value.clone();
+        let reply = admin.post(&apps(&org), body).await;
+        reply.assert_problem(400, Some(field));
+        let patch = admin
+            .patch(&app_path(&org, client_id), json!({ member: value }))
+            .await;
+        patch.assert_problem(400, Some(field));
+    }
+    assert_eq!(
+        admin.partition(&org).await,
+        before,
+        "bad input changes nothing"
+    );
+    assert_eq!(stored(&admin, &org, client_id).await.unwrap(), record);
+
+    // A patch may drop the policy back to its defaults with null.
+    let reply = admin
+        .patch(
+            &app_path(&org, client_id),
+            json!({"allowed_issuers": null, "delegation": null, "allowed_scopes": ["read"]}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert_eq!(reply.body["allowed_issuers"], Value::Null);
+    assert_eq!(reply.body["delegation"], Value::Null);
+    assert_eq!(reply.body["allowed_scopes"], json!(["read"]));
+}

@@ -121,3 +121,100 @@ async fn refuses_a_malformed_body_and_an_unknown_organization() {
         .await;
     assert_eq!(reply.status, 404);
 }
+
+#[tokio::test]
+async fn explains_the_applications_policy_checks_as_the_token_endpoint_decides_them() {
+    use common::stack::{TOKEN_EXCHANGE, call, form_request};
+    use trustgate::domain::application::{AppType, GrantType};
+    let stack = Stack::new().await;
+    let admin = admin().await;
+    let secret = trustgate::domain::random_hex(32);
+    let mut app =
+        common::stack::application(AppType::Web, &[GrantType::TokenExchange], Some(&secret));
+    app.allowed_issuers = Some(vec![stack.issuer.id.clone()]);
+    app.allowed_audiences = vec!["billing".into(), "https://api.example.com/".into()];
+    app.allowed_scopes = vec!["read".into()];
+    stack.add_application(&app).await;
+    let path = format!("/t/{}/api/token-exchange/explain", stack.org);
+
+    for (audience, resource, scope, check, error) in [
+        (
+            vec!["billing"],
+            vec!["https://api.example.com/"],
+            Some("read"),
+            None,
+            None,
+        ),
+        (
+            vec!["other"],
+            vec![],
+            None,
+            Some("targets"),
+            Some("invalid_target"),
+        ),
+        (
+            vec![],
+            vec!["https://api.example.com/#x"],
+            None,
+            Some("targets"),
+            Some("invalid_target"),
+        ),
+        (
+            vec![],
+            vec![],
+            Some("write"),
+            Some("scopes"),
+            Some("invalid_scope"),
+        ),
+    ] {
+        let token = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims());
+        let body = json!({"client_id": app.client_id, "subject_token": token,
+                          "subject_token_type": JWT, "audience": audience,
+                          "resource": resource, "scope": scope});
+        let explained = admin.post(&path, body).await.body;
+        let failed_checks: Vec<&str> = check.into_iter().collect();
+        assert_eq!(failed(&explained), failed_checks, "{explained:#}");
+        assert_eq!(explained["error"]["error"], json!(error));
+
+        let mut params = vec![
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", token.as_str()),
+            ("subject_token_type", JWT),
+        ];
+        params.extend(audience.iter().map(|a| ("audience", *a)));
+        params.extend(resource.iter().map(|r| ("resource", *r)));
+        params.extend(scope.map(|s| ("scope", s)));
+        let request = form_request(
+            &stack.token_path(),
+            &params,
+            Some((&app.client_id, &secret)),
+        );
+        let reply = call(&stack.token, request).await;
+        match error {
+            None => {
+                assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+                let claims = &explained["claims"];
+                assert_eq!(
+                    claims["aud"],
+                    json!(["billing", "https://api.example.com/"])
+                );
+                assert_eq!(claims["scope"], "read");
+            }
+            Some(error) => {
+                assert_eq!(reply.body["error"], error);
+                assert_eq!(
+                    reply.body["error_description"],
+                    explained["error"]["error_description"]
+                );
+            }
+        }
+    }
+
+    // An issuer the application may not exchange: application_policy.
+    app.allowed_issuers = Some(vec!["self".into()]);
+    stack.replace_application(&app).await;
+    let token = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &stack.claims());
+    let explained = explain(&admin, &stack, &app.client_id, &token).await;
+    assert_eq!(failed(&explained), ["application_policy"]);
+    assert_eq!(explained["error"]["error"], "invalid_request");
+}

@@ -328,6 +328,10 @@ const EVENTS: &[(&str, &str)] = &[
         include_str!("../events/admin-create-application.json"),
     ),
     (
+        "admin-create-application-agent",
+        include_str!("../events/admin-create-application-agent.json"),
+    ),
+    (
         "admin-list-applications",
         include_str!("../events/admin-list-applications.json"),
     ),
@@ -385,7 +389,8 @@ fn event(name: &str, org: &str, issuer_id: &str, client_id: &str) -> Value {
         event["body"] = json!(json!({ "name": org }).to_string());
     }
     if let Some(body) = event["body"].as_str() {
-        event["body"] = json!(body.replace(CLIENT_PLACEHOLDER, client_id));
+        let body = body.replace(CLIENT_PLACEHOLDER, client_id);
+        event["body"] = json!(body.replace(ISSUER_PLACEHOLDER, issuer_id));
     }
     event
 }
@@ -484,6 +489,15 @@ async fn the_example_events_drive_every_route_and_match_the_openapi_document() {
     let (e, r) = send("admin-create-application", none.into(), none.into()).await;
     check("create app", &e, &r, 201);
     let client_id = r.body["client_id"].as_str().unwrap().to_owned();
+    let (e, r) = send(
+        "admin-create-application-agent",
+        issuer_id.clone(),
+        none.into(),
+    )
+    .await;
+    check("create app with an exchange policy", &e, &r, 201);
+    assert_eq!(r.body["allowed_issuers"], json!([issuer_id]));
+    assert_eq!(r.body["delegation"]["max_depth"], 2);
     let (e, r) = send("admin-list-applications", none.into(), none.into()).await;
     check("list apps", &e, &r, 200);
     let (e, r) = send("admin-get-application", none.into(), client_id.clone()).await;

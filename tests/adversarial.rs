@@ -563,7 +563,8 @@ async fn a_huge_exp_with_require_jti_records_the_jti_without_overflow() {
 
 // ---------------------------------------------------------------------------------------------
 // Our own tokens (RFC 8693 §2.1, RFC 9700 §4.10: tokens must not be replayed at another
-// audience): an access or refresh token of this service is not a subject token.
+// audience): an access or refresh token of this service is a subject token only in a chained
+// exchange the application's policy allows ("self"), sent as an access token.
 
 #[tokio::test]
 async fn a_token_from_this_service_is_not_a_subject_token() {
@@ -578,7 +579,28 @@ async fn a_token_from_this_service_is_not_a_subject_token() {
         reply.body["error_description"]
             .as_str()
             .unwrap()
-            .contains("not trusted")
+            .contains("accepted only as token type access_token")
+    );
+    // As an access token, by the client it was issued to, whose policy does not list "self".
+    let request = form_request(
+        &stack.token_path(),
+        &[
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", &own),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:access_token",
+            ),
+        ],
+        Some((&stack.client_id, &stack.secret)),
+    );
+    let reply = call(&stack.token, request).await;
+    refused(&reply, "own access token without self");
+    assert!(
+        reply.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("may not exchange tokens of this issuer")
     );
 
     // Even if an administrator registers the organization's own issuer value as a trusted

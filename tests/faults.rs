@@ -270,6 +270,7 @@ async fn app_through(
                 replay_log: table.clone(),
                 refresh_store: table.clone(),
                 revocations: table.clone(),
+                lineage: table.clone(),
                 refresh_reads: table.clone(),
                 failure_log: table,
                 signer: Arc::new(signer),

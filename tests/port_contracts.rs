@@ -116,6 +116,12 @@ async fn the_table_keeps_the_revocations_contract() {
 }
 
 #[tokio::test]
+async fn the_table_keeps_the_lineage_contract() {
+    let app = TestApp::new().await;
+    contract::lineage(&app.table, now_epoch()).await;
+}
+
+#[tokio::test]
 async fn the_table_keeps_the_replay_log_contract() {
     let app = TestApp::new().await;
     contract::replay_log(&app.table, now_epoch()).await;

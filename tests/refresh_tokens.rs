@@ -231,7 +231,7 @@ async fn seed_family(stack: &Stack, app: &Application, absolute_expires_at: i64)
         iat: now_epoch(),
         idp: None,
     };
-    let family = RefreshFamily::start(&token, &hash, &Principal::default());
+    let family = RefreshFamily::start(&token, &hash, &Principal::default(), &Default::default());
     stack
         .app
         .table
@@ -377,6 +377,7 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
         replay_log: Arc::new(stack.app.table.clone()),
         refresh_store: Arc::new(Table::new(dead_dynamodb, stack.app.table_name.clone())),
         revocations: Arc::new(stack.app.table.clone()),
+        lineage: Arc::new(stack.app.table.clone()),
         refresh_reads: Arc::new(stack.app.table.clone()),
         failure_log: Arc::new(stack.app.table.clone()),
         signer: Arc::new(kms_signer(&stack.app, &config)),
@@ -406,6 +407,7 @@ async fn a_failed_write_or_signature_returns_no_token_and_leaves_no_record() {
         replay_log: Arc::new(stack.app.table.clone()),
         refresh_store: recording.clone(),
         revocations: Arc::new(stack.app.table.clone()),
+        lineage: Arc::new(stack.app.table.clone()),
         refresh_reads: Arc::new(stack.app.table.clone()),
         failure_log: Arc::new(stack.app.table.clone()),
         signer: Arc::new(dead_kms),

@@ -1,5 +1,5 @@
 //! What the admin API stores: organizations, trusted issuers with their uniqueness guards, and
-//! applications, at the keys of [`super::table_keys`]. Issuers and applications are stored exactly as
+//! applications (`admin_store/applications.rs`), at the keys of [`super::table_keys`]. Issuers and applications are stored exactly as
 //! their domain records (the token endpoint reads them back as such) plus a `revision`
 //! attribute for optimistic concurrency; organizations carry `deleting_since` while a delete
 //! is under way.
@@ -30,16 +30,15 @@ use std::borrow::Cow;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod applications;
 mod cursor;
 mod issuers;
 mod revocations;
 
 use super::table::{Condition, Item, Page, StoreError, Table, Write};
 use super::table_keys::{
-    APPLICATION_PREFIX, CONFIG_GENERATION, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK,
-    organization_pk,
+    CONFIG_GENERATION, Key, ORGANIZATION_PREFIX, ORGANIZATIONS_PK, organization_pk,
 };
-use crate::domain::application::Application;
 use crate::domain::input::InputError;
 use crate::domain::organization::{NAME_QUARANTINE_SECONDS, Organization};
 use crate::domain::{now_epoch, rfc3339};
@@ -268,96 +267,6 @@ impl<'a> AdminStore<'a> {
         // A failed condition: the organization item is gone, so a parallel delete did both.
         let _done_by_a_parallel_delete = self.table.transact_reporting(writes).await?;
         Ok(removed)
-    }
-
-    // ---- applications ----
-
-    pub async fn create_application(&self, org: &str, app: &Application) -> Result<(), AdminError> {
-        let writes = vec![
-            bump_generation(org, ORGANIZATION_LIVE),
-            put(
-                &Key::application(org, &app.client_id),
-                app,
-                Some(1),
-                Condition::Absent,
-            )?,
-        ];
-        match self.table.transact_reporting(writes).await? {
-            Ok(()) => Ok(()),
-            Err(failed) if failed.contains(&0) => Err(AdminError::NoOrganization),
-            Err(_) => Err(StoreError::Internal("client_id collision".into()).into()),
-        }
-    }
-
-    pub async fn application(
-        &self,
-        org: &str,
-        client_id: &str,
-    ) -> Result<Option<Application>, StoreError> {
-        self.table.get(&Key::application(org, client_id)).await
-    }
-
-    /// Up to `limit` applications in `client_id` order, continuing after `cursor`.
-    pub async fn list_applications(
-        &self,
-        org: &str,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> Result<ListPage<Application>, AdminError> {
-        let pk = organization_pk(org);
-        let listing = Listing {
-            pk: &pk,
-            prefix: APPLICATION_PREFIX,
-        };
-        self.child_page(org, listing, limit, cursor, |a: &Application| {
-            Key::application(org, &a.client_id)
-        })
-        .await
-    }
-
-    /// Replaces the application with `change(current)` unless it changed meanwhile (then
-    /// `change` runs again on the newer record). Returns the record written.
-    pub async fn update_application(
-        &self,
-        org: &str,
-        client_id: &str,
-        change: impl Fn(&Application) -> Result<Application, InputError>,
-    ) -> Result<Application, AdminError> {
-        let key = Key::application(org, client_id);
-        for _ in 0..ATTEMPTS {
-            let Some(current) = self.get_versioned::<Application>(&key).await? else {
-                return Err(AdminError::NotFound);
-            };
-            let updated = change(&current.record)?;
-            let revision = current.revision.unwrap_or(0) + 1;
-            let writes = vec![
-                bump_generation(org, ORGANIZATION_LIVE),
-                put(
-                    &key,
-                    &updated,
-                    Some(revision),
-                    Condition::AtRevision(current.revision),
-                )?,
-            ];
-            match self.table.transact_reporting(writes).await? {
-                Ok(()) => return Ok(updated),
-                Err(failed) if failed.contains(&0) => return Err(AdminError::NoOrganization),
-                // Changed or deleted since it was read: read it again.
-                Err(_) => continue,
-            }
-        }
-        Err(concurrent_changes())
-    }
-
-    pub async fn delete_application(&self, org: &str, client_id: &str) -> Result<(), AdminError> {
-        let writes = vec![
-            bump_generation(org, Condition::Present),
-            delete(&Key::application(org, client_id), Condition::Present),
-        ];
-        match self.table.transact_reporting(writes).await? {
-            Ok(()) => Ok(()),
-            Err(_) => Err(AdminError::NotFound),
-        }
     }
 
     // ---- building blocks ----

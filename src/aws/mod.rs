@@ -7,6 +7,7 @@ pub mod admin_store;
 pub mod config_store;
 pub mod http_client;
 pub mod kms;
+pub mod lineage;
 pub mod refresh_reads;
 pub mod refresh_store;
 pub mod revocations;

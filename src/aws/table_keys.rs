@@ -136,6 +136,15 @@ impl Key {
         }
     }
 
+    /// The access token `child_jti`, exchanged from the access token `parent_jti` (chained
+    /// exchange), so revoking the parent revokes it; it expires with the child.
+    pub fn access_token_child(org: &str, parent_jti: &str, child_jti: &str) -> Key {
+        Key {
+            pk: format!("ATC#{org}#{parent_jti}"),
+            sk: format!("{CHILD_PREFIX}{child_jti}"),
+        }
+    }
+
     /// An access token revoked before its `exp` (RFC 7009).
     pub fn revoked_access_token(org: &str, jti: &str) -> Key {
         Key {
@@ -182,6 +191,14 @@ impl Key {
             sk: "AUTHFAIL".into(),
         }
     }
+}
+
+/// The sort key prefix of [`Key::access_token_child`].
+pub const CHILD_PREFIX: &str = "ATC#";
+
+/// The partition of the tokens exchanged from `parent_jti` ([`Key::access_token_child`]).
+pub fn access_token_children_pk(org: &str, parent_jti: &str) -> String {
+    Key::access_token_child(org, parent_jti, "").pk
 }
 
 /// The partition holding everything an organization owns (issuers, guards, applications).

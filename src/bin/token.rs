@@ -33,6 +33,7 @@ async fn main() -> Result<(), Error> {
         replay_log: Arc::new(table.clone()),
         refresh_store: Arc::new(table.clone()),
         revocations: Arc::new(table.clone()),
+        lineage: Arc::new(table.clone()),
         refresh_reads: Arc::new(table.clone()),
         failure_log: Arc::new(table),
         signer: Arc::new(signer),

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::exchange_policy::Grant;
 use super::revocation::AccessTokenRef;
 use super::signing_key::SigningKey;
 
@@ -16,22 +17,30 @@ use super::signing_key::SigningKey;
 pub struct AccessTokenClaims<'a> {
     pub iss: &'a str,
     pub sub: &'a str,
-    pub aud: &'a str,
+    pub aud: Audience<'a>,
     pub client_id: &'a str,
+    /// RFC 8693 §4.2, space-separated; absent when nothing is granted (never `""`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<&'a str>,
     pub iat: i64,
     pub exp: i64,
     pub jti: &'a str,
     pub idp: &'a str,
+    /// RFC 8693 §4.1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<&'a Value>,
     #[serde(flatten)]
     pub mapped: &'a Map<String, Value>,
 }
 
 impl<'a> AccessTokenClaims<'a> {
-    /// Claims for `principal`, issued at `iat` to `client_id` as the token `token` (its `jti`
-    /// and `exp`). They borrow what they say: minting copies nothing but into the token itself.
+    /// Claims for `principal` and `grant`, issued at `iat` to `client_id` as the token `token`
+    /// (its `jti`, and its `exp`, which the grant already bounds). They borrow what they say:
+    /// minting copies nothing but into the token itself.
     pub fn new(
         organization_issuer: &'a str,
         principal: &'a Principal,
+        grant: &'a Grant,
         client_id: &'a str,
         iat: i64,
         token: &'a AccessTokenRef,
@@ -39,13 +48,36 @@ impl<'a> AccessTokenClaims<'a> {
         AccessTokenClaims {
             iss: organization_issuer,
             sub: &principal.sub,
-            aud: client_id,
+            aud: Audience {
+                targets: &grant.targets,
+                client_id,
+            },
             client_id,
+            scope: grant.scope.as_deref(),
             iat,
             exp: token.exp,
             jti: &token.jti,
             idp: &principal.idp,
+            act: principal.act.as_ref(),
             mapped: &principal.claims,
+        }
+    }
+}
+
+/// The `aud` claim (contract, "Token exchange: targets"): the granted targets, or the
+/// `client_id` when there are none; a string when there is one value, else an array.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Audience<'a> {
+    pub targets: &'a [String],
+    pub client_id: &'a str,
+}
+
+impl Serialize for Audience<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.targets {
+            [] => serializer.serialize_str(self.client_id),
+            [one] => serializer.serialize_str(one),
+            many => many.serialize(serializer),
         }
     }
 }
@@ -58,6 +90,9 @@ pub struct Principal {
     pub idp: String,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub claims: Map<String, Value>,
+    /// RFC 8693 §4.1: the acting party (and those before it), when the token is delegated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Value>,
 }
 
 #[derive(Serialize)]
@@ -117,14 +152,17 @@ mod tests {
                 .as_object()
                 .unwrap()
                 .clone(),
+            act: None,
         };
         let token = AccessTokenRef {
             jti: crate::domain::revocation::new_jti(100_000),
             exp: 160,
         };
+        let grant = Grant::default();
         let claims = AccessTokenClaims::new(
             "https://sts/t/acme/oauth2/token",
             &principal,
+            &grant,
             "client",
             100,
             &token,
@@ -160,5 +198,38 @@ mod tests {
         assert_eq!(payload["aud"], "client");
         assert_eq!(payload["jti"].as_str().unwrap().len(), 32);
         assert_eq!(assemble("a.b".into(), &[0xff]), "a.b._w");
+    }
+
+    #[test]
+    fn aud_is_the_client_or_the_targets_and_scope_appears_only_when_granted() {
+        let principal = Principal::default();
+        let claims = |grant: &Grant| {
+            let token = AccessTokenRef {
+                jti: crate::domain::revocation::new_jti(0),
+                exp: grant.expiry(0, 60),
+            };
+            let claims = AccessTokenClaims::new("iss", &principal, grant, "client", 0, &token);
+            serde_json::to_value(claims).unwrap()
+        };
+        let plain = claims(&Grant::default());
+        assert_eq!(plain["aud"], "client");
+        assert!(plain.get("scope").is_none());
+        let one = claims(&Grant {
+            targets: vec!["api".into()],
+            scope: Some("read write".into()),
+            not_after: Some(30),
+            actor_issuer: None,
+        });
+        assert_eq!(one["exp"], 30, "never past the grant's not_after");
+        assert_eq!(one["aud"], "api");
+        assert_eq!(one["scope"], "read write");
+        let two = claims(&Grant {
+            targets: vec!["api".into(), "https://r".into()],
+            scope: None,
+            not_after: Some(90),
+            actor_issuer: None,
+        });
+        assert_eq!(two["exp"], 60);
+        assert_eq!(two["aud"], serde_json::json!(["api", "https://r"]));
     }
 }

@@ -8,6 +8,7 @@ use std::ops::{Deref, DerefMut, RangeInclusive};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::exchange_policy::{Delegation, ExchangePolicy};
 use super::input::{InputError, Settings, check_range, check_text, check_unique, yes};
 use crate::secret::Secret;
 
@@ -155,6 +156,19 @@ pub struct ApplicationSettings {
     /// Default true.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// The exchange policy ([`ExchangePolicy`]): trusted-issuer ids and `"self"`; absent:
+    /// every enabled trusted issuer, not `"self"`.
+    #[serde(default)]
+    pub allowed_issuers: Option<Vec<String>>,
+    /// Values `audience` and `resource` may take; default none.
+    #[serde(default)]
+    pub allowed_audiences: Vec<String>,
+    /// Scope tokens `scope` may hold; default none.
+    #[serde(default)]
+    pub allowed_scopes: Vec<String>,
+    /// Absent: delegation refused.
+    #[serde(default)]
+    pub delegation: Option<Delegation>,
 }
 
 fn token_exchange_only() -> Vec<GrantType> {
@@ -178,6 +192,16 @@ impl ApplicationSettings {
 
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// The exchange policy members, where its rules are.
+    pub fn exchange_policy(&self) -> ExchangePolicy<'_> {
+        ExchangePolicy {
+            allowed_issuers: self.allowed_issuers.as_deref(),
+            allowed_audiences: &self.allowed_audiences,
+            allowed_scopes: &self.allowed_scopes,
+            delegation: self.delegation.as_ref(),
+        }
     }
 }
 
@@ -215,7 +239,8 @@ impl Settings for ApplicationSettings {
             "refresh_token_ttl_seconds",
             self.refresh_token_ttl_seconds,
             &Self::REFRESH_TOKEN_TTL_RANGE,
-        )
+        )?;
+        self.exchange_policy().validate()
     }
 
     fn dependent_defaults(document: &mut Map<String, Value>) {
@@ -281,7 +306,17 @@ mod tests {
         });
         let read: Application = serde_json::from_value(stored.clone()).unwrap();
         assert_eq!(read, app(None));
-        assert_eq!(serde_json::to_value(&read).unwrap(), stored);
+        // The exchange policy came later: its members read as their defaults.
+        let mut written = stored.clone();
+        for (name, default) in [
+            ("allowed_issuers", json!(null)),
+            ("allowed_audiences", json!([])),
+            ("allowed_scopes", json!([])),
+            ("delegation", json!(null)),
+        ] {
+            written[name] = default;
+        }
+        assert_eq!(serde_json::to_value(&read).unwrap(), written);
         assert!(read.enabled && read.allows(GrantType::TokenExchange));
     }
 
@@ -340,6 +375,8 @@ mod tests {
             ("refresh_token_ttl_seconds", json!(299)),
             ("refresh_token_ttl_seconds", json!(31_536_001)),
             ("enabled", json!("no")),
+            ("allowed_issuers", json!("self")),
+            ("allowed_audiences", json!(["a", "a"])),
             ("client_id", json!("x")),
             ("client_secret", json!("x")),
             ("secret_hash", json!("x")),
@@ -348,6 +385,30 @@ mod tests {
             let mut body = json!({"name": "App", "type": "oidc"});
             body[field] = value.clone();
             assert_eq!(field_of(body), field, "{field} = {value}");
+        }
+        // The exchange policy's rules name the element at fault.
+        for (member, field, value) in [
+            ("allowed_issuers", "allowed_issuers[0]", json!(["issuer"])),
+            ("allowed_scopes", "allowed_scopes[0]", json!(["a b"])),
+            (
+                "delegation",
+                "delegation.max_depth",
+                json!({"allowed_actor_issuers": [], "max_depth": 6}),
+            ),
+            (
+                "delegation",
+                "delegation.allowed_actor_issuers",
+                json!({"max_depth": 1}),
+            ),
+            (
+                "delegation",
+                "delegation.x",
+                json!({"allowed_actor_issuers": [], "max_depth": 1, "x": 1}),
+            ),
+        ] {
+            let mut body = json!({"name": "App", "type": "oidc"});
+            body[member] = value.clone();
+            assert_eq!(field_of(body), field, "{member} = {value}");
         }
         for (field, value) in [
             ("access_token_ttl_seconds", 60),

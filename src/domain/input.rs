@@ -136,20 +136,34 @@ fn whole_numbers_as_integers(value: &mut Value) {
 /// A serde error as the member at fault and a message an administrator can act on. serde's
 /// own text names Rust types (`expected u32`) and, for missing members, no path at all.
 fn serde_error(error: serde_path_to_error::Error<serde_json::Error>) -> InputError {
-    let field = error.path().iter().find_map(|segment| match segment {
-        Segment::Map { key } => Some(key.clone()),
-        _ => None,
-    });
+    let keys: Vec<String> = (error.path().iter())
+        .filter_map(|segment| match segment {
+            Segment::Map { key } => Some(key.clone()),
+            _ => None,
+        })
+        .collect();
+    let field = keys.first().cloned();
+    // A member of a nested object is named by its path (`delegation.max_depth`).
+    let member = |name: String| match keys.as_slice() {
+        [] => name,
+        outer => format!("{}.{name}", outer.join(".")),
+    };
     let message = error.into_inner().to_string();
     let quoted = |prefix: &str| {
         let rest = message.strip_prefix(prefix)?;
         Some(rest[..rest.find('`')?].to_owned())
     };
     if let Some(name) = quoted("missing field `") {
-        return InputError::field(&name, "is required");
+        return InputError::field(&member(name), "is required");
     }
     if let Some(name) = quoted("unknown field `") {
-        return InputError::field(&name, "is not a known field");
+        // The path already ends with the unknown member.
+        let path = if keys.is_empty() {
+            name
+        } else {
+            keys.join(".")
+        };
+        return InputError::field(&path, "is not a known field");
     }
     let message = humanize(&message);
     match field {

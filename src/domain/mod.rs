@@ -4,6 +4,7 @@ pub mod access_token;
 pub mod address;
 pub mod application;
 pub mod certificate;
+pub mod exchange_policy;
 pub mod ids;
 pub mod input;
 pub mod issuer;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::access_token::Principal;
+use super::exchange_policy::{Grant, SELF};
 use super::revocation::AccessTokenRef;
 
 use crate::secret::Secret;
@@ -59,6 +60,20 @@ pub struct RefreshFamily {
     /// The unexpired access tokens the family issued, so revoking the family revokes them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_tokens: Vec<AccessTokenRef>,
+    /// The targets of the exchange that started the family (its tokens' `aud`), kept by
+    /// every refresh.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    /// The scope that exchange granted: a refresh may narrow it, never widen it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The `act` of the exchange that started the family (RFC 8693 §4.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Value>,
+    /// The actor's trusted-issuer id (or `"self"`), when delegated: a refresh checks it is
+    /// still allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_issuer: Option<String>,
 }
 
 /// A new refresh token: 256 bits, base64url (43 characters).
@@ -67,9 +82,18 @@ pub fn new_refresh_token() -> Secret {
 }
 
 impl RefreshFamily {
-    /// The family a token exchange for `principal` starts, with its first token.
-    pub fn start(first: &RefreshToken, first_hash: &str, principal: &Principal) -> RefreshFamily {
+    /// The family a token exchange for `principal` and `grant` starts, with its first token.
+    pub fn start(
+        first: &RefreshToken,
+        first_hash: &str,
+        principal: &Principal,
+        grant: &Grant,
+    ) -> RefreshFamily {
         RefreshFamily {
+            targets: grant.targets.clone(),
+            scope: grant.scope.clone(),
+            act: principal.act.clone(),
+            actor_issuer: grant.actor_issuer.clone(),
             idp: Some(principal.idp.clone()),
             claims: principal.claims.clone(),
             active_hash: first_hash.to_owned(),
@@ -80,6 +104,18 @@ impl RefreshFamily {
             absolute_expires_at: first.valid_until,
             started_ms: 0,
             access_tokens: Vec::new(),
+        }
+    }
+
+    /// What the exchange that started the family granted; no token of it outlives the
+    /// family when the family was started by a chained exchange (whose subject token's `exp`
+    /// bounds it).
+    pub fn grant(&self) -> Grant {
+        Grant {
+            targets: self.targets.clone(),
+            scope: self.scope.clone(),
+            not_after: (self.issuer_id == SELF).then_some(self.absolute_expires_at),
+            actor_issuer: self.actor_issuer.clone(),
         }
     }
 
@@ -128,7 +164,12 @@ mod tests {
 
     #[test]
     fn rotation_never_extends_the_family() {
-        let family = RefreshFamily::start(&first(1_000), "h1", &Principal::default());
+        let family = RefreshFamily::start(
+            &first(1_000),
+            "h1",
+            &Principal::default(),
+            &Grant::default(),
+        );
         assert_eq!(family.rotate("f", 100, 300).unwrap().valid_until, 400);
         assert_eq!(family.rotate("f", 900, 300).unwrap().valid_until, 1_000);
         assert_eq!(family.rotate("f", 1_000, 300), None);
@@ -141,10 +182,15 @@ mod tests {
             jti: jti.into(),
             exp,
         };
-        let family = RefreshFamily::start(&first(1_000), "h1", &Principal::default())
-            .with_access_token(at("a", 100), 0)
-            .with_access_token(at("b", 200), 50)
-            .with_access_token(at("c", 300), 150);
+        let family = RefreshFamily::start(
+            &first(1_000),
+            "h1",
+            &Principal::default(),
+            &Grant::default(),
+        )
+        .with_access_token(at("a", 100), 0)
+        .with_access_token(at("b", 200), 50)
+        .with_access_token(at("c", 300), 150);
         let jtis: Vec<&str> = family
             .access_tokens
             .iter()

@@ -130,11 +130,22 @@ pub fn new_jti(now_ms: i64) -> String {
 /// When an access token with this `jti` and `iat` (seconds) was issued, in milliseconds: the
 /// `jti`'s time when it has one that fits `iat`, else the start of `iat`'s second.
 pub fn issued_ms(jti: &str, iat: i64) -> i64 {
-    let from_jti = (jti.len() == 32)
-        .then(|| i64::from_str_radix(&jti[..TIME_DIGITS], 16).ok())
-        .flatten()
-        .filter(|ms| ms.div_euclid(1000) == iat);
+    let from_jti = jti_ms(jti).filter(|ms| ms.div_euclid(1000) == iat);
     from_jti.unwrap_or(iat.saturating_mul(1000))
+}
+
+/// The issue time in milliseconds at the start of a `jti` [`new_jti`] made.
+fn jti_ms(jti: &str) -> Option<i64> {
+    (jti.len() == 32)
+        .then(|| i64::from_str_radix(jti.get(..TIME_DIGITS)?, 16).ok())
+        .flatten()
+}
+
+impl AccessTokenRef {
+    /// The second the token was issued in (its `iat`), as its `jti` tells it.
+    pub fn issued_at(&self) -> Option<i64> {
+        jti_ms(&self.jti).map(|ms| ms.div_euclid(1000))
+    }
 }
 
 #[cfg(test)]

@@ -64,6 +64,14 @@ pub enum Rejection {
     BadClaim(&'static str),
     #[error("subject token was already used (jti replay)")]
     Replayed,
+    /// One of our own access tokens sent with another `subject_token_type` (chained exchange).
+    #[error("an access token of this organization is accepted only as token type access_token")]
+    NotAccessTokenType,
+    /// One of our own access tokens neither issued to the client nor naming it in `aud`.
+    #[error("the access token was not issued to this client nor for it")]
+    NotForClient,
+    #[error("the access token is revoked")]
+    Revoked,
 }
 
 impl Rejection {
@@ -75,7 +83,8 @@ impl Rejection {
             | Rejection::Encrypted
             | Rejection::Malformed
             | Rejection::BadHeader(_)
-            | Rejection::BadPayload(_) => Check::Format,
+            | Rejection::BadPayload(_)
+            | Rejection::NotAccessTokenType => Check::Format,
             Rejection::UntrustedIssuer | Rejection::BadClaim("iss") => Check::Issuer,
             Rejection::AlgorithmNotAccepted => Check::Algorithm,
             Rejection::NoMatchingKey => Check::Key,
@@ -84,7 +93,10 @@ impl Rejection {
             Rejection::NotYetValid | Rejection::BadClaim("nbf") => Check::NotBefore,
             Rejection::IssuedInFuture | Rejection::BadClaim("iat") => Check::IssuedAt,
             Rejection::TooOld | Rejection::LivesTooLong => Check::MaxAge,
-            Rejection::WrongAudience | Rejection::BadClaim("aud") => Check::Audience,
+            Rejection::WrongAudience | Rejection::NotForClient | Rejection::BadClaim("aud") => {
+                Check::Audience
+            }
+            Rejection::Revoked => Check::Revocation,
             Rejection::Replayed | Rejection::BadClaim("jti") => Check::Jti,
             Rejection::BadClaim(_) => Check::Subject,
         }
@@ -107,6 +119,7 @@ pub enum Check {
     Audience,
     MaxAge,
     Jti,
+    Revocation,
     Subject,
 }
 
@@ -124,6 +137,7 @@ impl Check {
             Check::Audience => "audience",
             Check::MaxAge => "max_age",
             Check::Jti => "jti",
+            Check::Revocation => "revocation",
             Check::Subject => "subject",
         }
     }

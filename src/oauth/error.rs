@@ -6,6 +6,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::domain::exchange_policy::Refused;
 use crate::token::TokenError;
 
 /// RFC 6749 §5.2 error codes (plus `temporarily_unavailable` and `server_error`, §4.1.2.1).
@@ -17,6 +18,10 @@ pub enum ErrorCode {
     InvalidGrant,
     UnauthorizedClient,
     UnsupportedGrantType,
+    /// RFC 8707 §2.
+    InvalidTarget,
+    /// RFC 6749 §5.2.
+    InvalidScope,
     TemporarilyUnavailable,
     ServerError,
 }
@@ -79,6 +84,22 @@ impl OAuthError {
     pub fn unsupported_grant_type(description: impl Into<String>) -> OAuthError {
         OAuthError::new(
             ErrorCode::UnsupportedGrantType,
+            StatusCode::BAD_REQUEST,
+            description,
+        )
+    }
+
+    pub fn invalid_target(description: impl Into<String>) -> OAuthError {
+        OAuthError::new(
+            ErrorCode::InvalidTarget,
+            StatusCode::BAD_REQUEST,
+            description,
+        )
+    }
+
+    pub fn invalid_scope(description: impl Into<String>) -> OAuthError {
+        OAuthError::new(
+            ErrorCode::InvalidScope,
             StatusCode::BAD_REQUEST,
             description,
         )
@@ -164,7 +185,14 @@ impl From<TokenError> for OAuthError {
             TokenError::SubjectRefused(rejection) => {
                 OAuthError::invalid_request(rejection.to_string())
             }
-            TokenError::PolicyRefused(_) => OAuthError::invalid_request(error.to_string()),
+            TokenError::PolicyRefused(_) | TokenError::DelegationRefused(_) => {
+                OAuthError::invalid_request(error.to_string())
+            }
+            TokenError::ExchangeRefused(refused) => match refused {
+                Refused::Issuer => OAuthError::invalid_request(refused.to_string()),
+                Refused::Target(why) => OAuthError::invalid_target(why),
+                Refused::Scope(why) => OAuthError::invalid_scope(why),
+            },
             TokenError::InvalidClient => OAuthError::invalid_client(error.to_string()),
             TokenError::LockedOut {
                 retry_after_seconds,

@@ -57,6 +57,14 @@ impl<'a> Form<'a> {
         Ok(first.filter(|v| !v.is_empty()))
     }
 
+    /// Every non-empty value of `name`, in order: for the parameters that may be repeated
+    /// (RFC 8693 §2.1 `audience` and `resource`), and only for them.
+    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        (self.params.iter())
+            .filter(move |(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_ref())
+    }
+
     /// The value of `name`, which must be present and non-empty.
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)?
@@ -136,6 +144,18 @@ mod tests {
             let err = Form::parse(body).unwrap().get("a").unwrap_err();
             assert_eq!(err.code, crate::oauth::ErrorCode::InvalidRequest);
         }
+    }
+
+    #[test]
+    fn repeatable_parameters_keep_every_non_empty_value_in_order() {
+        let form = Form::parse(b"audience=b&resource=r&audience=a&audience=&audience=b").unwrap();
+        assert_eq!(
+            form.get_all("audience").collect::<Vec<_>>(),
+            ["b", "a", "b"]
+        );
+        assert_eq!(form.get_all("resource").collect::<Vec<_>>(), ["r"]);
+        assert_eq!(form.get_all("scope").count(), 0);
+        assert!(form.get("audience").is_err(), "get still refuses a repeat");
     }
 
     #[test]

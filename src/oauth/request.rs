@@ -47,12 +47,30 @@ pub struct ExchangeRequest<'a> {
     pub subject_token_type: TokenType,
     /// `access_token` (the default) or `jwt`; echoed as `issued_token_type`.
     pub requested_token_type: TokenType,
+    /// RFC 8693 §2.1 `audience` values, in request order (repeatable).
+    pub audiences: Vec<&'a str>,
+    /// RFC 8707 `resource` values, in request order (repeatable).
+    pub resources: Vec<&'a str>,
+    /// RFC 6749 §3.3, as sent.
+    pub scope: Option<&'a str>,
+    /// RFC 8693 §2.1 `actor_token` with its `actor_token_type` (delegation).
+    pub actor: Option<ActorToken<'a>>,
+}
+
+/// An actor token and its declared type (RFC 8693 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActorToken<'a> {
+    /// A compact JWS, trimmed like the subject token.
+    pub token: &'a str,
+    pub token_type: TokenType,
 }
 
 /// RFC 6749 §6.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshRequest {
     pub refresh_token: Secret,
+    /// A narrower scope than the family's (RFC 6749 §6), as sent.
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +105,7 @@ impl<'f> ParsedRequest<'f> {
             GrantType::TokenExchange => TokenRequest::Exchange(ExchangeRequest::from_form(form)?),
             GrantType::RefreshToken => TokenRequest::Refresh(RefreshRequest {
                 refresh_token: Secret::new(form.require("refresh_token")?),
+                scope: form.get("scope")?.map(str::to_owned),
             }),
         };
         Ok(ParsedRequest {
@@ -130,15 +149,32 @@ fn exchange<'f>(form: &'f Form<'_>) -> Result<ExchangeRequest<'f>, OAuthError> {
             }
         },
     };
-    if token(form, "actor_token")?.is_some() || form.get("actor_token_type")?.is_some() {
-        return Err(OAuthError::invalid_request(
-            "delegation (actor_token) is not supported",
-        ));
-    }
+    let actor = match (token(form, "actor_token")?, form.get("actor_token_type")?) {
+        (None, None) => None,
+        (Some(token), Some(raw)) => Some(ActorToken {
+            token,
+            token_type: TokenType::parse(raw)
+                .ok_or_else(|| OAuthError::invalid_request("unsupported actor_token_type"))?,
+        }),
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_request(
+                "actor_token needs actor_token_type",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "actor_token_type needs actor_token",
+            ));
+        }
+    };
     Ok(ExchangeRequest {
         subject_token,
         subject_token_type,
         requested_token_type,
+        audiences: form.get_all("audience").collect(),
+        resources: form.get_all("resource").collect(),
+        scope: form.get("scope")?,
+        actor,
     })
 }
 
@@ -171,8 +207,37 @@ mod tests {
                 subject_token: "a.b.c",
                 subject_token_type: TokenType::Jwt,
                 requested_token_type: TokenType::AccessToken,
+                audiences: vec![],
+                resources: vec![],
+                scope: None,
+                actor: None,
             })
         );
+    }
+
+    #[test]
+    fn audience_and_resource_repeat_and_scope_does_not() {
+        let body = format!(
+            "{EXCHANGE}&client_id=c&subject_token=a.b.c&subject_token_type={}&audience=x&resource=https%3A%2F%2Fr&audience=y&scope=read+write",
+            TokenType::JWT
+        );
+        match parse(&body).unwrap() {
+            TokenRequest::Exchange(exchange) => {
+                assert_eq!(exchange.audiences, ["x", "y"]);
+                assert_eq!(exchange.resources, ["https://r"]);
+                assert_eq!(exchange.scope, Some("read write"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let twice = format!("{body}&scope=admin");
+        assert_eq!(
+            description(parse(&twice).unwrap_err()),
+            "parameter scope is repeated"
+        );
+        match parse("grant_type=refresh_token&client_id=c&refresh_token=r&scope=read").unwrap() {
+            TokenRequest::Refresh(refresh) => assert_eq!(refresh.scope.as_deref(), Some("read")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -229,7 +294,19 @@ mod tests {
                 &format!(
                     "{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={jwt}&actor_token=y"
                 ),
-                "delegation (actor_token) is not supported",
+                "actor_token needs actor_token_type",
+            ),
+            (
+                &format!(
+                    "{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={jwt}&actor_token_type={jwt}"
+                ),
+                "actor_token_type needs actor_token",
+            ),
+            (
+                &format!(
+                    "{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={jwt}&actor_token=y&actor_token_type=urn:x"
+                ),
+                "unsupported actor_token_type",
             ),
             (
                 &format!("{EXCHANGE}&client_id=c&subject_token=x&subject_token=y"),

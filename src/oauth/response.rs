@@ -14,6 +14,9 @@ pub struct TokenResponse {
     pub expires_in: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// RFC 8693 §2.2.1; absent when nothing is granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl From<Issued> for TokenResponse {
@@ -24,6 +27,7 @@ impl From<Issued> for TokenResponse {
             token_type: "Bearer",
             expires_in: issued.expires_in,
             refresh_token: issued.refresh_token.map(|s| s.expose().to_owned()),
+            scope: issued.scope,
         }
     }
 }
@@ -47,6 +51,10 @@ impl TokenResponse {
         if let Some(refresh_token) = &self.refresh_token {
             out.push_str(",\"refresh_token\":");
             push_token(&mut out, refresh_token);
+        }
+        if let Some(scope) = &self.scope {
+            out.push_str(",\"scope\":");
+            push_str(&mut out, scope);
         }
         out.push('}');
         out
@@ -79,11 +87,11 @@ mod tests {
     #[test]
     fn the_body_is_what_serde_json_writes() {
         let jws = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln-_";
-        for (access_token, refresh_token) in [
-            (jws, None),
-            (jws, Some("AbC-_09")),
-            ("not \"a\" token\n\u{1}é", Some("also \\ not")),
-            ("", Some("")),
+        for (access_token, refresh_token, scope) in [
+            (jws, None, None),
+            (jws, Some("AbC-_09"), Some("read write")),
+            ("not \"a\" token\n\u{1}é", Some("also \\ not"), Some("a\"b")),
+            ("", Some(""), None),
         ] {
             let response = TokenResponse {
                 access_token: access_token.to_owned(),
@@ -91,6 +99,7 @@ mod tests {
                 token_type: "Bearer",
                 expires_in: 3600,
                 refresh_token: refresh_token.map(str::to_owned),
+                scope: scope.map(str::to_owned),
             };
             assert_eq!(
                 response.to_json(),

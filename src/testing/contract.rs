@@ -20,7 +20,7 @@ use crate::ports::{
 
 mod revocations;
 
-pub use revocations::{revocations, seeded_revocations};
+pub use revocations::{lineage, revocations, seeded_revocations};
 
 fn org() -> OrgName {
     OrgName::parse(&format!("contract-{}", random_hex(6))).unwrap()
@@ -48,10 +48,18 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
     let principal = Principal {
         sub: "alice".into(),
         idp: "https://idp.example.com".into(),
+        act: Some(serde_json::json!({"sub": "agent", "idp": "https://idp.example.com"})),
         claims: serde_json::json!({"team": "blue", "level": 3, "groups": ["a", "b"]})
             .as_object()
             .unwrap()
             .clone(),
+    };
+    // Kept whole through the store: the targets of `aud` and the scope.
+    let grant = crate::domain::exchange_policy::Grant {
+        targets: vec!["https://api.example.com".into(), "billing".into()],
+        scope: Some("read write".into()),
+        not_after: None,
+        actor_issuer: Some("self".into()),
     };
     let first_access_token = AccessTokenRef {
         jti: random_hex(16),
@@ -59,7 +67,7 @@ fn first_token(valid_until: i64) -> (String, RefreshToken, RefreshFamily) {
     };
     let family = RefreshFamily {
         started_ms: 42,
-        ..RefreshFamily::start(&token, &hash, &principal)
+        ..RefreshFamily::start(&token, &hash, &principal, &grant)
     }
     .with_access_token(first_access_token, token.iat);
     (hash, token, family)

@@ -1,7 +1,9 @@
 //! The stores, the key source and the clock, in memory.
 
+mod lineage;
 mod refresh;
 
+pub use lineage::MemoryLineage;
 pub use refresh::{MemoryRefreshStore, MemoryRevocations};
 
 use std::collections::HashMap;

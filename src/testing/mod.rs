@@ -10,8 +10,8 @@ mod signer;
 
 pub use composed::ComposedRefreshReads;
 pub use memory::{
-    FixedClock, MemoryConfigStore, MemoryFailureLog, MemoryKeySource, MemoryRefreshStore,
-    MemoryReplayLog, MemoryRevocations,
+    FixedClock, MemoryConfigStore, MemoryFailureLog, MemoryKeySource, MemoryLineage,
+    MemoryRefreshStore, MemoryReplayLog, MemoryRevocations,
 };
 pub use signer::{MemorySigner, TestIdp};
 
@@ -27,6 +27,7 @@ pub struct InMemory {
     pub replay_log: Arc<MemoryReplayLog>,
     pub refresh_store: Arc<MemoryRefreshStore>,
     pub revocations: Arc<MemoryRevocations>,
+    pub lineage: Arc<MemoryLineage>,
     pub failure_log: Arc<MemoryFailureLog>,
     pub signer: Arc<MemorySigner>,
     pub keys: Arc<MemoryKeySource>,
@@ -42,6 +43,7 @@ impl InMemory {
             replay_log: Arc::new(MemoryReplayLog::new(clock.clone())),
             refresh_store: Arc::new(MemoryRefreshStore::new(clock.clone(), revocations.clone())),
             revocations,
+            lineage: Arc::new(MemoryLineage::new(clock.clone())),
             failure_log: Arc::new(MemoryFailureLog::default()),
             signer: Arc::new(MemorySigner::generate()),
             keys: Arc::new(MemoryKeySource::default()),
@@ -55,6 +57,7 @@ impl InMemory {
             replay_log: self.replay_log.clone(),
             refresh_store: self.refresh_store.clone(),
             revocations: self.revocations.clone(),
+            lineage: self.lineage.clone(),
             refresh_reads: Arc::new(ComposedRefreshReads {
                 config_store: self.config_store.clone(),
                 refresh_store: self.refresh_store.clone(),

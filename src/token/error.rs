@@ -3,6 +3,7 @@
 //! responses, in one place.
 
 use crate::domain::application::GrantType;
+use crate::domain::exchange_policy::Refused;
 use crate::domain::policy::Refusal;
 use crate::domain::subject_token::Rejection;
 use crate::keys::KeyError;
@@ -20,6 +21,12 @@ pub enum TokenError {
     /// subject token (RFC 8693 §2.2.2); the step and why, never a claim's value.
     #[error("subject token refused by the trusted issuer's policy: {0}")]
     PolicyRefused(Refusal),
+    /// The application's exchange policy refuses the issuer, a target or a scope.
+    #[error("{0}")]
+    ExchangeRefused(Refused),
+    /// The actor token, or delegation by this actor, is refused (RFC 8693 §2.2.2).
+    #[error("{0}")]
+    DelegationRefused(String),
     /// Unknown or disabled client, wrong or missing secret (RFC 6749 §2.3.1).
     #[error("client authentication failed")]
     InvalidClient,
@@ -48,6 +55,12 @@ pub enum TokenError {
 impl From<Rejection> for TokenError {
     fn from(rejection: Rejection) -> TokenError {
         TokenError::SubjectRefused(rejection)
+    }
+}
+
+impl From<Refused> for TokenError {
+    fn from(refused: Refused) -> TokenError {
+        TokenError::ExchangeRefused(refused)
     }
 }
 

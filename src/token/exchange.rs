@@ -11,6 +11,7 @@
 //! after the new generation. Refusals are checked the same way, so an issuer or application
 //! registered right after a refused exchange is accepted on the next request.
 
+use super::subject::Presented;
 use super::{Caller, Issued, TokenError, TokenService};
 use crate::domain::application::{AppType, Application, GrantType};
 use crate::domain::ids::IssuerId;
@@ -24,8 +25,9 @@ struct Attempt {
     /// The refusal was decided on records read fresh (a counted authentication failure): it
     /// stands whatever the generation says.
     settled: bool,
-    /// The `jti` recorded for an issued token, to forget if the token is not handed out.
-    jti: Option<(IssuerId, String)>,
+    /// The `jti`s recorded for an issued token (subject's, actor's), to forget if the token
+    /// is not handed out.
+    jti: Vec<(IssuerId, String)>,
 }
 
 impl TokenService {
@@ -73,7 +75,7 @@ impl TokenService {
             return;
         };
         self.discard_issued(issued).await;
-        if let Some((issuer_id, jti)) = &attempt.jti {
+        for (issuer_id, jti) in &attempt.jti {
             self.forget_jti(org, issuer_id, jti).await;
         }
     }
@@ -88,7 +90,7 @@ impl TokenService {
         let refused = |error| Attempt {
             result: Err(error),
             settled: false,
-            jti: None,
+            jti: Vec::new(),
         };
         let application = match self.authenticate(org, caller, Read::Cached).await {
             Ok(application) => application,
@@ -96,14 +98,18 @@ impl TokenService {
                 return Attempt {
                     result: Err(failure.error),
                     settled: failure.fresh,
-                    jti: None,
+                    jti: Vec::new(),
                 };
             }
         };
         if let Err(e) = require_exchange_grant(&application) {
             return refused(e);
         }
-        let subject = match self.validate_subject(org, request.subject_token).await {
+        let presented = Presented {
+            token_type: request.subject_token_type,
+            client_id: &application.client_id,
+        };
+        let subject = match (self.validate_subject(org, request.subject_token, presented)).await {
             Ok(subject) => subject,
             Err(e) => {
                 if let TokenError::SubjectRefused(reason) = &e {
@@ -116,28 +122,48 @@ impl TokenService {
             Ok(jti) => jti,
             Err(e) => return refused(e),
         };
-        let issued = match self.principal(&subject) {
-            Ok(principal) => {
-                let issuer_id = subject.issuer_id.as_str();
-                let token_type = request.requested_token_type;
-                self.issue(org, &principal, issuer_id, &application, token_type)
-                    .await
+        let mut jtis: Vec<(IssuerId, String)> = recorded_jti
+            .map(|jti| (subject.issuer_id.clone(), jti))
+            .into_iter()
+            .collect();
+        let issued = match self.decide(org, &application, &subject, request).await {
+            Ok(decision) => {
+                // The actor token's jti rule, checked in the decision, is recorded now.
+                match &decision.actor {
+                    Some(actor) => match self.record_jti(org, actor).await {
+                        Ok(recorded) => {
+                            jtis.extend(recorded.map(|jti| (actor.issuer_id.clone(), jti)));
+                            Ok(decision)
+                        }
+                        Err(e) => Err(e),
+                    },
+                    None => Ok(decision),
+                }
             }
-            Err(refused) => {
-                tracing::info!(client_id = %application.client_id, reason = %refused, "subject token refused by the issuer's policy");
+            Err((check, refused)) => {
+                tracing::info!(client_id = %application.client_id, check, reason = %refused, "exchange refused by policy");
                 Err(refused)
             }
         };
-        let jti = recorded_jti.map(|jti| (subject.issuer_id.clone(), jti));
-        // The jti was recorded before any token was made: a request that fails now made no
-        // token, so its jti is forgotten and the client's retry (503 says retry) is served.
-        if issued.is_err()
-            && let Some((issuer_id, jti)) = &jti
-        {
-            self.forget_jti(org, issuer_id, jti).await;
+        let issued = match issued {
+            Ok(decision) => {
+                let token_type = request.requested_token_type;
+                let (principal, grant) = (&decision.principal, &decision.grant);
+                self.issue(org, principal, grant, &subject, &application, token_type)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        // The jtis were recorded before any token was made: a request that fails now made no
+        // token, so they are forgotten and the client's retry (503 says retry) is served.
+        if issued.is_err() {
+            for (issuer_id, jti) in &jtis {
+                self.forget_jti(org, issuer_id, jti).await;
+            }
+            jtis.clear();
         }
         Attempt {
-            jti: jti.filter(|_| issued.is_ok()),
+            jti: jtis,
             result: issued,
             settled: false,
         }

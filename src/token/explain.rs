@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::{TokenError, TokenService};
 use crate::domain::access_token::Principal;
+use crate::domain::exchange_policy::Grant;
 use crate::domain::ids::ClientId;
 use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshFamily, RefreshToken};
@@ -85,8 +86,8 @@ pub struct Explanation {
 
 impl Explanation {
     /// Checks before `failed` pass, `failed` fails with `detail`, later ones are skipped;
-    /// without a failure every check passes but the actor's (there is no actor token).
-    pub fn new(failed: Option<(&str, String)>) -> Explanation {
+    /// without a failure every check passes but the actor's when there is no actor token.
+    pub fn new(failed: Option<(&str, String)>, with_actor: bool) -> Explanation {
         let failed_at = failed
             .as_ref()
             .and_then(|(check, _)| CHECKS.iter().position(|c| c == check));
@@ -100,8 +101,12 @@ impl Explanation {
                         (Outcome::Fail, detail)
                     }
                     Some(at) if i > at => (Outcome::Skip, "not reached".to_owned()),
-                    _ if check.starts_with("actor.") => {
+                    _ if !with_actor && check.starts_with("actor.") => {
                         (Outcome::Skip, "no actor token".to_owned())
+                    }
+                    _ if with_actor && check == "delegation" => {
+                        let detail = "the application may act for others, and for this subject";
+                        (Outcome::Pass, detail.to_owned())
                     }
                     _ => (Outcome::Pass, passed(check).to_owned()),
                 };
@@ -122,7 +127,7 @@ impl Explanation {
     /// The token endpoint refuses the request's parameters before any check runs: `check`
     /// fails with `detail`, every other check is skipped.
     pub fn refused_request(check: &str, detail: String) -> Explanation {
-        let mut explanation = Explanation::new(Some((check, detail)));
+        let mut explanation = Explanation::new(Some((check, detail)), false);
         for report in &mut explanation.checks {
             if report.result == Outcome::Pass {
                 report.result = Outcome::Skip;
@@ -132,10 +137,10 @@ impl Explanation {
         explanation
     }
 
-    fn denied(check: &str, error: TokenError) -> Explanation {
+    fn denied(check: &str, error: TokenError, with_actor: bool) -> Explanation {
         Explanation {
             denial: Some(error.clone()),
-            ..Explanation::new(Some((check, error.to_string())))
+            ..Explanation::new(Some((check, error.to_string())), with_actor)
         }
     }
 }
@@ -156,12 +161,12 @@ fn passed(check: &str) -> &'static str {
         "audience" => "aud holds the organization's issuer value or the issuer's alias",
         "max_age" => "the token's age and lifetime are within the limits",
         "jti" => "the jti rule holds (explain records nothing)",
-        "revocation" => "a third-party token is not subject to revocation here",
+        "revocation" => "not revoked (only the organization's own tokens can be)",
         "condition" => "the issuer's condition holds (or it has none)",
         "subject" => "the issued sub is a non-empty string",
         "application_policy" => "the application may exchange this issuer's tokens",
-        "targets" => "no audience or resource restriction applies",
-        "scopes" => "no scope restriction applies",
+        "targets" => "every audience and resource asked for is allowed",
+        "scopes" => "every scope asked for is allowed",
         "delegation" => "no actor token, so no delegation",
         "claim_mappings" => "the issuer's claim mappings evaluate",
         _ => "passed",
@@ -179,9 +184,9 @@ impl TokenService {
         match self.dry_run(org, client_id, request).await {
             Ok(claims) => Explanation {
                 claims: Some(claims),
-                ..Explanation::new(None)
+                ..Explanation::new(None, request.actor.is_some())
             },
-            Err((check, error)) => Explanation::denied(check, error),
+            Err((check, error)) => Explanation::denied(check, error, request.actor.is_some()),
         }
     }
 
@@ -197,16 +202,19 @@ impl TokenService {
             .await
             .map_err(|e| ("client", e))?;
         super::exchange::require_exchange_grant(&application).map_err(|e| ("grant", e))?;
+        let presented = super::subject::Presented {
+            token_type: request.subject_token_type,
+            client_id: &application.client_id,
+        };
         let subject = self
-            .validate_subject_checked(org, request.subject_token)
+            .validate_subject_checked(org, request.subject_token, presented)
             .await?;
         self.check_jti(org, &subject)
             .await
-            .map_err(|e| (check_of(&e, "jti"), e))?;
-        let principal = self
-            .principal(&subject)
-            .map_err(|e| (check_of(&e, "condition"), e))?;
-        Ok(self.would_be_claims(org, &principal, &application))
+            .map_err(|e| (super::grant::check_of(&e, "jti"), e))?;
+        let decision = (self.decide(org, &application, &subject, request)).await?;
+        let (principal, grant) = (decision.principal, decision.grant);
+        Ok(self.would_be_claims(org, &principal, &grant, &application))
     }
 
     /// The access token's claims as [`TokenService::mint`] would make them, without `jti`.
@@ -214,25 +222,18 @@ impl TokenService {
         &self,
         org: &OrgName,
         principal: &Principal,
+        grant: &Grant,
         application: &crate::domain::application::Application,
     ) -> Value {
         let organization_issuer = self.config.organization_issuer(org.as_str());
-        let next = self.next_access_token(application);
-        let claims = self.access_token_claims(&organization_issuer, principal, application, &next);
+        let next = self.next_access_token(application, grant);
+        let claims =
+            self.access_token_claims(&organization_issuer, principal, grant, application, &next);
         let mut claims = serde_json::to_value(claims).expect("claims serialize");
         if let Some(object) = claims.as_object_mut() {
             object.remove("jti");
         }
         claims
-    }
-}
-
-/// The check a refusal names, or `otherwise` for a dependency failure.
-fn check_of(error: &TokenError, otherwise: &'static str) -> &'static str {
-    match error {
-        TokenError::SubjectRefused(rejection) => rejection.check().as_str(),
-        TokenError::PolicyRefused(refusal) => refusal.step.as_str(),
-        _ => otherwise,
     }
 }
 

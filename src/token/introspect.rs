@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Caller, TokenError, TokenService};
 use crate::domain::application::{Application, hash_secret};
+use crate::domain::exchange_policy::SELF;
 use crate::domain::organization::OrgName;
 use crate::domain::presented_token::PresentedToken;
 use crate::domain::refresh_token::RefreshToken;
@@ -115,7 +116,9 @@ impl TokenService {
         let Some(family) = snapshot.family.filter(|f| f.active_hash == hash) else {
             return Ok(None);
         };
-        if !snapshot.issuer.is_some_and(|issuer| issuer.enabled) {
+        // A chained exchange's family has no trusted issuer (its subject was our own token).
+        let issuer_enabled = snapshot.issuer.is_some_and(|issuer| issuer.enabled);
+        if !issuer_enabled && family.issuer_id != SELF {
             return Ok(None);
         }
         let idp = family.idp.clone().unwrap_or_default();
@@ -142,6 +145,9 @@ impl TokenService {
         response.insert("sub".into(), family.sub.into());
         if !idp.is_empty() {
             response.insert("idp".into(), idp.into());
+        }
+        if let Some(scope) = family.scope {
+            response.insert("scope".into(), scope.into());
         }
         response.insert("exp".into(), stored.valid_until.into());
         response.insert("iat".into(), stored.iat.into());

@@ -13,10 +13,13 @@
 //! [`TokenError`], which [`crate::oauth`] maps to the wire in one place.
 
 pub mod cached_store;
+mod chained;
 pub mod client_auth;
+mod delegation;
 pub mod error;
 pub mod exchange;
 pub mod explain;
+mod grant;
 pub mod introspect;
 pub mod metadata;
 pub mod mint;
@@ -39,8 +42,8 @@ use crate::domain::lockout::Lockouts;
 use crate::domain::organization::OrgName;
 use crate::oauth::request::{TokenRequest, TokenType};
 use crate::ports::{
-    Clock, ConfigStore, FailureLog, KeySource, RefreshReads, RefreshStore, ReplayLog, Revocations,
-    Signer,
+    Clock, ConfigStore, FailureLog, KeySource, Lineage, RefreshReads, RefreshStore, ReplayLog,
+    Revocations, Signer,
 };
 use crate::secret::Secret;
 
@@ -51,6 +54,7 @@ pub struct Ports {
     pub replay_log: Arc<dyn ReplayLog>,
     pub refresh_store: Arc<dyn RefreshStore>,
     pub revocations: Arc<dyn Revocations>,
+    pub lineage: Arc<dyn Lineage>,
     pub refresh_reads: Arc<dyn RefreshReads>,
     pub failure_log: Arc<dyn FailureLog>,
     pub signer: Arc<dyn Signer>,
@@ -65,6 +69,8 @@ pub struct Issued {
     pub issued_token_type: TokenType,
     pub expires_in: u32,
     pub refresh_token: Option<Secret>,
+    /// The granted scope, when not empty (RFC 8693 §2.2.1).
+    pub scope: Option<String>,
     /// The refresh family stored for `refresh_token`, so an exchange decided again can
     /// discard it.
     family_id: Option<String>,
@@ -79,12 +85,14 @@ impl Issued {
         issued_token_type: TokenType,
         application: &Application,
         refresh_token: Option<Secret>,
+        scope: Option<String>,
     ) -> Issued {
         Issued {
             access_token: access_token.token,
             issued_token_type,
-            expires_in: application.access_token_ttl_seconds,
+            expires_in: access_token.expires_in,
             refresh_token,
+            scope,
             family_id: None,
             client_id: application.client_id.clone(),
             jti: access_token.jti,

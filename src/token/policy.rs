@@ -12,7 +12,8 @@ use serde_json::Map;
 use super::{TokenError, TokenService, ValidatedSubject};
 use crate::domain::access_token::Principal;
 use crate::domain::issuer::TrustedIssuer;
-use crate::domain::policy::IssuerPolicy;
+use crate::domain::policy::{IssuerPolicy, RESERVED_CLAIMS};
+use crate::domain::presented_token::PresentedToken;
 
 /// Compiled policies of one warm function, by issuer id, with the expressions they came from
 /// (a changed record is compiled again).
@@ -80,13 +81,17 @@ impl TokenService {
     /// the vouching issuer's `issuer` value as `idp`, and the mapped claims, once the
     /// `condition` holds.
     pub(super) fn principal(&self, subject: &ValidatedSubject) -> Result<Principal, TokenError> {
-        let issuer = subject.issuer();
+        let Some(issuer) = subject.issuer() else {
+            let own = subject.own().ok_or(TokenError::Internal)?;
+            return Ok(own_principal(own));
+        };
         let idp = issuer.issuer.clone();
         if !has_policy(issuer) {
             return Ok(Principal {
                 sub: subject.sub.clone(),
                 idp,
                 claims: Map::new(),
+                act: None,
             });
         }
         let policy = self.policies.policy(issuer)?;
@@ -97,6 +102,22 @@ impl TokenService {
             sub: decision.sub,
             idp,
             claims: decision.claims,
+            act: None,
         })
+    }
+}
+
+/// Whom our own access token speaks for, kept whole by a chained exchange: its `sub`, `idp`,
+/// mapped claims (every claim the service does not set itself) and `act`.
+fn own_principal(own: &PresentedToken) -> Principal {
+    let claims = (own.claims.iter())
+        .filter(|(name, _)| !RESERVED_CLAIMS.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    Principal {
+        sub: own.sub.clone(),
+        idp: own.idp.clone(),
+        claims,
+        act: own.claims.get("act").cloned(),
     }
 }

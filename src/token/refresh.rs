@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::{Caller, Issued, TokenError, TokenService};
 use crate::domain::access_token::Principal;
 use crate::domain::application::{Application, GrantType, hash_secret};
+use crate::domain::exchange_policy::{Grant, SELF};
 use crate::domain::ids::ClientId;
 use crate::domain::organization::OrgName;
 use crate::domain::refresh_token::{RefreshToken, new_refresh_token};
@@ -48,18 +49,22 @@ impl TokenService {
             store.revoke(&token.family_id).await?;
             return Err(invalid("reused"));
         }
-        let Some(issuer) = snapshot.issuer.filter(|issuer| issuer.enabled) else {
+        // A family of a chained exchange has no trusted issuer: its subject was our own token.
+        let issuer = snapshot.issuer.filter(|issuer| issuer.enabled);
+        if issuer.is_none() && family.issuer_id != SELF {
             store.revoke(&token.family_id).await?;
             return Err(invalid("trusted issuer deleted or disabled"));
-        };
+        }
         let now = self.ports.clock.now();
         let next = family
             .rotate(&token.family_id, now, application.refresh_token_ttl_seconds)
             .ok_or_else(|| invalid("family lifetime over"))?;
+        let idp = (family.idp.clone()).or_else(|| issuer.map(|issuer| issuer.issuer.clone()));
         let principal = Principal {
             sub: family.sub.clone(),
-            idp: family.idp.clone().unwrap_or_else(|| issuer.issuer.clone()),
+            idp: idp.unwrap_or_default(),
             claims: family.claims.clone(),
+            act: family.act.clone(),
         };
         // The admin API's revocations of the subject or the client (contract, "Introspection
         // and revocation"): a family started before one is refused. A token stored before it
@@ -79,11 +84,29 @@ impl TokenService {
         if revocations.revokes(family.started_ms) {
             return Err(invalid("subject or client revoked"));
         }
+        // What the exchange granted is granted again only while the application's policy still
+        // allows it (contract, "Token exchange": else the family is revoked).
+        let policy = application.exchange_policy();
+        let grant = family.grant();
+        if !policy.still_permits(&family.issuer_id, &grant) {
+            store.revoke(&token.family_id).await?;
+            return Err(invalid("no longer allowed by the application's policy"));
+        }
+        // RFC 6749 §6: a scope asked for narrows the family's, never widens it.
+        let grant = match request.scope.as_deref() {
+            None => grant,
+            Some(requested) => {
+                let within = Some(grant.scope.as_deref().unwrap_or_default());
+                let scope = policy.scope(Some(requested), within)?;
+                Grant { scope, ..grant }
+            }
+        };
 
         // Signed first, stored second: if either fails, nothing was handed out and the
         // presented token stays active.
-        let next_access_token = self.next_access_token(&application);
-        let access_token = (self.mint(org, &principal, &application, &next_access_token)).await?;
+        let next_access_token = self.next_access_token(&application, &grant);
+        let access_token =
+            (self.mint(org, &principal, &grant, &application, &next_access_token)).await?;
         let secret = new_refresh_token();
         let next_hash = hash_secret(&secret);
         let family = family.with_access_token(next_access_token, now);
@@ -98,6 +121,7 @@ impl TokenService {
             TokenType::AccessToken,
             &application,
             Some(secret),
+            grant.scope,
         ))
     }
 

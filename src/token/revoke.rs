@@ -3,8 +3,8 @@
 //! token is revoked until it expires, with the refresh family it came with (and so that
 //! family's other access tokens). An unknown, malformed, expired or other organization's token
 //! is answered like a revoked one (RFC 7009 §2.2); another client's token is refused with
-//! `unauthorized_client` and stays active. (Chained exchange does not exist yet: when it does,
-//! a token's descendants are to be revoked with it.)
+//! `unauthorized_client` and stays active. Every token exchanged from a revoked one (chained
+//! exchange), at any depth, is revoked with it ([`super::chained`]).
 
 use super::{Caller, TokenError, TokenService};
 use crate::domain::application::hash_secret;
@@ -39,9 +39,11 @@ impl TokenService {
                 self.ports.refresh_store.family_of(&presented.jti)
             );
             revoked?;
+            let mut roots = vec![presented.jti.clone()];
             if let Some(family_id) = family? {
-                self.ports.refresh_store.revoke(&family_id).await?;
+                roots.extend(self.revoke_family(&family_id).await?);
             }
+            self.revoke_descendants(org, roots).await?;
             tracing::info!(client_id, jti = %presented.jti, "access token revoked");
             return Ok(());
         }
@@ -59,8 +61,19 @@ impl TokenService {
             );
             return Err(TokenError::NotIssuedToClient);
         }
-        store.revoke(&stored.family_id).await?;
+        let issued = self.revoke_family(&stored.family_id).await?;
+        self.revoke_descendants(org, issued).await?;
         tracing::info!(client_id, family_id = %stored.family_id, "refresh token family revoked");
         Ok(())
+    }
+
+    /// Revokes the refresh family `family_id` (and the access tokens it issued); returns
+    /// their `jti`s, whose descendants are to be revoked too.
+    async fn revoke_family(&self, family_id: &str) -> Result<Vec<String>, TokenError> {
+        let store = &self.ports.refresh_store;
+        let family = store.family(family_id).await?;
+        store.revoke(family_id).await?;
+        let issued = family.into_iter().flat_map(|f| f.access_tokens);
+        Ok(issued.map(|t| t.jti).collect())
     }
 }

@@ -7,37 +7,84 @@
 use std::sync::Arc;
 
 use super::{TokenError, TokenService};
+use crate::domain::exchange_policy::SELF;
 use crate::domain::ids::IssuerId;
 use crate::domain::issuer::TrustedIssuer;
 use crate::domain::organization::OrgName;
+use crate::domain::presented_token::PresentedToken;
 use crate::domain::subject_token::{ClaimRules, Rejection, UnverifiedToken};
+use crate::oauth::request::TokenType;
+
+/// How a token was presented: its declared type and the client presenting it (what our own
+/// access tokens are checked against).
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub token_type: TokenType,
+    pub client_id: &'a str,
+}
 
 /// A subject token that passed every check, and what later steps take from it.
 #[derive(Debug, Clone)]
 pub struct ValidatedSubject {
     /// The subject token's `sub`.
     pub sub: String,
-    /// The trusted issuer that vouched for it.
+    /// The trusted issuer that vouched for it, or `"self"` for our own access token.
     pub issuer_id: IssuerId,
     /// The subject token's `jti`, when it has one.
     pub jti: Option<String>,
-    /// The subject token's `exp` plus the issuer's skew, whole seconds.
+    /// The subject token's `exp` plus the issuer's skew, whole seconds (our own: its `exp`).
     pub expires_at: i64,
-    issuers: Arc<Vec<TrustedIssuer>>,
-    index: usize,
-    claims_json: Vec<u8>,
+    vouched: Vouched,
+}
+
+/// Who vouches for the subject.
+#[derive(Debug, Clone)]
+enum Vouched {
+    /// A trusted issuer of the organization; the verified claims as JSON.
+    Trusted {
+        issuers: Arc<Vec<TrustedIssuer>>,
+        index: usize,
+        claims_json: Vec<u8>,
+    },
+    /// The organization itself: one of its access tokens (chained exchange).
+    Own(Box<PresentedToken>),
 }
 
 impl ValidatedSubject {
-    /// The trusted issuer record that vouched for the subject.
-    pub fn issuer(&self) -> &TrustedIssuer {
-        &self.issuers[self.index]
+    /// The trusted issuer record that vouched for the subject (`None`: our own token).
+    pub fn issuer(&self) -> Option<&TrustedIssuer> {
+        match &self.vouched {
+            Vouched::Trusted { issuers, index, .. } => Some(&issuers[*index]),
+            Vouched::Own(_) => None,
+        }
+    }
+
+    /// Our own access token, verified, when it is the subject (chained exchange).
+    pub fn own(&self) -> Option<&PresentedToken> {
+        match &self.vouched {
+            Vouched::Own(token) => Some(token),
+            Vouched::Trusted { .. } => None,
+        }
     }
 
     /// The verified claims set as JSON (RFC 7519 §4), for steps that read more than the
-    /// registered claims.
+    /// registered claims (empty for our own token, whose claims [`Self::own`] has).
     pub fn claims_json(&self) -> &[u8] {
-        &self.claims_json
+        match &self.vouched {
+            Vouched::Trusted { claims_json, .. } => claims_json,
+            Vouched::Own(_) => &[],
+        }
+    }
+
+    /// The validated subject our own access token `token` is.
+    pub(super) fn own_token(token: PresentedToken) -> ValidatedSubject {
+        ValidatedSubject {
+            sub: token.sub.clone(),
+            issuer_id: IssuerId::new(SELF),
+            jti: Some(token.jti.clone()),
+            expires_at: token.exp,
+            vouched: Vouched::Own(Box::new(token)),
+        }
     }
 }
 
@@ -48,8 +95,9 @@ impl TokenService {
         &self,
         org: &OrgName,
         token: &str,
+        presented: Presented<'_>,
     ) -> Result<ValidatedSubject, TokenError> {
-        self.validate_subject_checked(org, token)
+        self.validate_subject_checked(org, token, presented)
             .await
             .map_err(|(_, error)| error)
     }
@@ -61,9 +109,14 @@ impl TokenService {
         &self,
         org: &OrgName,
         token: &str,
+        presented: Presented<'_>,
     ) -> Result<ValidatedSubject, (&'static str, TokenError)> {
         let refused = |rejection: Rejection| (rejection.check().as_str(), rejection.into());
         let unverified = UnverifiedToken::parse(token).map_err(refused)?;
+        let organization_issuer = self.config.organization_issuer(org.as_str());
+        if unverified.unverified_issuer() == Ok(organization_issuer.as_str()) {
+            return self.validate_own(org, token, presented).await;
+        }
         let issuers = (self.ports.config_store.issuers(org).await)
             .map_err(|e| ("issuer", TokenError::from(e)))?;
         let index = unverified.route(&issuers).map_err(refused)?;
@@ -76,7 +129,6 @@ impl TokenService {
             .await
             .map_err(|e| ("key", TokenError::from_keys(e, &issuer.id)))?;
         let decoding: Vec<_> = keys.iter().map(|k| &k.key).collect();
-        let organization_issuer = self.config.organization_issuer(org.as_str());
         let subject = unverified
             .verify(&decoding)
             .and_then(|verified| {
@@ -92,9 +144,11 @@ impl TokenService {
             issuer_id: IssuerId::new(issuer.id.as_str()),
             jti: subject.jti,
             expires_at: subject.expires_at,
-            claims_json: subject.claims_json,
-            issuers: Arc::clone(&issuers),
-            index,
+            vouched: Vouched::Trusted {
+                claims_json: subject.claims_json,
+                issuers: Arc::clone(&issuers),
+                index,
+            },
         })
     }
 
@@ -140,7 +194,8 @@ impl TokenService {
 /// The `jti` the replay rule keeps: `None` when the issuer does not require one; refused when
 /// it does and the token has none.
 fn required_jti(subject: &ValidatedSubject) -> Result<Option<&str>, TokenError> {
-    if !subject.issuer().require_jti {
+    // Our own access tokens may be exchanged again (each child is recorded in the lineage).
+    if !subject.issuer().is_some_and(|issuer| issuer.require_jti) {
         return Ok(None);
     }
     let jti = subject.jti.as_deref().ok_or(Rejection::BadClaim("jti"))?;

@@ -85,6 +85,7 @@ pub fn token_app(
         replay_log: Arc::new(app.table.clone()),
         refresh_store: Arc::new(app.table.clone()),
         revocations: Arc::new(app.table.clone()),
+        lineage: Arc::new(app.table.clone()),
         refresh_reads: Arc::new(app.table.clone()),
         failure_log: Arc::new(app.table.clone()),
         signer,
@@ -140,6 +141,10 @@ pub fn application(app_type: AppType, grants: &[GrantType], secret: Option<&str>
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 86_400,
             enabled: true,
+            allowed_issuers: None,
+            allowed_audiences: Vec::new(),
+            allowed_scopes: Vec::new(),
+            delegation: None,
         },
         secret_hash: secret.map(|s| hash_secret(&Secret::new(s))),
         created_at: String::new(),
@@ -215,6 +220,17 @@ impl Stack {
             application,
         )
         .await;
+    }
+
+    /// Writes `application` over the stored one (the admin API's patch, without its checks).
+    pub async fn replace_application(&self, application: &Application) {
+        let key = Key::application(&self.org, &application.client_id);
+        let item = Item::from_record(application, None).unwrap();
+        self.app
+            .table
+            .put(&key, item, Condition::None)
+            .await
+            .unwrap();
     }
 
     pub async fn add_issuer(&self, issuer: &TrustedIssuer) {

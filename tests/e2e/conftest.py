@@ -58,6 +58,7 @@ class Tenant:
             timeout=30,
         )
         assert registered.status_code == 201, registered.text
+        self.issuer_id = registered.json()["id"]
         app = requests.post(
             f"{admin_url}/t/{self.name}/api/applications",
             json={"name": "e2e client", "type": "web", "grant_types": [TOKEN_EXCHANGE, "refresh_token"]},

@@ -145,8 +145,8 @@ def test_introspection_and_revocation_with_authlib(tenant, idp):
 
 
 def test_revoking_the_first_access_token_of_a_refresh_chain_makes_all_three_inactive(tenant, idp):
-    # Chained exchange (a token exchanged from a token) does not exist yet; the chain here is
-    # the three access tokens one refresh family issued: an exchange and two refreshes.
+    # The chain here is the three access tokens one refresh family issued: an exchange and two
+    # refreshes (chained exchange is in the delegation test below).
     metadata = discover(tenant.issuer)
     client = OAuth2Session(tenant.client_id, tenant.client_secret, token_endpoint_auth_method="client_secret_basic")
     first = _exchange(client, metadata, tenant, idp)
@@ -170,3 +170,63 @@ def test_an_admin_revocation_of_a_subject_ends_its_tokens(tenant, idp, admin_url
     assert _introspect(client, metadata, token["access_token"], "access_token") == {"active": False}
     later = _exchange(client, metadata, tenant, idp)
     assert _introspect(client, metadata, later["access_token"], "access_token")["active"] is True
+
+
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+
+
+def _application(admin_url, tenant, body):
+    created = requests.post(f"{admin_url}/t/{tenant.name}/api/applications",
+                            json={"type": "web", **body}, timeout=30)
+    assert created.status_code == 201, created.text
+    app = created.json()
+    return OAuth2Session(app["client_id"], app["client_secret"], token_endpoint_auth_method="client_secret_basic")
+
+
+def test_an_agent_exchanges_with_an_actor_token_and_an_audience_and_the_audience_exchanges_further(
+        tenant, idp, admin_url):
+    """The MCP-style story of README's "Delegation and targets", with Authlib on both hops."""
+    metadata = discover(tenant.issuer)
+    mcp = _application(admin_url, tenant, {
+        "name": "Tickets MCP server", "allowed_issuers": ["self"],
+        "allowed_audiences": ["https://billing.example.com"], "allowed_scopes": ["tickets:read"]})
+    agent = _application(admin_url, tenant, {
+        "name": "Agent", "allowed_audiences": [mcp.client_id], "allowed_scopes": ["tickets:read"],
+        "delegation": {"allowed_actor_issuers": [tenant.issuer_id], "max_depth": 1}})
+
+    token = agent.fetch_token(
+        metadata["token_endpoint"],
+        grant_type=TOKEN_EXCHANGE,
+        subject_token=idp.sign("alice", tenant.issuer),
+        subject_token_type=JWT_TYPE,
+        actor_token=idp.sign("agent-7", tenant.issuer),
+        actor_token_type=JWT_TYPE,
+        audience=mcp.client_id,
+        scope="tickets:read",
+    )
+    assert token["scope"] == "tickets:read"
+    claims = verify(metadata, token["access_token"], mcp.client_id)
+    assert claims["sub"] == "alice"
+    assert claims["aud"] == mcp.client_id
+    assert claims["act"] == {"sub": "agent-7", "idp": idp.issuer}
+
+    onward = mcp.fetch_token(
+        metadata["token_endpoint"],
+        grant_type=TOKEN_EXCHANGE,
+        subject_token=token["access_token"],
+        subject_token_type=ACCESS_TOKEN_TYPE,
+        resource="https://billing.example.com",
+    )
+    onward_claims = verify(metadata, onward["access_token"], "https://billing.example.com")
+    assert onward_claims["sub"] == "alice"
+    assert onward_claims["act"] == claims["act"]
+    assert onward_claims["exp"] <= claims["exp"]
+
+    # The agent itself cannot exchange the token onward: only its audience may.
+    try:
+        agent.fetch_token(metadata["token_endpoint"], grant_type=TOKEN_EXCHANGE,
+                          subject_token=token["access_token"], subject_token_type=ACCESS_TOKEN_TYPE)
+    except Exception as error:
+        assert getattr(error, "error", None) == "invalid_request", error
+    else:
+        raise AssertionError("the agent's policy does not list self")

@@ -64,6 +64,7 @@ impl AdminApp {
             replay_log: Arc::new(table.clone()),
             refresh_store: Arc::new(Unused),
             revocations: Arc::new(table.clone()),
+            lineage: Arc::new(table.clone()),
             refresh_reads: Arc::new(Unused),
             failure_log: Arc::new(Unused),
             signer: Arc::new(Unused),

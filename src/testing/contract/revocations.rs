@@ -3,8 +3,8 @@
 
 use crate::domain::organization::OrgName;
 use crate::domain::random_hex;
-use crate::domain::revocation::{RevocationQuery, RevocationTarget};
-use crate::ports::Revocations;
+use crate::domain::revocation::{AccessTokenRef, RevocationQuery, RevocationTarget};
+use crate::ports::{Lineage, Revocations};
 
 /// What a caller of [`revocations`] revokes first (in the admin store), in `org`: each target
 /// with its `revoked_before` (epoch ms), shortly before `now` (epoch seconds).
@@ -89,4 +89,25 @@ pub async fn revocations(port: &dyn Revocations, org: &OrgName, now: i64) {
         !state(with_jti(&expired)).await.unwrap().token_revoked,
         "expired reads as absent"
     );
+}
+
+/// Children are recorded under their parent, each once, in their organization only, and read
+/// back while unexpired; `now` is the store's present.
+pub async fn lineage(lineage: &dyn Lineage, now: i64) {
+    let (org, other) = (super::org(), super::org());
+    let parent = random_hex(16);
+    let child = |exp| AccessTokenRef {
+        jti: random_hex(16),
+        exp,
+    };
+    let (a, b, expired) = (child(now + 600), child(now + 300), child(now - 1));
+    assert!(lineage.children(&org, &parent).await.unwrap().is_empty());
+    for recorded in [&a, &b, &a, &expired] {
+        lineage.record_child(&org, &parent, recorded).await.unwrap();
+    }
+    let mut children = lineage.children(&org, &parent).await.unwrap();
+    children.sort_by_key(|c| c.exp);
+    assert_eq!(children, [b, a.clone()], "each once, the expired one not");
+    assert!(lineage.children(&other, &parent).await.unwrap().is_empty());
+    assert!(lineage.children(&org, &a.jti).await.unwrap().is_empty());
 }

@@ -25,6 +25,12 @@ async fn memory_revocations_keep_the_port_contract() {
 }
 
 #[tokio::test]
+async fn memory_lineage_keeps_the_port_contract() {
+    let memory = InMemory::new(NOW);
+    contract::lineage(memory.lineage.as_ref(), NOW).await;
+}
+
+#[tokio::test]
 async fn memory_replay_log_keeps_the_port_contract() {
     let memory = InMemory::new(NOW);
     contract::replay_log(memory.replay_log.as_ref(), NOW).await;

@@ -6,15 +6,66 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::domain::ids::ClientId;
-use crate::oauth::request::{ExchangeRequest, TokenType};
+use crate::oauth::request::{ActorToken, ExchangeRequest, TokenType};
 use crate::token::TokenError;
 use crate::token::explain::{CHECKS, Explanation, Outcome};
 
 async fn explain(h: &Harness, client_id: &str, subject: &str) -> Explanation {
+    explain_with(h, client_id, subject, &Targets::default()).await
+}
+
+/// What an exchange asks for besides the subject token.
+#[derive(Debug, Clone, Default)]
+struct Targets {
+    /// The subject token is one of ours, sent as an access token (chained exchange).
+    own: bool,
+    audiences: Vec<&'static str>,
+    resources: Vec<&'static str>,
+    scope: Option<&'static str>,
+    /// An actor token and its type (delegation).
+    actor: Option<(String, TokenType)>,
+}
+
+impl Targets {
+    fn params(&self) -> Vec<(&'static str, &str)> {
+        let audiences = self.audiences.iter().map(|a| ("audience", *a));
+        let resources = self.resources.iter().map(|r| ("resource", *r));
+        let scope = self.scope.map(|s| ("scope", s));
+        let actor = (self.actor.iter()).flat_map(|(token, token_type)| {
+            [
+                ("actor_token", token.as_str()),
+                ("actor_token_type", token_type.as_str()),
+            ]
+        });
+        audiences
+            .chain(resources)
+            .chain(scope)
+            .chain(actor)
+            .collect()
+    }
+}
+
+async fn explain_with(
+    h: &Harness,
+    client_id: &str,
+    subject: &str,
+    targets: &Targets,
+) -> Explanation {
     let request = ExchangeRequest {
         subject_token: subject,
-        subject_token_type: TokenType::Jwt,
+        subject_token_type: if targets.own {
+            TokenType::AccessToken
+        } else {
+            TokenType::Jwt
+        },
         requested_token_type: TokenType::AccessToken,
+        audiences: targets.audiences.clone(),
+        resources: targets.resources.clone(),
+        scope: targets.scope,
+        actor: (targets.actor.as_ref()).map(|(token, token_type)| ActorToken {
+            token,
+            token_type: *token_type,
+        }),
     };
     h.app
         .service
@@ -107,9 +158,24 @@ enum Case {
     ConditionErrors,
     PolicyShapes,
     MappingFails,
+    IssuerNotAllowed,
+    TargetsGranted,
+    AudienceNotAllowed,
+    ResourceWithFragment,
+    ScopeNotAllowed,
+    MappingFailsAndTargetRefused,
+    Chained,
+    ChainedByAnotherClient,
+    ChainedBeyondScope,
+    ChainedAsJwt,
+    ChainedRevoked,
+    Delegated,
+    DelegationNotAllowed,
+    ActorExpired,
+    ActorNotMayAct,
 }
 
-const CASES: [Case; 19] = [
+const CASES: [Case; 34] = [
     Case::Valid,
     Case::UnknownClient,
     Case::DisabledClient,
@@ -129,7 +195,67 @@ const CASES: [Case; 19] = [
     Case::ConditionErrors,
     Case::PolicyShapes,
     Case::MappingFails,
+    Case::IssuerNotAllowed,
+    Case::TargetsGranted,
+    Case::AudienceNotAllowed,
+    Case::ResourceWithFragment,
+    Case::ScopeNotAllowed,
+    Case::MappingFailsAndTargetRefused,
+    Case::Chained,
+    Case::ChainedByAnotherClient,
+    Case::ChainedBeyondScope,
+    Case::ChainedAsJwt,
+    Case::ChainedRevoked,
+    Case::Delegated,
+    Case::DelegationNotAllowed,
+    Case::ActorExpired,
+    Case::ActorNotMayAct,
 ];
+
+/// `web` may delegate to actors of the IdP, one level deep.
+fn allow_delegation(h: &Harness) {
+    let both = [GrantType::TokenExchange, GrantType::RefreshToken];
+    let mut web = application("web", AppType::Web, &both);
+    web.delegation = Some(crate::domain::exchange_policy::Delegation {
+        allowed_actor_issuers: vec!["issuer-1".into()],
+        max_depth: 1,
+    });
+    h.memory.config_store.put_application(&org(), web);
+}
+
+/// An actor token of the IdP for `agent`, `exp` this far from now.
+fn actor_token(h: &Harness, agent: &str, lifetime: i64) -> Option<(String, TokenType)> {
+    let mut claims = h.claims();
+    claims["sub"] = json!(agent);
+    claims["exp"] = json!(NOW + lifetime);
+    Some((h.idp.sign(&claims), TokenType::Jwt))
+}
+
+/// `web`'s token for `mobile` with scope read, and `mobile` allowed to exchange it.
+async fn own_token(h: &Harness) -> String {
+    set_exchange_policy(h, None, &["mobile"], &["read"]);
+    let both = [GrantType::TokenExchange, GrantType::RefreshToken];
+    let mut mobile = application("mobile", AppType::Web, &both);
+    mobile.allowed_issuers = Some(vec!["self".into()]);
+    mobile.allowed_scopes = vec!["read".into(), "write".into()];
+    h.memory.config_store.put_application(&org(), mobile);
+    let more = [("audience", "mobile"), ("scope", "read")];
+    let reply = h.exchange_with(WEB, &h.subject(), &more).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The web application with an exchange policy: these issuers (`None`: any), audiences and
+/// scopes.
+fn set_exchange_policy(h: &Harness, issuers: Option<&[&str]>, audiences: &[&str], scopes: &[&str]) {
+    let both = [GrantType::TokenExchange, GrantType::RefreshToken];
+    let mut web = application("web", AppType::Web, &both);
+    let owned = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    web.allowed_issuers = issuers.map(owned);
+    web.allowed_audiences = owned(audiences);
+    web.allowed_scopes = owned(scopes);
+    h.memory.config_store.put_application(&org(), web);
+}
 
 /// The issuer with these expressions (configurations the property varies too).
 fn set_policy(h: &Harness, condition: Option<&str>, subject: Option<&str>, mapping: Option<&str>) {
@@ -150,6 +276,8 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply, Option<Value
     let mut claims = h.claims();
     let mut client = "web";
     let mut token = None;
+    let mut targets = Targets::default();
+    let api = "https://api.example.com/v1";
     match case {
         Case::Valid => {}
         Case::UnknownClient => client = "nobody",
@@ -182,6 +310,70 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply, Option<Value
             Some("claims.iss"),
         ),
         Case::MappingFails => set_policy(&h, None, None, Some("claims.nope")),
+        Case::IssuerNotAllowed => set_exchange_policy(&h, Some(&["self"]), &[], &[]),
+        Case::TargetsGranted => {
+            set_exchange_policy(
+                &h,
+                Some(&["issuer-1"]),
+                &["billing", api],
+                &["read", "write"],
+            );
+            targets.audiences = vec!["billing", "billing"];
+            targets.resources = vec![api];
+            targets.scope = Some("write read");
+        }
+        Case::AudienceNotAllowed => {
+            set_exchange_policy(&h, None, &["billing"], &[]);
+            targets.audiences = vec!["billing", "Billing"];
+        }
+        Case::ResourceWithFragment => {
+            set_exchange_policy(&h, None, &["https://api.example.com/#x"], &[]);
+            targets.resources = vec!["https://api.example.com/#x"];
+        }
+        Case::ScopeNotAllowed => {
+            set_exchange_policy(&h, None, &[], &["read"]);
+            targets.scope = Some("read admin");
+        }
+        Case::Chained | Case::ChainedBeyondScope | Case::ChainedAsJwt => {
+            token = Some(own_token(&h).await);
+            client = "mobile";
+            targets.own = !matches!(case, Case::ChainedAsJwt);
+            if matches!(case, Case::ChainedBeyondScope) {
+                targets.scope = Some("read write");
+            }
+        }
+        Case::ChainedByAnotherClient => {
+            token = Some(own_token(&h).await);
+            targets.own = true;
+            client = "refresh-only";
+        }
+        Case::ChainedRevoked => {
+            let own = own_token(&h).await;
+            let mut revoke = post(&[("token", own.as_str())], WEB);
+            *revoke.uri_mut() = "/t/acme/oauth2/revoke".parse().unwrap();
+            assert_eq!(h.call(revoke).await.status, StatusCode::OK);
+            token = Some(own);
+            targets.own = true;
+            client = "mobile";
+        }
+        Case::Delegated => {
+            allow_delegation(&h);
+            targets.actor = actor_token(&h, "agent-7", 300);
+        }
+        Case::DelegationNotAllowed => targets.actor = actor_token(&h, "agent-7", 300),
+        Case::ActorExpired => {
+            allow_delegation(&h);
+            targets.actor = actor_token(&h, "agent-7", -61 - skew);
+        }
+        Case::ActorNotMayAct => {
+            allow_delegation(&h);
+            claims["may_act"] = json!({"sub": "agent-8"});
+            targets.actor = actor_token(&h, "agent-7", 300);
+        }
+        Case::MappingFailsAndTargetRefused => {
+            set_policy(&h, None, None, Some("claims.nope"));
+            targets.audiences = vec!["billing"];
+        }
         Case::KeysUnavailable => h.memory.keys.set(
             "issuer-1",
             Err(crate::keys::KeyError::Unavailable {
@@ -190,8 +382,19 @@ async fn decide_both(case: Case, skew: i64) -> (Explanation, Reply, Option<Value
         ),
     }
     let token = token.unwrap_or_else(|| h.idp.sign(&claims));
-    let explained = explain(&h, client, &token).await;
-    let reply = h.exchange((client, Some(SECRET)), &token).await;
+    let explained = explain_with(&h, client, &token, &targets).await;
+    let token_type = if targets.own {
+        "urn:ietf:params:oauth:token-type:access_token"
+    } else {
+        JWT
+    };
+    let mut params = vec![
+        ("grant_type", EXCHANGE),
+        ("subject_token", token.as_str()),
+        ("subject_token_type", token_type),
+    ];
+    params.extend(targets.params());
+    let reply = h.call(post(&params, (client, Some(SECRET)))).await;
     // The issued token's claims, as explain would show them (without `jti`).
     let issued = reply.body["access_token"].as_str().map(|token| {
         let mut claims = verified_claims(&h, token);

@@ -3,8 +3,11 @@
 //! network); the ports' contracts against the in-memory implementations (in [`contracts`]).
 
 mod admin_changes;
+mod chained;
 mod contracts;
+mod delegation;
 mod errors;
+mod exchange_policy;
 mod explain;
 mod policy;
 mod revocation;
@@ -83,6 +86,10 @@ fn application(client_id: &str, app_type: AppType, grants: &[GrantType]) -> Appl
             access_token_ttl_seconds: 600,
             refresh_token_ttl_seconds: 3600,
             enabled: true,
+            allowed_issuers: None,
+            allowed_audiences: Vec::new(),
+            allowed_scopes: Vec::new(),
+            delegation: None,
         },
         secret_hash: app_type
             .is_confidential()
@@ -153,11 +160,22 @@ impl Harness {
     }
 
     async fn exchange(&self, client: (&str, Option<&str>), subject: &str) -> Reply {
-        let params = [
+        self.exchange_with(client, subject, &[]).await
+    }
+
+    /// An exchange with more parameters (`audience`, `resource`, `scope`, …).
+    async fn exchange_with(
+        &self,
+        client: (&str, Option<&str>),
+        subject: &str,
+        more: &[(&str, &str)],
+    ) -> Reply {
+        let mut params = vec![
             ("grant_type", EXCHANGE),
             ("subject_token", subject),
             ("subject_token_type", JWT),
         ];
+        params.extend_from_slice(more);
         self.call(post(&params, client)).await
     }
 
@@ -197,10 +215,11 @@ fn assert_error(reply: &Reply, status: StatusCode, error: &str) {
     assert_eq!(reply.headers["cache-control"], "no-store");
 }
 
-/// The claims of an issued token, after checking its signature with the signer's key.
+/// The claims of an issued token, after checking its signature with the signer's key (its
+/// `aud` is each test's to check).
 fn verified_claims(h: &Harness, token: &str) -> Value {
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
-    validation.set_audience(&["web"]);
+    validation.validate_aud = false;
     validation.validate_exp = false;
     let data = jsonwebtoken::decode::<Value>(token, &h.memory.signer.decoding_key(), &validation)
         .expect("the issued token verifies with the published key");
@@ -230,6 +249,8 @@ async fn exchanges_a_valid_subject_token_for_a_signed_access_token() {
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["iss"], ORG_ISSUER);
     assert_eq!(claims["client_id"], "web");
+    assert_eq!(claims["aud"], "web", "no audience asked for: the client");
+    assert!(claims.get("scope").is_none() && reply.body.get("scope").is_none());
     assert_eq!(claims["idp"], ISSUER);
     assert_eq!(claims["iat"], NOW);
     assert_eq!(claims["exp"], NOW + 600);

@@ -128,6 +128,10 @@ async fn a_mapping_that_fails_refuses_naming_the_mapping_and_explain_agrees() {
         subject_token: &subject,
         subject_token_type: TokenType::Jwt,
         requested_token_type: TokenType::AccessToken,
+        audiences: vec![],
+        resources: vec![],
+        scope: None,
+        actor: None,
     };
     let explained = h
         .app

@@ -14,12 +14,12 @@ fn post_to(endpoint: &str, params: &[(&str, &str)], client: (&str, Option<&str>)
 }
 
 impl Harness {
-    async fn introspect(&self, client: (&str, Option<&str>), token: &str) -> Reply {
+    pub(super) async fn introspect(&self, client: (&str, Option<&str>), token: &str) -> Reply {
         self.call(post_to("introspect", &[("token", token)], client))
             .await
     }
 
-    async fn revoke(&self, client: (&str, Option<&str>), token: &str) -> Reply {
+    pub(super) async fn revoke(&self, client: (&str, Option<&str>), token: &str) -> Reply {
         self.call(post_to("revoke", &[("token", token)], client))
             .await
     }
@@ -32,7 +32,7 @@ impl Harness {
         (field("access_token"), field("refresh_token"))
     }
 
-    async fn active(&self, token: &str) -> bool {
+    pub(super) async fn active(&self, token: &str) -> bool {
         let reply = self.introspect(OTHER, token).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert_eq!(reply.headers["cache-control"], "no-store");
