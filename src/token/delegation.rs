@@ -3,7 +3,8 @@
 //! and the depth limit. The issued token's `act` is the actor's `{sub, idp}`, with the subject
 //! token's own `act` (prior actors) nested inside; the actor token's `act` is not copied.
 
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
 
 use super::explain::CHECKS;
 use super::grant::Checked;
@@ -58,8 +59,8 @@ impl TokenService {
         {
             return Err(refused("the actor token's issuer is not allowed to act"));
         }
-        let subject_claims = claims_of(subject);
-        if let Some(may_act) = subject_claims.get("may_act")
+        let subject_claims = delegation_claims(subject);
+        if let Some(may_act) = &subject_claims.may_act
             && !may_act_allows(
                 may_act,
                 &validated,
@@ -72,7 +73,7 @@ impl TokenService {
         }
         let prior = match principal {
             Some(principal) => principal.act.clone(),
-            None => subject_claims.get("act").cloned(),
+            None => subject_claims.act,
         };
         let mut act = json!({"sub": actor_principal.sub, "idp": actor_principal.idp});
         if let Some(prior) = prior {
@@ -90,10 +91,29 @@ impl TokenService {
     }
 }
 
-/// The verified claims of `subject`, for `may_act` and a prior `act`.
-fn claims_of(subject: &ValidatedSubject) -> Map<String, Value> {
+/// The subject token's `may_act` and `act` (prior actors), from its verified claims. A member
+/// that is present is kept as it is, `null` included (a `may_act` that is not an object names
+/// no actor).
+#[derive(Debug, Default, Deserialize)]
+struct DelegationClaims {
+    #[serde(default, deserialize_with = "present")]
+    may_act: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    act: Option<Value>,
+}
+
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// The delegation claims of `subject`: only those two are read from its claims (the others
+/// are skipped, not built).
+fn delegation_claims(subject: &ValidatedSubject) -> DelegationClaims {
     match subject.own() {
-        Some(own) => own.claims.clone(),
+        Some(own) => DelegationClaims {
+            may_act: own.claims.get("may_act").cloned(),
+            act: own.claims.get("act").cloned(),
+        },
         None => serde_json::from_slice(subject.claims_json()).unwrap_or_default(),
     }
 }
@@ -157,6 +177,22 @@ mod tests {
             depth(&json!({"sub": "a", "act": {"sub": "b", "act": {"sub": "c"}}})),
             3
         );
+    }
+
+    #[test]
+    fn delegation_claims_keep_present_members_null_included_and_skip_the_rest() {
+        let read = |json: &str| serde_json::from_str::<DelegationClaims>(json).unwrap();
+        let claims = read(r#"{"sub":"u","may_act":{"sub":"agent"},"act":{"sub":"p"},"x":[1]}"#);
+        assert_eq!(claims.may_act, Some(json!({"sub": "agent"})));
+        assert_eq!(claims.act, Some(json!({"sub": "p"})));
+        let null = read(r#"{"may_act":null}"#);
+        assert_eq!(
+            null.may_act,
+            Some(Value::Null),
+            "present, so it refuses every actor"
+        );
+        let absent = read(r#"{"sub":"u"}"#);
+        assert_eq!((absent.may_act, absent.act), (None, None));
     }
 
     #[test]
