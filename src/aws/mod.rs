@@ -18,6 +18,7 @@ pub mod table_batch;
 pub mod table_error;
 pub mod table_item;
 pub mod table_keys;
+pub mod table_transact;
 pub mod table_write;
 
 pub use sdk::{MAX_ATTEMPTS, dynamodb_client, kms_client, sdk_config, sdk_config_from};
