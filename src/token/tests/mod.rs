@@ -9,6 +9,7 @@ mod delegation;
 mod errors;
 mod exchange_policy;
 mod explain;
+mod explain_property;
 mod policy;
 mod revocation;
 
