@@ -59,7 +59,9 @@ export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port/lambda-url/token"
 export TRUSTGATE_ADMIN_AUTH=none
 export TRUSTGATE_ALLOW_INSECURE_JWKS=true
 local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY" >/dev/null || exit 1
-setsid cargo lambda watch -A 127.0.0.1 -P "$watch_port" >target/watch-test.log 2>&1 &
+# --ignore-changes: the functions under test are the ones just built; an edit to the sources
+# during the run must not rebuild them under the requests (a 20 s rebuild is a timeout).
+setsid cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$watch_port" >target/watch-test.log 2>&1 &
 WATCH_PID=$!
 local_aws answers --endpoint "http://127.0.0.1:$watch_port/" --timeout 60
 # One first request per function: watch starts each on its first request.
