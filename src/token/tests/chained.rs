@@ -4,7 +4,6 @@
 use super::*;
 use crate::domain::ids::ClientId;
 use crate::oauth::request::{ExchangeRequest, TokenType};
-use crate::token::explain::Outcome;
 
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 const DOWNSTREAM: (&str, Option<&str>) = ("downstream", Some(SECRET));
@@ -62,10 +61,7 @@ async fn failed(h: &Harness, client: &str, token: &str, scope: Option<&str>) -> 
     let explained = (h.app.service)
         .explain(&org(), &ClientId::new(client), &request)
         .await;
-    (explained.checks.iter())
-        .filter(|c| c.result == Outcome::Fail)
-        .map(|c| c.check)
-        .collect()
+    super::explain::failed(&explained)
 }
 
 #[tokio::test]

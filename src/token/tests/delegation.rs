@@ -87,10 +87,7 @@ impl Harness {
                 assert_eq!(check.result, Outcome::Pass, "{}", check.check);
             }
         }
-        (explained.checks.iter())
-            .filter(|c| c.result == Outcome::Fail)
-            .map(|c| c.check)
-            .collect()
+        super::explain::failed(&explained)
     }
 }
 

@@ -5,7 +5,6 @@
 use super::*;
 use crate::domain::ids::ClientId;
 use crate::oauth::request::{ExchangeRequest, TokenType};
-use crate::token::explain::Outcome;
 
 /// One form parameter.
 type Param<'a> = (&'a str, &'a str);
@@ -42,10 +41,7 @@ async fn failed_check(h: &Harness, subject: &str, more: &[(&str, &str)]) -> Vec<
     let explained = (h.app.service)
         .explain(&org(), &ClientId::new("web"), &request)
         .await;
-    (explained.checks.iter())
-        .filter(|c| c.result == Outcome::Fail)
-        .map(|c| c.check)
-        .collect()
+    super::explain::failed(&explained)
 }
 
 #[tokio::test]

@@ -9,7 +9,6 @@ use serde_json::json;
 use super::*;
 use crate::domain::ids::ClientId;
 use crate::oauth::request::{ExchangeRequest, TokenType};
-use crate::token::explain::Outcome;
 
 fn with_policy(
     h: &Harness,
@@ -138,13 +137,7 @@ async fn a_mapping_that_fails_refuses_naming_the_mapping_and_explain_agrees() {
         .service
         .explain(&org(), &ClientId::new("web"), &request)
         .await;
-    let failed: Vec<_> = explained
-        .checks
-        .iter()
-        .filter(|c| c.result == Outcome::Fail)
-        .map(|c| c.check)
-        .collect();
-    assert_eq!(failed, ["claim_mappings"]);
+    assert_eq!(super::explain::failed(&explained), ["claim_mappings"]);
     let reply = h.exchange(WEB, &subject).await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
     let description = reply.body["error_description"].as_str().unwrap();
