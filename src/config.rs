@@ -57,8 +57,9 @@ pub struct Config {
     pub table: String,
     /// External base URL without trailing slash, e.g. `https://sts.example.com`.
     pub public_url: String,
-    /// KMS key id, ARN or alias used to sign. `Some` whenever the function is [`Function::Token`].
-    pub signing_key: Option<String>,
+    /// KMS key id, ARN or alias used to sign (token) and whose public key verifies the
+    /// organization's own tokens (token, and admin's explain of a chained exchange).
+    pub signing_key: String,
     /// Keys still published in the JWKS during a rotation. Defaults to none.
     pub previous_signing_keys: Vec<String>,
     /// `None` means: derived from the key spec (RS256 for RSA keys, ES256 for ECC_NIST_P256).
@@ -118,13 +119,13 @@ impl Config {
         )
         .map_err(|problem| error(PUBLIC_URL, &problem))?;
 
-        let signing_key = get(SIGNING_KEY);
-        if function == Function::Token && signing_key.is_none() {
-            return Err(error(
-                SIGNING_KEY,
-                "required by the token function but not set",
-            ));
-        }
+        let signing_key = get(SIGNING_KEY).ok_or_else(|| {
+            let user = match function {
+                Function::Token => "the token function signs with it",
+                Function::Admin => "explain verifies the organization's own tokens with it",
+            };
+            error(SIGNING_KEY, &format!("required but not set ({user})"))
+        })?;
         let previous_signing_keys = match get(PREVIOUS_SIGNING_KEYS) {
             None => Vec::new(),
             Some(list) => {
@@ -256,8 +257,12 @@ mod tests {
     }
 
     #[test]
-    fn admin_does_not_need_a_signing_key() {
-        assert!(load(Function::Admin, &BASE[..2]).is_ok());
+    fn both_functions_need_the_signing_key() {
+        for function in [Function::Token, Function::Admin] {
+            let err = load(function, &BASE[..2]).unwrap_err();
+            assert_eq!(err.variable, SIGNING_KEY);
+        }
+        assert!(load(Function::Admin, &BASE).is_ok());
     }
 
     #[test]

@@ -184,3 +184,55 @@ async fn revoking_a_token_revokes_its_descendants_and_refuses_them_as_subjects()
     let reply = chain.send(&chain.downstream, &params).await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
 }
+
+/// Explain through the admin function verifies the organization's own tokens with the same
+/// published keys (KMS `GetPublicKey`, never `Sign`): its decision and error are the token
+/// endpoint's for the audience, for a scope beyond the subject's and for another client.
+#[tokio::test]
+async fn explain_in_the_admin_function_decides_a_chained_exchange_as_the_token_endpoint() {
+    use common::admin::{Admin, Settings};
+    let chain = Chain::new().await;
+    let admin = Admin::with(Settings {
+        auth_iam: false,
+        allow_insecure_jwks: true,
+    })
+    .await;
+    let parent = chain.parent().await;
+    let parent_token = parent.body["access_token"].as_str().unwrap();
+    let path = format!("/t/{}/api/token-exchange/explain", chain.stack.org);
+    for (client, scope, error) in [
+        (&chain.downstream, Some("read"), None),
+        (&chain.downstream, Some("admin"), Some("invalid_scope")),
+        (&chain.bystander, None, Some("invalid_request")),
+    ] {
+        let body = json!({"client_id": client.0.client_id, "subject_token": parent_token,
+                          "subject_token_type": ACCESS_TOKEN, "scope": scope});
+        let explained = admin.post(&path, body).await;
+        assert_eq!(explained.status, 200, "{:#}", explained.body);
+        let explained = explained.body;
+        let more: Vec<(&str, &str)> = scope.map(|s| ("scope", s)).into_iter().collect();
+        let reply = chain.chained(client, parent_token, &more).await;
+        match error {
+            None => {
+                assert_eq!(explained["decision"], "allow", "{explained:#}");
+                assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+                let token = reply.body["access_token"].as_str().unwrap();
+                let (_, issued) = chain
+                    .stack
+                    .verify_issued_to(token, &client.0.client_id)
+                    .await;
+                assert_eq!(explained["claims"]["sub"], issued["sub"]);
+                assert_eq!(explained["claims"]["scope"], issued["scope"]);
+            }
+            Some(error) => {
+                assert_eq!(explained["decision"], "deny", "{explained:#}");
+                assert_eq!(explained["error"]["error"], error);
+                assert_error(&reply, StatusCode::BAD_REQUEST, error);
+                assert_eq!(
+                    explained["error"]["error_description"],
+                    reply.body["error_description"]
+                );
+            }
+        }
+    }
+}

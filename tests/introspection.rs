@@ -95,6 +95,7 @@ impl Fixture {
             (config::TABLE, self.stack.app.table_name.clone()),
             (config::PUBLIC_URL, PUBLIC_URL.to_owned()),
             (config::ADMIN_AUTH, "none".to_owned()),
+            (config::SIGNING_KEY, common::admin::signing_key()),
         ];
         let lookup = |name: &str| {
             vars.iter()
@@ -102,7 +103,8 @@ impl Fixture {
                 .map(|(_, v)| v.clone())
         };
         let config = Config::from_lookup(Function::Admin, lookup).unwrap();
-        let admin = AdminApp::new(config, self.stack.app.table.clone());
+        let own_keys = std::sync::Arc::new(kms_signer(&self.stack.app, &config));
+        let admin = AdminApp::new(config, self.stack.app.table.clone(), own_keys);
         let request = lambda_http::http::Request::builder()
             .method("POST")
             .uri(format!("/t/{}/api/revocations", self.stack.org))

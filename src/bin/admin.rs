@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Error, Request, service_fn};
+use trustgate::aws::kms::KmsSigner;
 use trustgate::aws::table::Table;
 use trustgate::config::{AdminAuth, Config, Function};
 use trustgate::http::admin::AdminApp;
@@ -20,7 +21,14 @@ async fn main() -> Result<(), Error> {
     }
     let sdk = aws::sdk_config();
     let table = Table::new(aws::dynamodb_client(&sdk), config.table.clone());
-    let app = Arc::new(AdminApp::new(config, table));
+    // Only the public keys (GetPublicKey), for explain to verify the organization's own tokens.
+    let own_keys = KmsSigner::new(
+        aws::kms_client(&sdk),
+        config.signing_key.clone(),
+        config.previous_signing_keys.clone(),
+        config.signing_alg,
+    );
+    let app = Arc::new(AdminApp::new(config, table, Arc::new(own_keys)));
     lambda_http::run_concurrent(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(app.handle(request).await) }

@@ -21,10 +21,7 @@ async fn main() -> Result<(), Error> {
     let table = Table::new(aws::dynamodb_client(&sdk), config.table.clone());
     let signer = KmsSigner::new(
         aws::kms_client(&sdk),
-        config
-            .signing_key
-            .clone()
-            .expect("required for the token function"),
+        config.signing_key.clone(),
         config.previous_signing_keys.clone(),
         config.signing_alg,
     );

@@ -250,6 +250,25 @@ impl Unused {
     }
 }
 
+/// The signer explain is given where it runs apart from the token function (admin): the
+/// organization's published keys, to verify its own tokens (a chained exchange's subject or a
+/// `"self"` actor) exactly as the token endpoint does, and no signing.
+pub struct VerifyOnly(pub Arc<dyn Signer>);
+
+impl Signer for VerifyOnly {
+    fn current_key(&self) -> BoxFuture<'_, Result<Arc<SigningKey>, PortError>> {
+        self.0.current_key()
+    }
+
+    fn published_keys(&self) -> BoxFuture<'_, Result<Vec<Arc<SigningKey>>, PortError>> {
+        self.0.published_keys()
+    }
+
+    fn sign<'a>(&'a self, _: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, PortError>> {
+        Unused::refuse()
+    }
+}
+
 impl Signer for Unused {
     fn current_key(&self) -> BoxFuture<'_, Result<Arc<SigningKey>, PortError>> {
         Unused::refuse()

@@ -3,6 +3,7 @@
 //! to `AdminApp::handle`. No HTTP server is involved.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use trustgate::config::{self, Config, Function};
@@ -13,6 +14,11 @@ use super::{TestApp, unique};
 /// The IAM caller the events and these helpers present.
 pub const CALLER_ARN: &str = "arn:aws:sts::123456789012:assumed-role/TrustgateAdmin/alice";
 pub const PUBLIC_URL: &str = "https://sts.example.com";
+
+/// The signing key `make test` bootstrapped, whose public key the admin function reads.
+pub fn signing_key() -> String {
+    std::env::var("TRUSTGATE_SIGNING_KEY").expect("TRUSTGATE_SIGNING_KEY is set by make test")
+}
 
 /// How the admin function under test is configured.
 #[derive(Debug, Clone, Copy)]
@@ -92,10 +98,12 @@ impl Admin {
                 config::ALLOW_INSECURE_JWKS,
                 settings.allow_insecure_jwks.to_string(),
             ),
+            (config::SIGNING_KEY, signing_key()),
         ]);
         let config = Config::from_lookup(Function::Admin, |name| vars.get(name).cloned()).unwrap();
+        let own_keys = Arc::new(super::stack::kms_signer(&test, &config));
         Admin {
-            app: AdminApp::new(config, test.table.clone()),
+            app: AdminApp::new(config, test.table.clone(), own_keys),
             test,
         }
     }

@@ -52,10 +52,7 @@ pub fn config(app: &TestApp, extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<&str, String> = HashMap::from([
         (config::TABLE, app.table_name.clone()),
         (config::PUBLIC_URL, PUBLIC_URL.to_owned()),
-        (
-            config::SIGNING_KEY,
-            std::env::var("TRUSTGATE_SIGNING_KEY").unwrap(),
-        ),
+        (config::SIGNING_KEY, super::admin::signing_key()),
         (config::ALLOW_INSECURE_JWKS, "true".to_owned()),
     ]);
     for (k, v) in extra {
@@ -67,7 +64,7 @@ pub fn config(app: &TestApp, extra: &[(&str, &str)]) -> Config {
 pub fn kms_signer(app: &TestApp, config: &Config) -> KmsSigner {
     KmsSigner::new(
         app.kms.clone(),
-        config.signing_key.clone().unwrap(),
+        config.signing_key.clone(),
         config.previous_signing_keys.clone(),
         config.signing_alg,
     )

@@ -33,8 +33,9 @@ use crate::aws::table::Table;
 use crate::config::{AdminAuth, Config};
 use crate::domain::{now_epoch, rfc3339};
 use crate::keys::KeySource;
+use crate::ports::Signer;
 use crate::ports::SystemClock;
-use crate::token::explain::Unused;
+use crate::token::explain::{Unused, VerifyOnly};
 use crate::token::{Ports, TokenService};
 use error::ApiError;
 use routes::{Match, Operation, Params};
@@ -55,8 +56,9 @@ pub struct AdminApp {
 impl AdminApp {
     /// The admin function over `table`, with the token path for explain: records read fresh
     /// (no cache, so an operator sees a change at once), issuers' keys fetched like the token
-    /// function does, and none of the ports explain does not use ([`Unused`]).
-    pub fn new(config: Config, table: Table) -> AdminApp {
+    /// function does, the organization's own published keys from `own_keys` (never used to
+    /// sign: [`VerifyOnly`]), and none of the ports explain does not use ([`Unused`]).
+    pub fn new(config: Config, table: Table, own_keys: Arc<dyn Signer>) -> AdminApp {
         let mut explain_config = config.clone();
         explain_config.config_cache_ttl = Duration::ZERO;
         let ports = Ports {
@@ -67,7 +69,7 @@ impl AdminApp {
             lineage: Arc::new(table.clone()),
             refresh_reads: Arc::new(Unused),
             failure_log: Arc::new(Unused),
-            signer: Arc::new(Unused),
+            signer: Arc::new(VerifyOnly(own_keys)),
             keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
             clock: Arc::new(SystemClock),
         };
