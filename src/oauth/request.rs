@@ -20,6 +20,11 @@ impl TokenType {
     pub const JWT: &'static str = "urn:ietf:params:oauth:token-type:jwt";
     pub const ID_TOKEN: &'static str = "urn:ietf:params:oauth:token-type:id_token";
     pub const ACCESS_TOKEN: &'static str = "urn:ietf:params:oauth:token-type:access_token";
+    /// Every type accepted as `subject_token_type` or `actor_token_type` (discovery lists them).
+    pub const PRESENTED: &'static [&'static str] =
+        &[TokenType::JWT, TokenType::ID_TOKEN, TokenType::ACCESS_TOKEN];
+    /// The `requested_token_type` values Trustgate issues: an access token, which is a JWT.
+    pub const REQUESTED: &'static [&'static str] = &[TokenType::ACCESS_TOKEN, TokenType::JWT];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -141,7 +146,7 @@ fn exchange<'f>(form: &'f Form<'_>) -> Result<ExchangeRequest<'f>, OAuthError> {
     let requested_token_type = match form.get("requested_token_type")? {
         None => TokenType::AccessToken,
         Some(raw) => match TokenType::parse(raw) {
-            Some(t @ (TokenType::AccessToken | TokenType::Jwt)) => t,
+            Some(t) if TokenType::REQUESTED.contains(&t.as_str()) => t,
             _ => {
                 return Err(OAuthError::invalid_request(
                     "unsupported requested_token_type",
@@ -268,6 +273,37 @@ mod tests {
             "{EXCHANGE}&client_id=c&subject_token=a.b.c&subject_token_type={jwt}&actor_token=%0A"
         );
         assert!(parse(&blank_actor).is_ok());
+    }
+
+    /// Discovery publishes `PRESENTED` and `REQUESTED`: each is exactly what the parser takes.
+    #[test]
+    fn the_published_token_types_are_the_accepted_ones() {
+        let registry = [
+            TokenType::JWT,
+            TokenType::ID_TOKEN,
+            TokenType::ACCESS_TOKEN,
+            "urn:ietf:params:oauth:token-type:refresh_token",
+            "urn:ietf:params:oauth:token-type:saml2",
+        ];
+        let jwt = TokenType::JWT;
+        for urn in registry {
+            let subject =
+                format!("{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={urn}");
+            let actor = format!(
+                "{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={jwt}&actor_token=y&actor_token_type={urn}"
+            );
+            let requested = format!(
+                "{EXCHANGE}&client_id=c&subject_token=x&subject_token_type={jwt}&requested_token_type={urn}"
+            );
+            let presented = TokenType::PRESENTED.contains(&urn);
+            assert_eq!(parse(&subject).is_ok(), presented, "{urn}");
+            assert_eq!(parse(&actor).is_ok(), presented, "{urn}");
+            assert_eq!(
+                parse(&requested).is_ok(),
+                TokenType::REQUESTED.contains(&urn),
+                "{urn}"
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::{TokenError, TokenService};
 use crate::domain::application::GrantType;
 use crate::domain::organization::OrgName;
 use crate::domain::signing_key::Jwk;
+use crate::oauth::request::TokenType;
 
 /// RFC 8414 / OpenID Connect Discovery metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,6 +24,12 @@ pub struct Metadata {
     /// RFC 7009 (RFC 8414 §2).
     pub revocation_endpoint: String,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 8693 has no metadata of its own (RFC 8414 §2 allows more): the `subject_token_type`
+    /// values the token endpoint accepts, `actor_token_type` likewise, and the
+    /// `requested_token_type` values it can issue.
+    pub token_exchange_subject_token_types_supported: &'static [&'static str],
+    pub token_exchange_actor_token_types_supported: &'static [&'static str],
+    pub token_exchange_requested_token_types_supported: &'static [&'static str],
 }
 
 /// RFC 7517 §5 JWK Set.
@@ -69,6 +76,9 @@ impl TokenService {
                 "client_secret_post",
                 "none",
             ],
+            token_exchange_subject_token_types_supported: TokenType::PRESENTED,
+            token_exchange_actor_token_types_supported: TokenType::PRESENTED,
+            token_exchange_requested_token_types_supported: TokenType::REQUESTED,
         }
     }
 }

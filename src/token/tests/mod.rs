@@ -27,6 +27,7 @@ use crate::domain::application::{
 use crate::domain::issuer::{Algorithm, IssuerSettings, TrustedIssuer};
 use crate::domain::organization::OrgName;
 use crate::http::token::TokenApp;
+use crate::oauth::request::TokenType;
 use crate::secret::Secret;
 use crate::testing::{InMemory, TestIdp};
 
@@ -393,6 +394,19 @@ async fn publishes_the_signing_key_and_metadata_of_existing_organizations() {
     assert_eq!(
         metadata.body["revocation_endpoint_auth_methods_supported"],
         json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    let types = json!([TokenType::JWT, TokenType::ID_TOKEN, TokenType::ACCESS_TOKEN]);
+    assert_eq!(
+        metadata.body["token_exchange_subject_token_types_supported"],
+        types
+    );
+    assert_eq!(
+        metadata.body["token_exchange_actor_token_types_supported"],
+        types
+    );
+    assert_eq!(
+        metadata.body["token_exchange_requested_token_types_supported"],
+        json!([TokenType::ACCESS_TOKEN, TokenType::JWT])
     );
     assert_eq!(
         h.call(get("/t/nobody/oauth2/jwks")).await.status,
