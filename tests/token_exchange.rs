@@ -500,12 +500,7 @@ async fn unreachable_kms_or_dynamodb_answers_503_with_retry_after() {
     let (dead_dynamodb, dead_kms_client) = dead_clients(&dead_endpoint()).await;
     let config = config(&stack.app, &[]);
 
-    let dead_kms = KmsSigner::new(
-        dead_kms_client,
-        config.signing_key.clone().unwrap(),
-        vec![],
-        None,
-    );
+    let dead_kms = KmsSigner::new(dead_kms_client, config.signing_key.clone(), vec![], None);
     let app = token_app(
         &stack.app,
         config.clone(),
@@ -817,6 +812,14 @@ async fn documented_events_reach_their_routes() {
     )
     .await;
     assert_error(&example, StatusCode::UNAUTHORIZED, "invalid_client");
+    // The delegated example (actor_token, audience) parses as a request: only its example
+    // credentials are refused.
+    let delegated = call(
+        &stack.token,
+        load(include_str!("../events/token-exchange-delegated.json")),
+    )
+    .await;
+    assert_error(&delegated, StatusCode::UNAUTHORIZED, "invalid_client");
     let fresh = stack.exchange_request(&RSA_2048.sign_with(
         Algorithm::RS256,
         Some("rsa-1"),
