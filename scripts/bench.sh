@@ -9,6 +9,9 @@
 # time, so with one server a DynamoDB read and a KMS Sign that the function makes concurrently
 # (the configuration generation read beside the signing) would queue behind each other.
 # BENCH_AWS=shared is the single server of `make dev` (the layout of the earlier figures).
+# With split, each moto is pinned to a core of its own (BENCH_PIN=0 leaves them to the
+# scheduler): on a 2-core machine two Python emulators otherwise take CPU from each other, so a
+# read beside a Sign slows the Sign, which real DynamoDB and KMS (separate fleets) never do.
 set -euo pipefail
 source "$(dirname "$0")/venv.sh"
 cd "$ROOT"
@@ -78,6 +81,12 @@ if [ "$aws_layout" = split ]; then
   start_moto "$kms_port" target/moto-bench-kms.log
   KMS_MOTO_PID="$MOTO_PID"
   MOTO_PID="$pid_of_first"
+  if [ "${BENCH_PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    # -a: every thread of each server. The functions and the benchmark stay unpinned.
+    taskset -a -p -c 0 "$KMS_MOTO_PID" >/dev/null
+    taskset -a -p -c 1 "$MOTO_PID" >/dev/null
+    echo "==> KMS moto pinned to CPU 0, DynamoDB moto to CPU 1"
+  fi
 fi
 watch_port="$(local_aws free-port)"
 
