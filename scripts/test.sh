@@ -44,7 +44,7 @@ cargo_status=$?
 if [ $# -eq 0 ]; then
   # Stack use differs between debug and optimized code: the policy bounds are shown in both.
   echo "==> the policy bounds in an optimized build (profile release-checks)"
-  cargo test --locked --profile release-checks --lib domain::policy || cargo_status=1
+  cargo test --locked --profile release-checks -p trustgate-policy --lib || cargo_status=1
 fi
 [ $bench_status -ne 0 ] && cargo_status=$bench_status
 [ $# -gt 0 ] && exit $cargo_status

@@ -286,7 +286,7 @@ impl IssuerSettings {
     pub const CLOCK_SKEW_RANGE: RangeInclusive<u32> = 0..=300;
     pub const MAX_TOKEN_AGE_RANGE: RangeInclusive<u64> = 1..=31_536_000;
 
-    /// Compiles `condition`, `subject` and `claim_mappings` (src/domain/policy).
+    /// Compiles `condition`, `subject` and `claim_mappings` (policy/, the `trustgate-policy` crate).
     pub fn policy(&self) -> Result<IssuerPolicy, PolicyError> {
         IssuerPolicy::compile(
             self.condition.as_deref(),

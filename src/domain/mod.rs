@@ -11,7 +11,8 @@ pub mod issuer;
 pub mod jose_object;
 pub mod lockout;
 pub mod organization;
-pub mod policy;
+/// The trusted-issuer policy in CEL, a crate of its own (policy/).
+pub use trustgate_policy as policy;
 pub mod presented_token;
 pub mod public_key;
 pub mod refresh_token;

@@ -1,4 +1,4 @@
-//! The bounds of src/domain/policy/limits.rs, each refused with a message in bounded time,
+//! The bounds of policy/src/limits.rs, each refused with a message in bounded time,
 //! and the stack measurements behind them, in the debug build the tests run in.
 
 use std::collections::BTreeMap;
@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::*;
-use crate::domain::policy::tests::{compile_error, condition, policy, run};
-use crate::domain::policy::{IssuerPolicy, PolicyStep, compile_one};
+use crate::tests::{compile_error, condition, policy, run};
+use crate::{IssuerPolicy, PolicyStep, compile_one};
 
 #[test]
 fn an_expression_over_4096_characters_is_refused_before_parsing() {
