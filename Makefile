@@ -1,4 +1,4 @@
-.PHONY: dev test check demo bench bench-exchange fmt lint lint-infra clean
+.PHONY: dev test check demo bench bench-exchange bench-instructions fmt lint lint-infra clean
 
 ## Run both functions locally against the emulator (127.0.0.1:9000, moto on 4566).
 dev:
@@ -24,6 +24,10 @@ bench:
 ## BENCH_RUNS (default 5) runs of each pair; each ratio's median, min and max over them.
 bench-exchange:
 	cargo bench --locked --bench exchange
+
+## The same budgets in instructions (callgrind): figures that do not move with the host's load.
+bench-instructions:
+	@bash scripts/bench_instructions.sh
 
 fmt:
 	cargo fmt --all

@@ -112,6 +112,9 @@ fn main() {
         ("rs256+policy", RSA_2048, "rsa-1", &policy_app, false),
         ("rs256+actor", RSA_2048, "rsa-1", &delegated_app, true),
     ];
+    if let Ok(spec) = std::env::var("BENCH_INSTRUCTIONS") {
+        return repeat_for_callgrind(&spec, &rt, &cases, &keys, &issuer);
+    }
     for (name, key, kid, app, delegated) in ratios::interleaved(ratios::runs(), &cases) {
         let subject = subject_token(key, kid);
         let actor = delegated.then(|| actor_token(key, kid));
@@ -281,6 +284,63 @@ fn subject_token(key: TestKey, kid: &str) -> String {
         "nonce": "n-0S6_WzA2Mj", "azp": "s6BhdRkqt3",
     });
     key.sign_with(key.alg, Some(kid), &claims)
+}
+
+/// `BENCH_INSTRUCTIONS=case,part,n` (scripts/bench_instructions.sh, under callgrind): one
+/// case's exchange, or one verify of its subject token, `n` times after the warm-up, and
+/// nothing else; `part` = `none` does the same set-up (the warm-up, `n` requests built) without
+/// them, so the difference of two counts is what `n` of them cost, in instructions.
+fn repeat_for_callgrind(
+    spec: &str,
+    rt: &tokio::runtime::Runtime,
+    cases: &[(&str, TestKey, &str, &TokenApp, bool)],
+    keys: &KeySource,
+    issuer: &TrustedIssuer,
+) {
+    let [case, part, n] = spec.split(',').collect::<Vec<_>>()[..] else {
+        panic!("BENCH_INSTRUCTIONS is case,part,n (e.g. rs256,exchange,300), not {spec:?}");
+    };
+    let n: usize = n.parse().expect("BENCH_INSTRUCTIONS: n is a number");
+    let &(_, key, kid, app, delegated) = (cases.iter().find(|c| c.0 == case))
+        .unwrap_or_else(|| panic!("BENCH_INSTRUCTIONS: no case {case}"));
+    let subject = subject_token(key, kid);
+    let actor = delegated.then(|| actor_token(key, kid));
+    let status = rt
+        .block_on(app.handle(exchange_request_for(&subject, actor.as_deref())))
+        .status();
+    assert_eq!(status, StatusCode::OK, "the warm-up exchange succeeds");
+    let verification = (rt
+        .block_on(keys.keys_for(issuer, Some(kid), key.alg))
+        .unwrap())
+    .remove(0);
+    let (signing_input, signature) = subject.rsplit_once('.').unwrap();
+    let requests: Vec<Request> = (0..n)
+        .map(|_| exchange_request_for(&subject, actor.as_deref()))
+        .collect();
+    match part {
+        "none" => drop(std::hint::black_box(requests)),
+        "exchange" => {
+            for request in requests {
+                let response = rt.block_on(app.handle(request));
+                assert_eq!(response.status(), StatusCode::OK);
+            }
+        }
+        "verify" => {
+            let alg = key.alg.jsonwebtoken();
+            for _ in 0..n {
+                let signature = std::hint::black_box(signature);
+                let valid = jsonwebtoken::crypto::verify(
+                    signature,
+                    signing_input.as_bytes(),
+                    &verification.key,
+                    alg,
+                );
+                assert!(valid.unwrap());
+            }
+            drop(requests);
+        }
+        other => panic!("BENCH_INSTRUCTIONS: part is none, exchange or verify, not {other}"),
+    }
 }
 
 /// An agent's own token from the same issuer, to act for the subject (delegation).
