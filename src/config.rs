@@ -16,6 +16,8 @@ pub const SIGNING_ALG: &str = "TRUSTGATE_SIGNING_ALG";
 pub const ADMIN_AUTH: &str = "TRUSTGATE_ADMIN_AUTH";
 pub const ALLOW_INSECURE_JWKS: &str = "TRUSTGATE_ALLOW_INSECURE_JWKS";
 pub const CONFIG_CACHE_SECONDS: &str = "TRUSTGATE_CONFIG_CACHE_SECONDS";
+pub const SIGNING_MODE: &str = "TRUSTGATE_SIGNING_MODE";
+pub const WRAPPING_KEY: &str = "TRUSTGATE_WRAPPING_KEY";
 
 /// Which Lambda function is starting: some variables are required by one function only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +35,13 @@ pub enum SigningAlg {
 }
 
 impl SigningAlg {
+    /// The algorithm named `name` (its JOSE name, as [`SigningAlg::as_str`] gives it).
+    pub fn parse(name: &str) -> Option<SigningAlg> {
+        [SigningAlg::RS256, SigningAlg::PS256, SigningAlg::ES256]
+            .into_iter()
+            .find(|alg| alg.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SigningAlg::RS256 => "RS256",
@@ -40,6 +49,17 @@ impl SigningAlg {
             SigningAlg::ES256 => "ES256",
         }
     }
+}
+
+/// How access tokens are signed (contract, "Signing modes").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigningMode {
+    /// One KMS `Sign` per token with [`Config::signing_key`].
+    Kms,
+    /// Trustgate's own keys (see [`crate::envelope`]), kept in the table encrypted under the
+    /// symmetric KMS key `wrapping_key` and used in-process: no KMS call per token, so neither
+    /// KMS's latency nor its request quota bounds the exchanges.
+    Envelope { wrapping_key: String },
 }
 
 /// How the admin API authenticates its callers.
@@ -57,9 +77,12 @@ pub struct Config {
     pub table: String,
     /// External base URL without trailing slash, e.g. `https://sts.example.com`.
     pub public_url: String,
+    /// Defaults to [`SigningMode::Kms`].
+    pub signing_mode: SigningMode,
     /// KMS key id, ARN or alias used to sign (token) and whose public key verifies the
-    /// organization's own tokens (token, and admin's explain of a chained exchange).
-    pub signing_key: String,
+    /// organization's own tokens (token, and admin's explain of a chained exchange). `Some`
+    /// whenever the mode is [`SigningMode::Kms`].
+    pub signing_key: Option<String>,
     /// Keys still published in the JWKS during a rotation. Defaults to none.
     pub previous_signing_keys: Vec<String>,
     /// `None` means: derived from the key spec (RS256 for RSA keys, ES256 for ECC_NIST_P256).
@@ -119,13 +142,18 @@ impl Config {
         )
         .map_err(|problem| error(PUBLIC_URL, &problem))?;
 
-        let signing_key = get(SIGNING_KEY).ok_or_else(|| {
+        let signing_mode = signing_mode(&get)?;
+        let signing_key = get(SIGNING_KEY);
+        if signing_mode == SigningMode::Kms && signing_key.is_none() {
             let user = match function {
                 Function::Token => "the token function signs with it",
                 Function::Admin => "explain verifies the organization's own tokens with it",
             };
-            error(SIGNING_KEY, &format!("required but not set ({user})"))
-        })?;
+            return Err(error(
+                SIGNING_KEY,
+                &format!("required in kms signing mode but not set ({user})"),
+            ));
+        }
         let previous_signing_keys = match get(PREVIOUS_SIGNING_KEYS) {
             None => Vec::new(),
             Some(list) => {
@@ -136,13 +164,7 @@ impl Config {
                 keys
             }
         };
-        let signing_alg = match get(SIGNING_ALG).as_deref() {
-            None => None,
-            Some("RS256") => Some(SigningAlg::RS256),
-            Some("PS256") => Some(SigningAlg::PS256),
-            Some("ES256") => Some(SigningAlg::ES256),
-            Some(_) => return Err(error(SIGNING_ALG, "must be RS256, PS256 or ES256")),
-        };
+        let signing_alg = signing_alg(&get)?;
         let admin_auth = match get(ADMIN_AUTH).as_deref() {
             None | Some("iam") => AdminAuth::Iam,
             Some("none") => AdminAuth::None,
@@ -169,6 +191,7 @@ impl Config {
         Ok(Config {
             table,
             public_url,
+            signing_mode,
             signing_key,
             previous_signing_keys,
             signing_alg,
@@ -195,6 +218,80 @@ impl Config {
         issuer.push_str(org);
         issuer.push_str("/oauth2/token");
         issuer
+    }
+}
+
+/// What the `rotate` function reads: it needs neither the public URL nor a signing key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationConfig {
+    pub table: String,
+    /// The symmetric KMS key new signing keys are encrypted under ([`WRAPPING_KEY`]).
+    pub wrapping_key: String,
+    /// The algorithm of the keys it makes. Defaults to RS256 (an RSA-2048 key), which every
+    /// JOSE library verifies; ES256 makes P-256 keys.
+    pub signing_alg: SigningAlg,
+}
+
+impl RotationConfig {
+    pub fn from_env() -> Result<RotationConfig, ConfigError> {
+        RotationConfig::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`. An empty value counts as unset.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<RotationConfig, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(RotationConfig {
+            table: get(TABLE).ok_or_else(|| ConfigError::new(TABLE, "required but not set"))?,
+            wrapping_key: get(WRAPPING_KEY).ok_or_else(|| {
+                ConfigError::new(
+                    WRAPPING_KEY,
+                    "required by the rotate function (the key new signing keys are encrypted under)",
+                )
+            })?,
+            signing_alg: signing_alg(&get)?.unwrap_or(SigningAlg::RS256),
+        })
+    }
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, problem: &str) -> ConfigError {
+        ConfigError {
+            variable,
+            problem: problem.to_owned(),
+        }
+    }
+}
+
+fn signing_alg(get: &impl Fn(&str) -> Option<String>) -> Result<Option<SigningAlg>, ConfigError> {
+    match get(SIGNING_ALG) {
+        None => Ok(None),
+        Some(name) => SigningAlg::parse(&name)
+            .map(Some)
+            .ok_or_else(|| ConfigError::new(SIGNING_ALG, "must be RS256, PS256 or ES256")),
+    }
+}
+
+/// [`SIGNING_MODE`], with the wrapping key envelope mode needs (contract: "required with
+/// `envelope`"; admin, which only reads the published keys, is held to it too, so one set of
+/// variables configures both functions).
+fn signing_mode(get: &impl Fn(&str) -> Option<String>) -> Result<SigningMode, ConfigError> {
+    match get(SIGNING_MODE).as_deref() {
+        None | Some("kms") => Ok(SigningMode::Kms),
+        Some("envelope") => match get(WRAPPING_KEY) {
+            Some(wrapping_key) => Ok(SigningMode::Envelope { wrapping_key }),
+            None => Err(ConfigError::new(
+                WRAPPING_KEY,
+                "required with TRUSTGATE_SIGNING_MODE=envelope (the symmetric KMS key the \
+                 signing keys are encrypted under)",
+            )),
+        },
+        Some(_) => Err(ConfigError::new(SIGNING_MODE, "must be kms or envelope")),
     }
 }
 
@@ -302,5 +399,67 @@ mod tests {
         assert_eq!(config.admin_auth, AdminAuth::None);
         assert!(config.allow_insecure_jwks);
         assert_eq!(config.config_cache_ttl, Duration::ZERO);
+    }
+
+    #[test]
+    fn kms_signing_is_the_default() {
+        let config = load(Function::Token, &BASE).unwrap();
+        assert_eq!(config.signing_mode, SigningMode::Kms);
+        let mut vars = BASE.to_vec();
+        vars.push((SIGNING_MODE, "kms"));
+        assert_eq!(
+            load(Function::Token, &vars).unwrap().signing_mode,
+            SigningMode::Kms
+        );
+    }
+
+    #[test]
+    fn envelope_mode_needs_the_wrapping_key_and_no_signing_key() {
+        let without_key = [BASE[0], BASE[1], (SIGNING_MODE, "envelope")];
+        for function in [Function::Token, Function::Admin] {
+            let err = load(function, &without_key).unwrap_err();
+            assert_eq!(err.variable, WRAPPING_KEY);
+            assert!(err.to_string().contains("TRUSTGATE_WRAPPING_KEY"), "{err}");
+            assert!(err.to_string().contains("envelope"), "{err}");
+        }
+        let mut vars = without_key.to_vec();
+        vars.push((WRAPPING_KEY, "alias/trustgate-wrapping"));
+        let config = load(Function::Token, &vars).unwrap();
+        assert_eq!(
+            config.signing_mode,
+            SigningMode::Envelope {
+                wrapping_key: "alias/trustgate-wrapping".into()
+            }
+        );
+        assert_eq!(config.signing_key, None);
+        // kms mode still needs its key.
+        let err = load(Function::Token, &[BASE[0], BASE[1], (SIGNING_MODE, "kms")]).unwrap_err();
+        assert_eq!(err.variable, SIGNING_KEY);
+        let err = load(
+            Function::Token,
+            &[BASE[0], BASE[1], (SIGNING_MODE, "local")],
+        );
+        assert_eq!(err.unwrap_err().variable, SIGNING_MODE);
+    }
+
+    #[test]
+    fn the_rotate_function_needs_the_table_and_the_wrapping_key() {
+        let rotation = |vars: &[(&str, &str)]| {
+            let map: HashMap<&str, &str> = vars.iter().copied().collect();
+            RotationConfig::from_lookup(|name| map.get(name).map(|v| v.to_string()))
+        };
+        let err = rotation(&[(TABLE, "trustgate")]).unwrap_err();
+        assert_eq!(err.variable, WRAPPING_KEY);
+        assert!(err.to_string().contains("TRUSTGATE_WRAPPING_KEY"));
+        assert_eq!(
+            rotation(&[(WRAPPING_KEY, "k")]).unwrap_err().variable,
+            TABLE
+        );
+        let config = rotation(&[(TABLE, "t"), (WRAPPING_KEY, "k")]).unwrap();
+        assert_eq!(config.signing_alg, SigningAlg::RS256);
+        let config = rotation(&[(TABLE, "t"), (WRAPPING_KEY, "k"), (SIGNING_ALG, "ES256")]);
+        assert_eq!(config.unwrap().signing_alg, SigningAlg::ES256);
+        let err = rotation(&[(TABLE, "t"), (WRAPPING_KEY, "k"), (SIGNING_ALG, "EdDSA")]);
+        assert_eq!(err.unwrap_err().variable, SIGNING_ALG);
     }
 }

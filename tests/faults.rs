@@ -257,7 +257,7 @@ async fn app_through(
     };
     let signer = KmsSigner::new(
         kms_client,
-        config.signing_key.clone(),
+        config.signing_key.clone().unwrap(),
         vec![],
         config.signing_alg,
     );

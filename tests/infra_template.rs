@@ -1204,7 +1204,7 @@ fn the_deployed_environment_parses_as_the_functions_parse_it() {
         "https://trustgate-httpapi.execute-api.us-east-1.amazonaws.com"
     );
     assert_eq!(token.table, "trustgate-table");
-    assert!(token.signing_key.contains("SigningKey"));
+    assert!(token.signing_key.as_deref().unwrap().contains("SigningKey"));
     assert!(token.previous_signing_keys.is_empty());
     assert_eq!(token.signing_alg, Some(SigningAlg::RS256));
     assert!(!token.allow_insecure_jwks);

@@ -500,7 +500,12 @@ async fn unreachable_kms_or_dynamodb_answers_503_with_retry_after() {
     let (dead_dynamodb, dead_kms_client) = dead_clients(&dead_endpoint()).await;
     let config = config(&stack.app, &[]);
 
-    let dead_kms = KmsSigner::new(dead_kms_client, config.signing_key.clone(), vec![], None);
+    let dead_kms = KmsSigner::new(
+        dead_kms_client,
+        config.signing_key.clone().unwrap(),
+        vec![],
+        None,
+    );
     let app = token_app(
         &stack.app,
         config.clone(),

@@ -24,7 +24,10 @@ async fn main() -> Result<(), Error> {
     // Only the public keys (GetPublicKey), for explain to verify the organization's own tokens.
     let own_keys = KmsSigner::new(
         aws::kms_client(&sdk),
-        config.signing_key.clone(),
+        config
+            .signing_key
+            .clone()
+            .expect("required in kms signing mode"),
         config.previous_signing_keys.clone(),
         config.signing_alg,
     );

@@ -21,7 +21,10 @@ async fn main() -> Result<(), Error> {
     let table = Table::new(aws::dynamodb_client(&sdk), config.table.clone());
     let signer = KmsSigner::new(
         aws::kms_client(&sdk),
-        config.signing_key.clone(),
+        config
+            .signing_key
+            .clone()
+            .expect("required in kms signing mode"),
         config.previous_signing_keys.clone(),
         config.signing_alg,
     );

@@ -64,7 +64,7 @@ pub fn config(app: &TestApp, extra: &[(&str, &str)]) -> Config {
 pub fn kms_signer(app: &TestApp, config: &Config) -> KmsSigner {
     KmsSigner::new(
         app.kms.clone(),
-        config.signing_key.clone(),
+        config.signing_key.clone().expect("kms signing mode"),
         config.previous_signing_keys.clone(),
         config.signing_alg,
     )
