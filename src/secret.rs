@@ -30,9 +30,38 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Secret bytes (a decrypted private key): `Debug` prints `[redacted]`, and the bytes are
+/// overwritten with zeros when dropped, so the plaintext lives no longer than it is used.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretBytes(zeroize::Zeroizing<Vec<u8>>);
+
+impl SecretBytes {
+    pub fn new(value: Vec<u8>) -> SecretBytes {
+        SecretBytes(zeroize::Zeroizing::new(value))
+    }
+
+    /// The plaintext. Never pass it to a log macro or an error message.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_bytes_never_show_the_value() {
+        let secret = SecretBytes::new(b"hunter2".to_vec());
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+        assert_eq!(secret.expose(), b"hunter2");
+    }
 
     #[test]
     fn debug_and_display_never_show_the_value() {

@@ -4,11 +4,13 @@ pub mod access_token;
 pub mod address;
 pub mod application;
 pub mod certificate;
+pub mod envelope_key;
 pub mod exchange_policy;
 pub mod ids;
 pub mod input;
 pub mod issuer;
 pub mod jose_object;
+pub mod key_pair;
 pub mod lockout;
 pub mod organization;
 /// The trusted-issuer policy in CEL, a crate of its own (policy/).
