@@ -8,6 +8,7 @@
 //! - [`aws`]: everything that talks to AWS: SDK set-up, the DynamoDB table and its key design,
 //!   the ports' DynamoDB and KMS implementations.
 //! - [`keys`]: trusted issuers' verification keys (JWKS fetching and caching, certificates).
+//! - [`envelope`]: envelope signing, Trustgate's own signing keys and their rotation.
 //! - [`http`]: request → response for the `token` and `admin` functions.
 //! - [`cache`]: the time-bounded record cache of warm functions.
 //! - [`telemetry`]: logging set-up shared by the binaries; [`metrics`]: AWS
@@ -18,6 +19,7 @@ pub mod aws;
 pub mod cache;
 pub mod config;
 pub mod domain;
+pub mod envelope;
 pub mod http;
 pub mod keys;
 pub mod metrics;

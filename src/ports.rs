@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::domain::application::Application;
+use crate::domain::envelope_key::StoredKey;
 use crate::domain::ids::{ClientId, IssuerId};
 use crate::domain::issuer::{Algorithm, TrustedIssuer};
 use crate::domain::organization::OrgName;
@@ -16,6 +17,7 @@ use crate::domain::revocation::{AccessTokenRef, RevocationQuery, RevocationState
 use crate::domain::signing_key::SigningKey;
 pub use crate::keys::KeyError;
 use crate::keys::VerificationKey;
+use crate::secret::SecretBytes;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -39,6 +41,47 @@ pub trait Signer: Send + Sync {
     /// The JWS signature (RFC 7515 §5.1) over `signing_input` with the current key, in the
     /// JOSE form of its algorithm (for ES256 the 64-byte `r || s`).
     fn sign<'a>(&'a self, signing_input: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, PortError>>;
+}
+
+/// Envelope signing keys as stored (the table; contract, "Signing modes"), read by the token
+/// function's [`crate::envelope::EnvelopeSigner`] and by the rotation.
+pub trait SigningKeyRecords: Send + Sync {
+    /// Every stored key whose publication has not ended, in one read.
+    fn signing_keys(&self) -> BoxFuture<'_, Result<Vec<StoredKey>, PortError>>;
+}
+
+/// Writes envelope signing keys: the rotation only (the token function never writes them).
+pub trait SigningKeyWriter: Send + Sync {
+    /// Stores `new` unless a key with its `seq` exists and, in the same transaction, `retire`
+    /// (the newest key so far, its `retire_after` now set) unless that key was retired already.
+    /// `Ok(false)` and nothing written when either condition fails: another rotation won.
+    fn add_signing_key<'a>(
+        &'a self,
+        new: &'a StoredKey,
+        retire: Option<&'a StoredKey>,
+    ) -> BoxFuture<'a, Result<bool, PortError>>;
+}
+
+/// Decrypts envelope private keys (KMS `Decrypt` under the wrapping key).
+pub trait KeyUnwrapper: Send + Sync {
+    /// The PKCS#8 private key of `kid` from its stored ciphertext. The encryption context names
+    /// `kid` (and the table): a ciphertext moved to another key's record does not decrypt.
+    fn unwrap_key<'a>(
+        &'a self,
+        kid: &'a str,
+        wrapped: &'a [u8],
+    ) -> BoxFuture<'a, Result<SecretBytes, PortError>>;
+}
+
+/// Encrypts envelope private keys (KMS `Encrypt` under the wrapping key): the rotation only.
+pub trait KeyWrapper: Send + Sync {
+    /// The ciphertext of `pkcs8`, the private key of `kid`, with the encryption context
+    /// [`KeyUnwrapper::unwrap_key`] checks.
+    fn wrap_key<'a>(
+        &'a self,
+        kid: &'a str,
+        pkcs8: &'a SecretBytes,
+    ) -> BoxFuture<'a, Result<Vec<u8>, PortError>>;
 }
 
 /// Whether a read may be answered from a warm function's cache (see

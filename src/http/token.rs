@@ -183,7 +183,8 @@ fn unknown_organization(org: &OrgName) -> Response<Body> {
     super::Problem::new(StatusCode::NOT_FOUND, format!("no organization {org}")).into_response()
 }
 
-/// Public documents: caches may keep them five minutes.
+/// Public documents: caches may keep them five minutes (the envelope signer's key set lifetime,
+/// [`crate::domain::envelope_key::KEY_SET_REFRESH_SECONDS`], is held equal to it).
 fn cacheable(mut response: Response<Body>) -> Response<Body> {
     response.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -272,5 +273,18 @@ mod tests {
         ))));
         assert!(!is_form(Some(&value("application/json"))));
         assert!(!is_form(None));
+    }
+
+    /// A new envelope key is published two of these lifetimes before it signs: one for the
+    /// warm functions' key set, one for the clients' JWKS caches.
+    #[test]
+    fn the_jwks_lifetime_is_the_envelope_key_set_lifetime() {
+        let response = cacheable(Response::new(Body::Empty));
+        let max_age = format!(
+            "max-age={}",
+            crate::domain::envelope_key::KEY_SET_REFRESH_SECONDS
+        );
+        let header = response.headers()[header::CACHE_CONTROL].to_str().unwrap();
+        assert!(header.ends_with(&max_age), "{header}");
     }
 }

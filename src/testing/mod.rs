@@ -5,10 +5,12 @@
 
 mod composed;
 pub mod contract;
+mod envelope;
 mod memory;
 mod signer;
 
 pub use composed::ComposedRefreshReads;
+pub use envelope::{MemorySigningKeys, MemoryWrapping};
 pub use memory::{
     FixedClock, MemoryConfigStore, MemoryFailureLog, MemoryKeySource, MemoryLineage,
     MemoryRefreshStore, MemoryReplayLog, MemoryRevocations,
