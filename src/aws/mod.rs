@@ -6,6 +6,7 @@
 pub mod admin_store;
 pub mod config_store;
 pub mod http_client;
+pub mod key_wrapping;
 pub mod kms;
 pub mod lineage;
 pub mod refresh_reads;
@@ -13,6 +14,8 @@ pub mod refresh_store;
 pub mod revocations;
 pub mod sdk;
 pub mod sdk_error;
+pub mod signing_key_rotation;
+pub mod signing_keys;
 pub mod table;
 pub mod table_batch;
 pub mod table_error;

@@ -19,6 +19,7 @@
 //! | client revocation (same TTL) | `REVOKED-CLIENT#{org}#{sha256(client_id)}` | `REVOKED-CLIENT` |
 //! | seen subject-token `jti` (replay) | `JTI#{org}#{issuer_id}#{sha256(jti)}` | `JTI` |
 //! | failed client authentications in a window | `AUTHFAIL#{org}#{sha256(client_id, source)}#{window}` | `AUTHFAIL` |
+//! | envelope signing key number `seq` (TTL: the end of its publication, once retired) | `SIGNKEY` | `KEY#{seq:010}` |
 //!
 //! The organization item carries `config_generation`, a number every admin write that changes
 //! what the token endpoint reads (an issuer, an application, a secret) increments in its own
@@ -58,6 +59,11 @@ pub const APPLICATION_PREFIX: &str = "APP#";
 pub const ORGANIZATION_PREFIX: &str = "ORG#";
 /// Partition holding one item per organization, so listing them is one `Query`.
 pub const ORGANIZATIONS_PK: &str = "ORGS";
+/// Partition of the envelope signing keys, so the key set is one `Query` (a handful of items:
+/// the next, current and retired keys).
+pub const SIGNING_KEYS_PK: &str = "SIGNKEY";
+/// Prefix of the sort keys of the envelope signing keys.
+pub const SIGNING_KEY_PREFIX: &str = "KEY#";
 
 /// The primary key of one item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -170,6 +176,15 @@ impl Key {
         Key {
             pk: format!("REVOKED-CLIENT#{org}#{}", sha256_hex(client_id.as_bytes())),
             sk: "REVOKED-CLIENT".into(),
+        }
+    }
+
+    /// Envelope signing key number `seq`, zero-padded so the keys sort in their order. The
+    /// rotation writes key `seq + 1` only if it is absent: of two concurrent rotations, one wins.
+    pub fn signing_key(seq: u64) -> Key {
+        Key {
+            pk: SIGNING_KEYS_PK.into(),
+            sk: format!("{SIGNING_KEY_PREFIX}{seq:010}"),
         }
     }
 

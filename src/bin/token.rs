@@ -4,12 +4,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Error, Request, service_fn};
+use trustgate::aws::key_wrapping::KmsKeyWrapping;
 use trustgate::aws::kms::KmsSigner;
 use trustgate::aws::table::Table;
-use trustgate::config::{Config, Function};
+use trustgate::config::{Config, Function, SigningMode};
+use trustgate::envelope::EnvelopeSigner;
 use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
-use trustgate::ports::SystemClock;
+use trustgate::ports::{Signer, SystemClock};
 use trustgate::token::{Ports, TokenService};
 use trustgate::{aws, telemetry};
 
@@ -19,15 +21,31 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env(Function::Token).inspect_err(|e| tracing::error!("{e}"))?;
     let sdk = aws::sdk_config();
     let table = Table::new(aws::dynamodb_client(&sdk), config.table.clone());
-    let signer = KmsSigner::new(
-        aws::kms_client(&sdk),
-        config
-            .signing_key
-            .clone()
-            .expect("required in kms signing mode"),
-        config.previous_signing_keys.clone(),
-        config.signing_alg,
-    );
+    let signer: Arc<dyn Signer> = match &config.signing_mode {
+        SigningMode::Kms => Arc::new(KmsSigner::new(
+            aws::kms_client(&sdk),
+            config
+                .signing_key
+                .clone()
+                .expect("required for the token function in kms mode"),
+            config.previous_signing_keys.clone(),
+            config.signing_alg,
+        )),
+        SigningMode::Envelope { wrapping_key } => {
+            let wrapping = KmsKeyWrapping::new(
+                aws::kms_client(&sdk),
+                wrapping_key.clone(),
+                config.table.clone(),
+            );
+            let signer = EnvelopeSigner::new(
+                Arc::new(table.clone()),
+                Arc::new(wrapping),
+                Arc::new(SystemClock),
+            );
+            signer.check_at_start().await?;
+            Arc::new(signer)
+        }
+    };
     let ports = Ports {
         config_store: Arc::new(table.clone()),
         replay_log: Arc::new(table.clone()),
@@ -36,7 +54,7 @@ async fn main() -> Result<(), Error> {
         lineage: Arc::new(table.clone()),
         refresh_reads: Arc::new(table.clone()),
         failure_log: Arc::new(table),
-        signer: Arc::new(signer),
+        signer,
         keys: Arc::new(KeySource::new(config.allow_insecure_jwks)),
         clock: Arc::new(SystemClock),
     };
