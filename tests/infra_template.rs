@@ -12,7 +12,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use trustgate::config::{self, AdminAuth, Config, Function, SigningAlg};
+use trustgate::config::{
+    self, AdminAuth, Config, Function, RotationConfig, SigningAlg, SigningMode,
+};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -50,6 +52,8 @@ const KMS_OPERATIONS: &[(&str, Option<&str>)] = &[
     ("get_public_key", Some("kms:GetPublicKey")),
     ("describe_key", Some("kms:DescribeKey")),
     ("verify", Some("kms:Verify")),
+    ("encrypt", Some("kms:Encrypt")),
+    ("decrypt", Some("kms:Decrypt")),
 ];
 
 /// The operations of the store's `Table` (`impl Table` in `src/aws/table.rs`, see [`store`]) and
@@ -247,8 +251,21 @@ fn table_actions_of_port_impl(source: &Source) -> BTreeSet<String> {
 fn is_token_port_impl(path: &str) -> bool {
     path.starts_with("src/aws/")
         && !is_admin_code(path)
+        && !is_rotation_code(path)
         && !is_store(path)
         && !["src/aws/sdk.rs", "src/aws/mod.rs"].contains(&path)
+}
+
+/// The rotate function's own code in src/aws (its writes and `Encrypt`): any file there whose
+/// path names `rotation`. It also reads the key set through the token function's
+/// `SigningKeyRecords` implementation.
+fn is_rotation_code(path: &str) -> bool {
+    path.starts_with("src/aws/") && path.contains("rotation")
+}
+
+/// The file implementing `SigningKeyRecords` on the table: read by both token and rotate.
+fn is_key_set_read(source: &Source) -> bool {
+    source.path.starts_with("src/aws/") && source.mentions("implSigningKeyRecordsforTable{")
 }
 
 /// Whose code a source file is. Admin code is any file whose path names `admin`.
@@ -268,6 +285,34 @@ fn token_actions() -> BTreeSet<String> {
         }
     }
     actions
+}
+
+/// The actions the `rotate` function's code calls: its own files and the key set read.
+fn rotate_actions() -> BTreeSet<String> {
+    let mut actions = BTreeSet::new();
+    for source in sources()
+        .iter()
+        .filter(|s| is_rotation_code(&s.path) || is_key_set_read(s))
+    {
+        actions.extend(sdk_actions(source));
+        if source.mentions("forTable{") {
+            actions.extend(table_actions_of_port_impl(source));
+        }
+    }
+    actions
+}
+
+/// The `dynamodb:LeadingKeys` patterns of every partition the rotate code writes.
+fn rotation_written_partitions() -> BTreeSet<String> {
+    let mut patterns = BTreeSet::new();
+    for source in sources().iter().filter(|s| is_rotation_code(&s.path)) {
+        patterns.extend(
+            written_key_constructors(source)
+                .iter()
+                .map(|c| partition_pattern(c)),
+        );
+    }
+    patterns
 }
 
 /// The actions the `admin` function's code calls. Admin is the read-write front of every
@@ -348,12 +393,25 @@ fn the_scan_sees_the_calls_the_code_makes_today() {
         "dynamodb:DeleteItem",
         "kms:Sign",
         "kms:GetPublicKey",
+        "kms:Decrypt",
     ] {
         assert!(
             token.contains(action),
             "token scan lost {action}: {token:?}"
         );
     }
+    assert!(!token.contains("kms:Encrypt"), "only the rotation encrypts");
+    let rotate = rotate_actions();
+    for action in ["dynamodb:Query", "dynamodb:PutItem", "kms:Encrypt"] {
+        assert!(
+            rotate.contains(action),
+            "rotate scan lost {action}: {rotate:?}"
+        );
+    }
+    assert_eq!(
+        rotation_written_partitions(),
+        BTreeSet::from(["SIGNKEY".to_owned()])
+    );
     let written = token_written_partitions();
     for pattern in ["RT#*", "RTF#*", "JTI#*", "AUTHFAIL#*"] {
         assert!(
@@ -383,6 +441,7 @@ fn only_known_modules_reach_aws() {
             // Observes the clients' calls (an interceptor) and makes none.
             || (source.path == "src/metrics.rs" && sdk_actions(&source).is_empty())
             || source.path == "src/bin/token.rs"
+            || source.path == "src/bin/rotate.rs"
             || is_admin_code(&source.path);
         assert!(
             !reaches_aws || allowed,
@@ -861,6 +920,7 @@ impl<'a> Evaluator<'a> {
 /// Logical ids per function: (function, role, log group).
 const TOKEN: (&str, &str, &str) = ("TokenFunction", "TokenRole", "TokenLogGroup");
 const ADMIN: (&str, &str, &str) = ("AdminFunction", "AdminRole", "AdminLogGroup");
+const ROTATE: (&str, &str, &str) = ("RotateFunction", "RotateRole", "RotateLogGroup");
 
 /// A function's environment: SAM's `Globals` merged with its own.
 fn environment(t: &Value, function: &str) -> BTreeMap<String, Value> {
@@ -965,7 +1025,11 @@ fn token_role_grants_exactly_what_the_token_code_calls() {
     let code = token_actions();
 
     let mut expected = pairs(&of_service(&code, "dynamodb:"), "Table.Arn");
-    expected.extend(pairs(&of_service(&code, "kms:"), "SigningKey.Arn"));
+    // Envelope mode decrypts its keys under the wrapping key; KMS mode signs with SigningKey.
+    let mut kms = of_service(&code, "kms:");
+    assert!(kms.remove("kms:Decrypt"));
+    expected.insert(("kms:Decrypt".into(), "WrappingKey.Arn".into()));
+    expected.extend(pairs(&kms, "SigningKey.Arn"));
     // Earlier keys are only published in the JWKS (src/aws/kms.rs loads their public
     // keys), never used to sign.
     assert!(code.contains("kms:GetPublicKey"));
@@ -1001,6 +1065,9 @@ fn token_role_writes_only_the_partitions_the_token_code_writes() {
                 .iter()
                 .map(|a| a.as_str().unwrap())
                 .collect();
+            if !actions.iter().any(|a| a.starts_with("dynamodb:")) {
+                continue; // KMS statements have conditions of their own
+            }
             let writes: Vec<&str> = actions.iter().copied().filter(|a| is_write(a)).collect();
             match statement.get("Condition") {
                 None => assert!(
@@ -1047,6 +1114,63 @@ fn the_token_partitions_hold_no_record_the_token_code_does_not_write() {
     // The prefixes end at their `#`: a refresh family is not a refresh token.
     assert!(!patterns_overlap("RT#*", "RTF#*"));
     assert!(patterns_overlap("RT*", "RTF#*"));
+}
+
+#[test]
+fn rotate_role_grants_exactly_what_the_rotate_code_calls_on_the_key_partition_only() {
+    let t = template();
+    let (function, role, log_group) = ROTATE;
+    let code = rotate_actions();
+    let mut expected = pairs(&of_service(&code, "dynamodb:"), "Table.Arn");
+    expected.extend(pairs(&of_service(&code, "kms:"), "WrappingKey.Arn"));
+    assert!(!code.contains("kms:Decrypt"), "the rotation never decrypts");
+    expected.extend(logging_grants(log_group));
+    assert_eq!(grants(&t, role), expected);
+
+    // Every table action, reads too, on the signing keys' partition only; KMS only for
+    // ciphertexts of this stack's table.
+    let partitions = json!({
+        "ForAllValues:StringLike": {
+            "dynamodb:LeadingKeys": rotation_written_partitions().iter().collect::<Vec<_>>()
+        }
+    });
+    let table_context = json!({
+        "StringEquals": { "kms:EncryptionContext:trustgate:table": { "Ref": "Table" } }
+    });
+    for policy in t["Resources"][role]["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+    {
+        for statement in statements(&policy["PolicyDocument"]) {
+            let action = as_list(&statement["Action"])[0]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            match action.split(':').next().unwrap() {
+                "dynamodb" => assert_eq!(statement["Condition"], partitions, "{statement}"),
+                "kms" => assert_eq!(statement["Condition"], table_context, "{statement}"),
+                _ => {}
+            }
+        }
+    }
+
+    let properties = &t["Resources"][function]["Properties"];
+    assert_eq!(properties["Role"], json!({ "Fn::GetAtt": [role, "Arn"] }));
+    assert_eq!(
+        properties["LoggingConfig"]["LogGroup"],
+        json!({ "Ref": log_group })
+    );
+    assert_eq!(
+        properties["Events"]["Rotation"]["Properties"]["Schedule"],
+        json!({ "Ref": "RotationSchedule" })
+    );
+    // Only in envelope mode, and the token role may decrypt only then too.
+    for resource in [function, role, log_group, "WrappingKey", "WrappingKeyAlias"] {
+        assert_eq!(
+            t["Resources"][resource]["Condition"], "IsEnvelope",
+            "{resource}"
+        );
+    }
 }
 
 #[test]
@@ -1113,6 +1237,8 @@ fn no_policy_names_a_wildcard_resource() {
 const BOTH: &[&str] = &[
     config::TABLE,
     config::PUBLIC_URL,
+    config::SIGNING_MODE,
+    config::WRAPPING_KEY,
     config::SIGNING_KEY,
     config::PREVIOUS_SIGNING_KEYS,
     config::SIGNING_ALG,
@@ -1152,6 +1278,14 @@ fn every_contract_variable_is_set_on_the_function_that_needs_it() {
     };
     assert_eq!(trustgate_variables(&t, TOKEN.0), set(&[BOTH, TOKEN_ONLY]));
     assert_eq!(trustgate_variables(&t, ADMIN.0), set(&[BOTH, ADMIN_ONLY]));
+    // The rotation's own (src/config.rs, RotationConfig); the public URL comes from Globals.
+    let rotate = [
+        config::TABLE,
+        config::PUBLIC_URL,
+        config::WRAPPING_KEY,
+        config::SIGNING_ALG,
+    ];
+    assert_eq!(trustgate_variables(&t, ROTATE.0), set(&[&rotate]));
 }
 
 #[test]
@@ -1210,9 +1344,32 @@ fn the_deployed_environment_parses_as_the_functions_parse_it() {
     assert!(!token.allow_insecure_jwks);
     assert_eq!(token.config_cache_ttl, Duration::from_secs(30));
 
+    assert_eq!(token.signing_mode, SigningMode::Kms);
+
     let admin = deployed_config(&t, Function::Admin, &[]);
     assert_eq!(admin.admin_auth, AdminAuth::Iam);
     assert_eq!(admin.public_url, token.public_url);
+
+    let envelope = [("SigningMode", "envelope"), ("SigningAlg", "ES256")];
+    let wrapping_key = "arn:aws:placeholder:us-east-1:123456789012:WrappingKey/Arn";
+    for function in [Function::Token, Function::Admin] {
+        let config = deployed_config(&t, function, &envelope);
+        assert_eq!(
+            config.signing_mode,
+            SigningMode::Envelope {
+                wrapping_key: wrapping_key.into()
+            }
+        );
+    }
+    let evaluator = Evaluator::new(&t, &envelope);
+    let env: BTreeMap<String, String> = environment(&t, ROTATE.0)
+        .iter()
+        .map(|(k, v)| (k.clone(), evaluator.string(v)))
+        .collect();
+    let rotation = RotationConfig::from_lookup(|name| env.get(name).cloned()).unwrap();
+    assert_eq!(rotation.wrapping_key, wrapping_key);
+    assert_eq!(rotation.table, "trustgate-table");
+    assert_eq!(rotation.signing_alg, SigningAlg::ES256);
 
     let rotated = deployed_config(
         &t,
@@ -1333,7 +1490,7 @@ fn functions_build_their_own_binary_for_arm64() {
     assert_eq!(globals["Runtime"], "provided.al2023");
     assert_eq!(globals["Architectures"], json!(["arm64"]));
     assert_eq!(globals["Handler"], "bootstrap");
-    for (function, binary) in [(TOKEN.0, "token"), (ADMIN.0, "admin")] {
+    for (function, binary) in [(TOKEN.0, "token"), (ADMIN.0, "admin"), (ROTATE.0, "rotate")] {
         let metadata = &t["Resources"][function]["Metadata"];
         assert_eq!(metadata["BuildMethod"], "rust-cargolambda");
         assert_eq!(metadata["BuildProperties"]["Binary"], binary);
