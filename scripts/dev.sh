@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make dev`: moto on 127.0.0.1:4566 (unless one already runs there), the table and signing
-# key (idempotent), then both functions under `cargo lambda watch` on 127.0.0.1:9000.
-# Ctrl-C stops everything this script started.
+# `make dev`: moto on 127.0.0.1:4566 (unless one already runs there), the table, signing and
+# wrapping keys (idempotent), then the functions under `cargo lambda watch` on 127.0.0.1:9000.
+# `TRUSTGATE_SIGNING_MODE=envelope make dev` signs with envelope keys: the rotate function is
+# invoked once at start (the first run makes the first key, which signs at once; a later run
+# publishes the next key, which signs 10 minutes later). Ctrl-C stops everything this script
+# started.
 set -euo pipefail
 source "$(dirname "$0")/venv.sh"
 cd "$ROOT"
@@ -35,14 +38,17 @@ export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
 export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port/lambda-url/token"
 export TRUSTGATE_ADMIN_AUTH=none
 export TRUSTGATE_ALLOW_INSECURE_JWKS=true
-local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY"
+export TRUSTGATE_SIGNING_MODE="${TRUSTGATE_SIGNING_MODE:-kms}"
+export TRUSTGATE_WRAPPING_KEY=alias/trustgate-wrapping
+local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY" \
+  --wrapping-key-alias "$TRUSTGATE_WRAPPING_KEY"
 
 echo "==> building the functions"
 cargo build --bins
 
 cat <<MSG
 
-Trustgate is starting:
+Trustgate is starting (signing mode: $TRUSTGATE_SIGNING_MODE):
   token  http://127.0.0.1:$watch_port/lambda-url/token
   admin  http://127.0.0.1:$watch_port/lambda-url/admin
 Ctrl-C stops everything.
@@ -50,4 +56,10 @@ Ctrl-C stops everything.
 MSG
 cargo lambda watch -A 127.0.0.1 -P "$watch_port" &
 WATCH_PID=$!
+if [ "$TRUSTGATE_SIGNING_MODE" = envelope ]; then
+  local_aws answers --endpoint "http://127.0.0.1:$watch_port/" --timeout 60
+  echo "==> envelope signing: invoking the rotate function"
+  cargo lambda invoke rotate -A 127.0.0.1 -P "$watch_port" --data-ascii '{}' ||
+    echo "warning: the rotation failed; the token function answers 503 until it succeeds" >&2
+fi
 wait "$WATCH_PID"

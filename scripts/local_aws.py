@@ -4,14 +4,16 @@
     local_aws.py free-port                    print a free TCP port on 127.0.0.1
     local_aws.py running  --endpoint URL      exit 0 when an emulator answers there
     local_aws.py wait     --endpoint URL      wait (up to 30 s) until it answers
-    local_aws.py bootstrap --endpoint URL --table NAME --key-alias ALIAS
+    local_aws.py bootstrap --endpoint URL --table NAME --key-alias ALIAS [--wrapping-key-alias ALIAS]
     local_aws.py answers  --endpoint URL [--timeout S]
                                               exit 0 once any HTTP answer comes from URL
     local_aws.py serve --port PORT            run moto's server, one request at a time
 
 `bootstrap` is idempotent: it creates the table from the `Table` resource of
-infra/template.yaml (its one definition) and an RSA_2048 SIGN_VERIFY key behind ALIAS,
-and leaves both alone when they already exist.
+infra/template.yaml (its one definition), an RSA_2048 SIGN_VERIFY key behind ALIAS and a
+symmetric (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) key behind the wrapping key alias, which
+envelope signing encrypts its keys under (TRUSTGATE_SIGNING_MODE=envelope), and leaves them
+alone when they already exist.
 """
 
 import argparse
@@ -122,6 +124,23 @@ def bootstrap_key(endpoint, alias):
     print(f"created key {alias} ({key_id})")
 
 
+def bootstrap_wrapping_key(endpoint, alias):
+    kms = client("kms", endpoint)
+    try:
+        key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+        print(f"key {alias} already exists ({key_id})")
+        return
+    except kms.exceptions.NotFoundException:
+        pass
+    key_id = kms.create_key(
+        KeySpec="SYMMETRIC_DEFAULT",
+        KeyUsage="ENCRYPT_DECRYPT",
+        Description="Trustgate local wrapping key (envelope signing)",
+    )["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    print(f"created key {alias} ({key_id})")
+
+
 def serve(port):
     """moto's server (as `python -m moto.server`), but handling one request at a time.
 
@@ -156,6 +175,7 @@ def main(argv):
     parser.add_argument("--port", type=int)
     parser.add_argument("--table", default="trustgate")
     parser.add_argument("--key-alias", default="alias/trustgate-signing")
+    parser.add_argument("--wrapping-key-alias", default="alias/trustgate-wrapping")
     args = parser.parse_args(argv)
 
     if args.command == "free-port":
@@ -184,6 +204,7 @@ def main(argv):
         return 0
     bootstrap_table(args.endpoint, args.table)
     bootstrap_key(args.endpoint, args.key_alias)
+    bootstrap_wrapping_key(args.endpoint, args.wrapping_key_alias)
     return 0
 
 
