@@ -204,6 +204,39 @@ impl Ratios {
     }
 }
 
+impl Ratios {
+    /// The median of `benchmark` of criterion group `group` as criterion last wrote it, in ns.
+    pub fn median_of(&self, group: &str, benchmark: &str) -> Option<f64> {
+        median(&self.estimates(group, benchmark))
+    }
+
+    /// `case`'s exchange with one in-process signature (`sign_ns`, measured on its own) taken
+    /// off, in verifies of its subject token, per run; the verdict is on the median. The
+    /// envelope exchange's own work, next to the budget of an exchange whose signer costs
+    /// nothing.
+    pub fn report_without_sign(&self, case: &str, sign_ns: f64, budget: f64) -> bool {
+        let ratios: Vec<f64> = (self.runs.iter().filter(|r| r.case == case))
+            .map(|r| (r.exchange_ns - sign_ns) / r.verify_ns)
+            .collect();
+        let Some(spread) = Spread::of(&ratios) else {
+            println!("{case}: not measured (filtered out, or not benchmarking)");
+            return false;
+        };
+        let pass = spread.median <= budget;
+        println!(
+            "{case}: (exchange - one sign of {:.1} us) = {:.2} x verify (min {:.2}, max {:.2} \
+             over {} runs; budget {budget:.1}) -> {}",
+            sign_ns / 1000.0,
+            spread.median,
+            spread.min,
+            spread.max,
+            ratios.len(),
+            if pass { "PASS" } else { "FAIL" },
+        );
+        pass
+    }
+}
+
 /// The two benchmarks of each group.
 const BENCHMARKS: [&str; 2] = ["exchange", "verify"];
 
