@@ -376,3 +376,83 @@ async fn rotations_write_only_under_their_conditions() {
     assert_eq!(kids.len(), 2);
     assert!(kids.contains(&second) && !kids.iter().any(|k| k == "late"));
 }
+
+/// Explain in the admin function verifies the organization's own tokens with the envelope key
+/// set, read from the table: never decrypted (its signer only publishes), so admin needs no
+/// `kms:Decrypt`. Its decision on a chained exchange is the token endpoint's.
+#[tokio::test]
+async fn explain_in_admin_verifies_our_own_tokens_with_the_key_set_and_no_decrypt() {
+    use common::admin::Admin;
+    use std::collections::HashMap;
+    use trustgate::config::{Config, Function};
+    use trustgate::domain::application::{AppType, GrantType};
+    use trustgate::domain::random_hex;
+    use trustgate::http::admin::AdminApp;
+
+    let e = Envelope::new().await;
+    added(e.rotate(SigningAlg::ES256).await);
+    let downstream_secret = random_hex(32);
+    let grants = [GrantType::TokenExchange];
+    let mut downstream = application(AppType::Web, &grants, Some(&downstream_secret));
+    downstream.allowed_issuers = Some(vec!["self".into()]);
+    e.stack.add_application(&downstream).await;
+    let agent_secret = random_hex(32);
+    let mut agent = application(AppType::Web, &grants, Some(&agent_secret));
+    agent.allowed_audiences = vec![downstream.client_id.clone()];
+    e.stack.add_application(&agent).await;
+
+    // The agent's token for the downstream API, signed in-process with the envelope key.
+    let subject = RSA_2048.sign_with(Algorithm::RS256, Some("rsa-1"), &e.stack.claims());
+    let params = [
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token", subject.as_str()),
+        ("subject_token_type", JWT_TYPE),
+        ("audience", downstream.client_id.as_str()),
+    ];
+    let credentials = Some((agent.client_id.as_str(), agent_secret.as_str()));
+    let request = form_request(&e.stack.token_path(), &params, credentials);
+    let parent = call(&e.stack.token, request).await;
+    assert_eq!(parent.status, StatusCode::OK, "{}", parent.body);
+    let parent_token = parent.body["access_token"].as_str().unwrap();
+
+    let vars = HashMap::from([
+        (config::TABLE, e.stack.app.table_name.clone()),
+        (config::PUBLIC_URL, PUBLIC_URL.to_owned()),
+        (config::ADMIN_AUTH, "none".to_owned()),
+        (config::ALLOW_INSECURE_JWKS, "true".to_owned()),
+        (config::SIGNING_MODE, "envelope".to_owned()),
+        (config::WRAPPING_KEY, e.wrapping_key.clone()),
+    ]);
+    let admin_config = Config::from_lookup(Function::Admin, |name| vars.get(name).cloned());
+    let own_keys = EnvelopeSigner::publish_only(Arc::new(e.keys.clone()), e.clock.clone());
+    let admin = Admin {
+        app: AdminApp::new(
+            admin_config.unwrap(),
+            e.stack.app.table.clone(),
+            Arc::new(own_keys),
+        ),
+        test: common::TestApp::new().await,
+    };
+    let path = format!("/t/{}/api/token-exchange/explain", e.stack.org);
+    let body = serde_json::json!({
+        "client_id": downstream.client_id,
+        "subject_token": parent_token,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+    });
+    let explained = admin.post(&path, body).await;
+    assert_eq!(explained.status, 200, "{:#}", explained.body);
+    assert_eq!(explained.body["decision"], "allow", "{:#}", explained.body);
+    assert_eq!(explained.body["claims"]["sub"], "user-42");
+
+    // The same explain with a token not signed by any key of the set is refused.
+    let (head, _) = parent_token.rsplit_once('.').unwrap();
+    let forged = format!("{head}.{}", "A".repeat(86));
+    let body = serde_json::json!({
+        "client_id": downstream.client_id,
+        "subject_token": forged,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+    });
+    let explained = admin.post(&path, body).await;
+    assert_eq!(explained.status, 200, "{:#}", explained.body);
+    assert_eq!(explained.body["decision"], "deny", "{:#}", explained.body);
+}
