@@ -54,7 +54,7 @@ use trustgate::envelope::{EnvelopeSigner, rotate};
 use trustgate::http::token::TokenApp;
 use trustgate::keys::KeySource;
 use trustgate::ports::{BoxFuture, Clock, PortError, Signer, SystemClock};
-use trustgate::secret::Secret;
+use trustgate::secret::{Secret, SecretBytes};
 use trustgate::testing::{InMemory, MemorySigningKeys, MemoryWrapping};
 use trustgate::token::{Ports, TokenService};
 
@@ -104,14 +104,21 @@ fn main() {
     let policy_app = token_app(with_policy);
     // An agent acting for the user: the same subject token plus an actor token, verified too.
     let delegated_app = token_app_for(issuer_record(&jwks_server.url()), true);
+    // Under callgrind (BENCH_INSTRUCTIONS) only the case asked for is set up: an RSA key
+    // generation executes a different number of instructions in every process.
+    let instructions = std::env::var("BENCH_INSTRUCTIONS").ok();
+    let needed = |case: &str| {
+        (instructions.as_deref()).is_none_or(|spec| spec.split(',').next() == Some(case))
+    };
     // Envelope signing (TRUSTGATE_SIGNING_MODE=envelope): the signer of the token function,
     // over the in-memory key records, with its current key already decrypted.
-    let (envelope_es256, es256_pair) = rt.block_on(envelope_signer(SigningAlg::ES256));
-    let (envelope_rs256, rs256_pair) = rt.block_on(envelope_signer(SigningAlg::RS256));
-    let envelope_es256_app =
-        token_app_with(issuer_record(&jwks_server.url()), false, envelope_es256);
-    let envelope_rs256_app =
-        token_app_with(issuer_record(&jwks_server.url()), false, envelope_rs256);
+    let envelope = |alg| {
+        let (signer, pair) = rt.block_on(envelope_signer(alg));
+        let app = token_app_with(issuer_record(&jwks_server.url()), false, signer);
+        (app, pair)
+    };
+    let envelope_es256 = needed("envelope-es256").then(|| envelope(SigningAlg::ES256));
+    let envelope_rs256 = needed("envelope-rs256").then(|| envelope(SigningAlg::RS256));
     // The same kind of key the service verifies with, from a key source of its own.
     let keys = KeySource::new(true);
     let issuer = issuer_record(&jwks_server.url());
@@ -119,29 +126,26 @@ fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     let mut ratios = Ratios::new();
     let mut counted: Vec<(&str, u64, u64, u64)> = Vec::new();
-    let cases = [
+    let mut cases = vec![
         ("rs256", RSA_2048, "rsa-1", &app, false),
         ("es256", EC_P256, "ec-1", &app, false),
         ("rs256+policy", RSA_2048, "rsa-1", &policy_app, false),
         ("rs256+actor", RSA_2048, "rsa-1", &delegated_app, true),
-        (
-            "envelope-es256",
-            RSA_2048,
-            "rsa-1",
-            &envelope_es256_app,
-            false,
-        ),
-        (
-            "envelope-rs256",
-            RSA_2048,
-            "rsa-1",
-            &envelope_rs256_app,
-            false,
-        ),
     ];
-    if let Ok(spec) = std::env::var("BENCH_INSTRUCTIONS") {
-        return repeat_for_callgrind(&spec, &rt, &cases, &keys, &issuer);
+    for (name, envelope) in [
+        ("envelope-es256", &envelope_es256),
+        ("envelope-rs256", &envelope_rs256),
+    ] {
+        if let Some((app, _)) = envelope {
+            cases.push((name, RSA_2048, "rsa-1", app, false));
+        }
     }
+    if let Some(spec) = &instructions {
+        return repeat_for_callgrind(spec, &rt, &cases, &keys, &issuer);
+    }
+    let (Some((_, es256_pair)), Some((_, rs256_pair))) = (&envelope_es256, &envelope_rs256) else {
+        unreachable!("every case is set up when not under callgrind");
+    };
     for (name, key, kid, app, delegated) in ratios::interleaved(ratios::runs(), &cases) {
         let subject = subject_token(key, kid);
         let actor = delegated.then(|| actor_token(key, kid));
@@ -376,6 +380,10 @@ fn repeat_for_callgrind(
     let requests: Vec<Request> = (0..n)
         .map(|_| exchange_request_for(&subject, actor.as_deref()))
         .collect();
+    // The envelope cases' one in-process signature, with a fixed key of their kind (a generated
+    // one would make the set-up's count differ from run to run): parsed in every part.
+    let pair = envelope_pair(case);
+    let access_token_input = vec![b'e'; 700];
     match part {
         "none" => drop(std::hint::black_box(requests)),
         "exchange" => {
@@ -398,8 +406,32 @@ fn repeat_for_callgrind(
             }
             drop(requests);
         }
-        other => panic!("BENCH_INSTRUCTIONS: part is none, exchange or verify, not {other}"),
+        "sign" => {
+            let pair = pair.expect("sign is a part of the envelope cases only");
+            for _ in 0..n {
+                std::hint::black_box(
+                    pair.sign(std::hint::black_box(&access_token_input))
+                        .unwrap(),
+                );
+            }
+            drop(requests);
+        }
+        other => panic!("BENCH_INSTRUCTIONS: part is none, exchange, verify or sign, not {other}"),
     }
+}
+
+/// For `envelope-es256` and `envelope-rs256`: a key pair of that kind (the test fixtures').
+fn envelope_pair(case: &str) -> Option<KeyPair> {
+    let (key, alg) = match case {
+        "envelope-es256" => (EC_P256, SigningAlg::ES256),
+        "envelope-rs256" => (RSA_2048, SigningAlg::RS256),
+        _ => return None,
+    };
+    let body: String = (key.private_pem.lines())
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let der = STANDARD.decode(body).expect("a PEM fixture");
+    Some(KeyPair::from_pkcs8(alg, &SecretBytes::new(der)).expect("a PKCS#8 key"))
 }
 
 /// An agent's own token from the same issuer, to act for the subject (delegation).
