@@ -827,6 +827,11 @@ impl<'a> Evaluator<'a> {
         let args = || argument.as_array().expect("a list of arguments");
         match function.as_str() {
             "Ref" => self.reference(argument.as_str().unwrap()),
+            "Fn::GetAtt" if argument[1] == "DomainName" => {
+                let resource = argument[0].as_str().unwrap();
+                assert!(self.template["Resources"].get(resource).is_some());
+                json!(format!("{}.cloudfront.net", resource.to_lowercase()))
+            }
             "Fn::GetAtt" => {
                 let resource = argument[0].as_str().unwrap();
                 assert!(self.template["Resources"].get(resource).is_some());
@@ -1413,6 +1418,76 @@ fn the_public_url_is_the_given_one_else_the_custom_domain_else_the_api() {
         "https://id.example.com/sts"
     );
     assert!(url(&[]).contains(".execute-api."));
+}
+
+#[test]
+fn behind_the_edge_the_public_url_is_cloudfronts_and_execute_api_is_off() {
+    let t = template();
+    let edge = [
+        ("EdgeProtection", "waf"),
+        ("DomainName", "origin.sts.example.com"),
+        (
+            "CertificateArn",
+            "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        ),
+    ];
+    let on = Evaluator::new(&t, &edge);
+    assert!(on.condition("HasEdge"));
+    let public_url = deployed_config(&t, Function::Token, &edge).public_url;
+    assert_eq!(public_url, "https://edgedistribution.cloudfront.net");
+    assert_eq!(
+        deployed_config(&t, Function::Admin, &edge).public_url,
+        public_url
+    );
+    assert_eq!(on.string(&t["Outputs"]["PublicUrl"]["Value"]), public_url);
+    let disabled = &t["Resources"]["HttpApi"]["Properties"]["DisableExecuteApiEndpoint"];
+    assert_eq!(on.eval(disabled), json!(true));
+    // An explicit PublicUrl still wins.
+    let mut given = edge.to_vec();
+    given.push(("PublicUrl", "https://id.example.com"));
+    let given_url = deployed_config(&t, Function::Token, &given).public_url;
+    assert_eq!(given_url, "https://id.example.com");
+
+    // Off by default: no edge resources, the execute-api endpoint answers.
+    let off = Evaluator::new(&t, &[]);
+    assert!(!off.condition("HasEdge"));
+    assert_eq!(off.eval(disabled), json!(false));
+    // Asked for without the origin domain it needs: no edge (and the rule refuses the deploy).
+    assert!(!Evaluator::new(&t, &[("EdgeProtection", "waf")]).condition("HasEdge"));
+
+    let resources = &t["Resources"];
+    for name in ["EdgeWebAcl", "EdgeDistribution"] {
+        assert_eq!(resources[name]["Condition"], "HasEdge", "{name}");
+    }
+    let acl = &resources["EdgeWebAcl"]["Properties"];
+    assert_eq!(acl["Scope"], "CLOUDFRONT");
+    let rules = acl["Rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    let rate = &rules[0]["Statement"]["RateBasedStatement"];
+    assert_eq!(rate["AggregateKeyType"], "IP", "per source address");
+    assert_eq!(rate["Limit"], json!({"Ref": "EdgeRateLimit"}));
+    assert_eq!(rules[0]["Action"], json!({"Block": {}}));
+    let distribution = &resources["EdgeDistribution"]["Properties"]["DistributionConfig"];
+    assert_eq!(
+        distribution["WebACLId"],
+        json!({"Fn::GetAtt": ["EdgeWebAcl", "Arn"]})
+    );
+    assert_eq!(
+        distribution["Origins"][0]["DomainName"],
+        json!({"Ref": "DomainName"}),
+        "the API's custom domain: its execute-api endpoint is off"
+    );
+    let behavior = &distribution["DefaultCacheBehavior"];
+    assert_eq!(
+        behavior["CachePolicyId"], "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+        "Managed-CachingDisabled: no token answer is cached"
+    );
+    assert!(
+        behavior["AllowedMethods"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("POST"))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
