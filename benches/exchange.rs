@@ -311,13 +311,21 @@ fn parts(
     });
     group.bench_function("log_line", |b| {
         b.iter(|| {
+            // The token function's line as src/http/token.rs writes it, EMF member included.
             tracing::info!(
+                target: trustgate::telemetry::emf::TARGET,
                 method = "POST",
                 path = "/t/acme/oauth2/token",
                 status = 200u16,
+                route = "token",
+                outcome = "success",
+                error = "none",
+                latency_ms = 1.25f64,
                 dynamodb_reads = 0u32,
                 dynamodb_writes = 0u32,
                 kms_calls = 1u32,
+                jwks_fetch_failures = 0u32,
+                lockouts = 0u8,
                 "handled"
             )
         })

@@ -4,6 +4,10 @@
 //! environment never mix their counts. Calls made outside any request count nowhere.
 //!
 //! An operation is counted once however many attempts its retries take.
+//!
+//! The same scope counts the request's failed JWKS fetches ([`jwks_fetch_failed`]): with the
+//! AWS calls they are the per-request numbers the "handled" line carries as CloudWatch metrics
+//! ([`crate::telemetry::emf`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,19 +32,31 @@ pub struct AwsCalls {
     pub kms_calls: u32,
 }
 
+/// What one request counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub calls: AwsCalls,
+    /// Trusted issuers' JWKS fetches that failed (network, status or parse).
+    pub jwks_fetch_failures: u32,
+}
+
 #[derive(Default)]
 struct Counters {
     dynamodb_reads: AtomicU32,
     dynamodb_writes: AtomicU32,
     kms_calls: AtomicU32,
+    jwks_fetch_failures: AtomicU32,
 }
 
 impl Counters {
-    fn snapshot(&self) -> AwsCalls {
-        AwsCalls {
-            dynamodb_reads: self.dynamodb_reads.load(Ordering::Relaxed),
-            dynamodb_writes: self.dynamodb_writes.load(Ordering::Relaxed),
-            kms_calls: self.kms_calls.load(Ordering::Relaxed),
+    fn snapshot(&self) -> Counts {
+        Counts {
+            calls: AwsCalls {
+                dynamodb_reads: self.dynamodb_reads.load(Ordering::Relaxed),
+                dynamodb_writes: self.dynamodb_writes.load(Ordering::Relaxed),
+                kms_calls: self.kms_calls.load(Ordering::Relaxed),
+            },
+            jwks_fetch_failures: self.jwks_fetch_failures.load(Ordering::Relaxed),
         }
     }
 }
@@ -49,12 +65,17 @@ tokio::task_local! {
     static CURRENT: Arc<Counters>;
 }
 
-/// Runs `future` with counters of its own and returns its output with the AWS operations it
-/// made (those of futures it awaits or joins; not those of tasks it spawns).
-pub async fn counted<F: Future>(future: F) -> (F::Output, AwsCalls) {
+/// Runs `future` with counters of its own and returns its output with what it counted (in
+/// futures it awaits or joins; not in tasks it spawns).
+pub async fn counted<F: Future>(future: F) -> (F::Output, Counts) {
     let counters = Arc::new(Counters::default());
     let output = CURRENT.scope(Arc::clone(&counters), future).await;
     (output, counters.snapshot())
+}
+
+/// Counts a failed JWKS fetch into the current request's counters (none outside a request).
+pub fn jwks_fetch_failed() {
+    let _ = CURRENT.try_with(|c| c.jwks_fetch_failures.fetch_add(1, Ordering::Relaxed));
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -127,7 +148,13 @@ mod tests {
         };
         let ((), a) = counted(bump(3)).await;
         let (((), b), ((), c)) = tokio::join!(counted(bump(1)), counted(bump(5)));
-        assert_eq!((a.kms_calls, b.kms_calls, c.kms_calls), (3, 1, 5));
+        assert_eq!(
+            (a.calls.kms_calls, b.calls.kms_calls, c.calls.kms_calls),
+            (3, 1, 5)
+        );
+        let ((), failed) = counted(async { jwks_fetch_failed() }).await;
+        assert_eq!(failed.jwks_fetch_failures, 1);
+        assert_eq!(a.jwks_fetch_failures, 0);
         assert!(
             CURRENT.try_with(|_| ()).is_err(),
             "no scope outside counted"

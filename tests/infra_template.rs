@@ -827,6 +827,11 @@ impl<'a> Evaluator<'a> {
         let args = || argument.as_array().expect("a list of arguments");
         match function.as_str() {
             "Ref" => self.reference(argument.as_str().unwrap()),
+            "Fn::GetAtt" if argument[1] == "DomainName" => {
+                let resource = argument[0].as_str().unwrap();
+                assert!(self.template["Resources"].get(resource).is_some());
+                json!(format!("{}.cloudfront.net", resource.to_lowercase()))
+            }
             "Fn::GetAtt" => {
                 let resource = argument[0].as_str().unwrap();
                 assert!(self.template["Resources"].get(resource).is_some());
@@ -1415,6 +1420,76 @@ fn the_public_url_is_the_given_one_else_the_custom_domain_else_the_api() {
     assert!(url(&[]).contains(".execute-api."));
 }
 
+#[test]
+fn behind_the_edge_the_public_url_is_cloudfronts_and_execute_api_is_off() {
+    let t = template();
+    let edge = [
+        ("EdgeProtection", "waf"),
+        ("DomainName", "origin.sts.example.com"),
+        (
+            "CertificateArn",
+            "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        ),
+    ];
+    let on = Evaluator::new(&t, &edge);
+    assert!(on.condition("HasEdge"));
+    let public_url = deployed_config(&t, Function::Token, &edge).public_url;
+    assert_eq!(public_url, "https://edgedistribution.cloudfront.net");
+    assert_eq!(
+        deployed_config(&t, Function::Admin, &edge).public_url,
+        public_url
+    );
+    assert_eq!(on.string(&t["Outputs"]["PublicUrl"]["Value"]), public_url);
+    let disabled = &t["Resources"]["HttpApi"]["Properties"]["DisableExecuteApiEndpoint"];
+    assert_eq!(on.eval(disabled), json!(true));
+    // An explicit PublicUrl still wins.
+    let mut given = edge.to_vec();
+    given.push(("PublicUrl", "https://id.example.com"));
+    let given_url = deployed_config(&t, Function::Token, &given).public_url;
+    assert_eq!(given_url, "https://id.example.com");
+
+    // Off by default: no edge resources, the execute-api endpoint answers.
+    let off = Evaluator::new(&t, &[]);
+    assert!(!off.condition("HasEdge"));
+    assert_eq!(off.eval(disabled), json!(false));
+    // Asked for without the origin domain it needs: no edge (and the rule refuses the deploy).
+    assert!(!Evaluator::new(&t, &[("EdgeProtection", "waf")]).condition("HasEdge"));
+
+    let resources = &t["Resources"];
+    for name in ["EdgeWebAcl", "EdgeDistribution"] {
+        assert_eq!(resources[name]["Condition"], "HasEdge", "{name}");
+    }
+    let acl = &resources["EdgeWebAcl"]["Properties"];
+    assert_eq!(acl["Scope"], "CLOUDFRONT");
+    let rules = acl["Rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    let rate = &rules[0]["Statement"]["RateBasedStatement"];
+    assert_eq!(rate["AggregateKeyType"], "IP", "per source address");
+    assert_eq!(rate["Limit"], json!({"Ref": "EdgeRateLimit"}));
+    assert_eq!(rules[0]["Action"], json!({"Block": {}}));
+    let distribution = &resources["EdgeDistribution"]["Properties"]["DistributionConfig"];
+    assert_eq!(
+        distribution["WebACLId"],
+        json!({"Fn::GetAtt": ["EdgeWebAcl", "Arn"]})
+    );
+    assert_eq!(
+        distribution["Origins"][0]["DomainName"],
+        json!({"Ref": "DomainName"}),
+        "the API's custom domain: its execute-api endpoint is off"
+    );
+    let behavior = &distribution["DefaultCacheBehavior"];
+    assert_eq!(
+        behavior["CachePolicyId"], "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+        "Managed-CachingDisabled: no token answer is cached"
+    );
+    assert!(
+        behavior["AllowedMethods"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("POST"))
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Routes and the security scan
 // ---------------------------------------------------------------------------------------------
@@ -1686,4 +1761,205 @@ fn readme_quotes_the_org_admin_policy_whole() {
         "README's example policy differs from {ORG_ADMIN_POLICY}"
     );
     assert!(readme.contains(ORG_ADMIN_POLICY));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alarms and dashboard (README, "Alarms and dashboard"): they watch what the code emits
+// ---------------------------------------------------------------------------------------------
+
+/// The AWS namespaces the alarms and the dashboard may watch, with the dimension each names
+/// this stack's resource by.
+const AWS_NAMESPACES: &[(&str, &str)] = &[
+    ("AWS/ApiGateway", "ApiId"),
+    ("AWS/Lambda", "FunctionName"),
+    ("AWS/DynamoDB", "TableName"),
+];
+
+/// The values of the token function's `route` and `error` dimensions (src/http/token.rs).
+fn dimension_values(dimension: &str) -> Vec<&'static str> {
+    use trustgate::oauth::ErrorCode::*;
+    match dimension {
+        "route" => vec![
+            "token",
+            "introspect",
+            "revoke",
+            "jwks",
+            "discovery",
+            "unknown",
+        ],
+        "outcome" => vec!["success", "client_error", "server_error"],
+        "error" => [
+            InvalidRequest,
+            InvalidClient,
+            InvalidGrant,
+            UnauthorizedClient,
+            UnsupportedGrantType,
+            InvalidTarget,
+            InvalidScope,
+            TemporarilyUnavailable,
+            ServerError,
+        ]
+        .iter()
+        .map(|code| code.as_str())
+        .chain(["none"])
+        .collect(),
+        other => panic!("no values known for dimension {other}"),
+    }
+}
+
+/// Checks one metric (namespace, name, dimensions as (name, value)) as CloudWatch would find
+/// it: a Trustgate metric exists only under the exact dimension sets the code writes.
+fn assert_emitted(what: &str, namespace: &str, name: &str, dimensions: &[(String, Value)]) {
+    use trustgate::telemetry::emf;
+    let names: Vec<&str> = dimensions.iter().map(|(n, _)| n.as_str()).collect();
+    if namespace == emf::NAMESPACE {
+        assert!(
+            emf::METRICS.iter().any(|(metric, _)| *metric == name),
+            "{what}: {name} is no metric of src/telemetry/emf.rs"
+        );
+        fn sorted<'a>(set: &[&'a str]) -> BTreeSet<&'a str> {
+            set.iter().copied().collect()
+        }
+        let by_error = sorted(emf::ERROR_DIMENSIONS) == sorted(&names) && name == "requests";
+        assert!(
+            emf::DIMENSIONS
+                .iter()
+                .any(|set| sorted(set) == sorted(&names))
+                || by_error,
+            "{what}: {name} is not emitted with dimensions {names:?}"
+        );
+        for (dimension, value) in dimensions {
+            match dimension.as_str() {
+                "function" => assert!(
+                    [json!({"Ref": "TokenFunction"}), json!("${TokenFunction}")].contains(value),
+                    "{what}: only the token function writes metrics, not {value}"
+                ),
+                other => assert!(
+                    value
+                        .as_str()
+                        .is_some_and(|v| dimension_values(other).contains(&v)),
+                    "{what}: {other}={value} is never written"
+                ),
+            }
+        }
+    } else {
+        let (_, dimension) = AWS_NAMESPACES
+            .iter()
+            .find(|(ns, _)| *ns == namespace)
+            .unwrap_or_else(|| panic!("{what}: namespace {namespace} unknown to this test"));
+        assert_eq!(names, [*dimension], "{what}: {namespace} {name}");
+        let value = &dimensions[0].1;
+        let stack_resource = value["Ref"].is_string()
+            || value
+                .as_str()
+                .is_some_and(|v| v.starts_with("${") && v.ends_with('}'));
+        assert!(stack_resource, "{what}: {value} is not this stack's");
+    }
+}
+
+/// A metric: namespace, name, dimensions as (name, value).
+type Metric = (String, String, Vec<(String, Value)>);
+
+/// The metrics an alarm watches: its own, or those of its metric math.
+fn alarm_metrics(alarm: &Value) -> Vec<Metric> {
+    let p = &alarm["Properties"];
+    let dimensions = |d: &Value| {
+        as_list(d)
+            .into_iter()
+            .map(|d| (d["Name"].as_str().unwrap().to_owned(), d["Value"].clone()))
+            .collect::<Vec<_>>()
+    };
+    if let Some(namespace) = p["Namespace"].as_str() {
+        let name = p["MetricName"].as_str().unwrap().to_owned();
+        return vec![(namespace.to_owned(), name, dimensions(&p["Dimensions"]))];
+    }
+    as_list(&p["Metrics"])
+        .into_iter()
+        .filter_map(|m| m.get("MetricStat"))
+        .map(|stat| {
+            let metric = &stat["Metric"];
+            (
+                metric["Namespace"].as_str().unwrap().to_owned(),
+                metric["MetricName"].as_str().unwrap().to_owned(),
+                dimensions(&metric["Dimensions"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_alarm_watches_a_metric_the_code_emits_or_one_of_aws_for_this_stack() {
+    let t = template();
+    let alarms = resources_of_type(&t, "AWS::CloudWatch::Alarm");
+    let names: BTreeSet<&str> = alarms.iter().map(|(name, _)| name.as_str()).collect();
+    for expected in [
+        "ServerErrorRateAlarm",
+        "TokenFunctionErrorsAlarm",
+        "DependencyUnavailableAlarm",
+        "TableThrottleAlarm",
+        "JwksFetchFailuresAlarm",
+    ] {
+        assert!(names.contains(expected), "no {expected}");
+    }
+    for (name, alarm) in alarms {
+        let metrics = alarm_metrics(alarm);
+        assert!(!metrics.is_empty(), "{name} watches nothing");
+        for (namespace, metric, dimensions) in metrics {
+            assert_emitted(name, &namespace, &metric, &dimensions);
+        }
+        // Notifications go to the optional topic, nowhere else.
+        let p = &alarm["Properties"];
+        let to_topic = json!({"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]});
+        assert_eq!(p["AlarmActions"], to_topic, "{name}");
+        assert_eq!(p["OKActions"], to_topic, "{name}");
+        assert_eq!(
+            p["TreatMissingData"], "notBreaching",
+            "{name}: quiet is not failing"
+        );
+    }
+    let with_topic = Evaluator::new(
+        &t,
+        &[("AlarmTopicArn", "arn:aws:sns:eu-west-1:123456789012:ops")],
+    );
+    assert!(with_topic.condition("HasAlarmTopic"));
+    assert!(!Evaluator::new(&t, &[]).condition("HasAlarmTopic"));
+}
+
+#[test]
+fn the_dashboard_graphs_emitted_metrics_and_shows_every_alarm() {
+    let t = template();
+    let body = &t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"];
+    let body = body.as_str().expect("one !Sub string");
+    // `${X}` stays as text inside JSON strings: the body parses as is.
+    let body: Value = serde_json::from_str(body).expect("the dashboard body is JSON");
+    let mut alarms_shown = BTreeSet::new();
+    let mut graphed = 0;
+    for widget in body["widgets"].as_array().unwrap() {
+        let p = &widget["properties"];
+        for alarm in p["alarms"].as_array().into_iter().flatten() {
+            let arn = alarm.as_str().unwrap();
+            alarms_shown.insert(arn.trim_start_matches("${").trim_end_matches(".Arn}"));
+        }
+        for metric in p["metrics"].as_array().into_iter().flatten() {
+            let parts: Vec<&Value> = metric
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| v.is_string())
+                .collect();
+            let (namespace, name) = (parts[0].as_str().unwrap(), parts[1].as_str().unwrap());
+            let dimensions: Vec<(String, Value)> = parts[2..]
+                .chunks(2)
+                .map(|pair| (pair[0].as_str().unwrap().to_owned(), pair[1].clone()))
+                .collect();
+            assert_emitted("Dashboard", namespace, name, &dimensions);
+            graphed += 1;
+        }
+    }
+    assert!(graphed >= 10, "{graphed} metrics graphed");
+    let alarms: BTreeSet<&str> = resources_of_type(&t, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(alarms_shown, alarms);
 }

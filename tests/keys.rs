@@ -283,12 +283,18 @@ async fn unavailable_when_keys_were_never_fetched_and_retried_after_the_cooldown
     let server = JwksServer::start(Reply::Status(500)).await;
     let source = KeySource::with_settings(insecure());
     let idp = jwks_issuer(&server.url());
-    let retry_after = unavailable(source.keys_for(&idp, Some("a"), Algorithm::RS256).await);
+    let (result, counts) =
+        trustgate::metrics::counted(source.keys_for(&idp, Some("a"), Algorithm::RS256)).await;
+    let retry_after = unavailable(result);
     assert!((1..=30).contains(&retry_after), "{retry_after}");
+    assert_eq!(counts.jwks_fetch_failures, 1, "the request's metric");
     // A failing endpoint is not hammered: the next request inside the cooldown does not fetch.
     server.set(Reply::json(jwks(&[RSA_2048.jwk("a")])));
-    unavailable(source.keys_for(&idp, Some("a"), Algorithm::RS256).await);
+    let (result, counts) =
+        trustgate::metrics::counted(source.keys_for(&idp, Some("a"), Algorithm::RS256)).await;
+    unavailable(result);
     assert_eq!(server.requests(), 1);
+    assert_eq!(counts.jwks_fetch_failures, 0, "no fetch, no failed fetch");
 
     let source = with(|s| s.refetch_cooldown = Duration::from_millis(100));
     let server = JwksServer::start(Reply::Status(503)).await;

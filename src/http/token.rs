@@ -1,17 +1,21 @@
 //! The `token` function: routing, request framing and response headers of the public OAuth
 //! endpoints. The request is parsed by [`crate::oauth`]; the use cases live in [`crate::token`].
 
+use std::time::Instant;
+
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::domain::organization::OrgName;
 use crate::metrics;
-use crate::oauth::OAuthError;
+use crate::oauth::{ErrorCode, OAuthError};
+
 use crate::oauth::form::Form;
 use crate::oauth::presented::PresentedRequest;
 use crate::oauth::request::ParsedRequest;
 use crate::oauth::response::TokenResponse;
+use crate::telemetry::emf;
 use crate::token::{Caller, TokenService};
 
 pub struct TokenApp {
@@ -54,30 +58,63 @@ impl Route {
     }
 }
 
+impl Route {
+    /// The route's name: the `route` dimension of the "handled" line's metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Token(_) => "token",
+            Route::Introspect(_) => "introspect",
+            Route::Revoke(_) => "revoke",
+            Route::Jwks(_) => "jwks",
+            Route::Discovery(_) => "discovery",
+        }
+    }
+}
+
 impl TokenApp {
-    /// Serves one request. The AWS calls it made are logged on its "handled" line and attached
-    /// to the response as a [`metrics::AwsCalls`] extension (which API Gateway never sees).
+    /// Serves one request. What it counted and how long it took are logged on its "handled"
+    /// line, which carries them as CloudWatch metrics ([`crate::telemetry::emf`]); the AWS
+    /// calls are also attached to the response as a [`metrics::AwsCalls`] extension (which API
+    /// Gateway never sees).
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let (mut response, calls) = metrics::counted(self.route(&request)).await;
+        let started = Instant::now();
+        let route = Route::parse(request.uri().path());
+        let (mut response, counts) = metrics::counted(self.route(&request, route.as_ref())).await;
+        let status = response.status();
+        let outcome = if status.is_server_error() {
+            "server_error"
+        } else if status.is_client_error() {
+            "client_error"
+        } else {
+            "success"
+        };
+        let error = response.extensions().get::<ErrorCode>();
         // Method, path and status only: bodies and headers carry tokens and secrets.
         tracing::info!(
+            target: emf::TARGET,
             method = request.method().as_str(),
             path = request.uri().path(),
-            status = response.status().as_u16(),
-            dynamodb_reads = calls.dynamodb_reads,
-            dynamodb_writes = calls.dynamodb_writes,
-            kms_calls = calls.kms_calls,
+            status = status.as_u16(),
+            route = route.as_ref().map_or("unknown", Route::name),
+            outcome,
+            error = error.map_or("none", |code| code.as_str()),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            dynamodb_reads = counts.calls.dynamodb_reads,
+            dynamodb_writes = counts.calls.dynamodb_writes,
+            kms_calls = counts.calls.kms_calls,
+            jwks_fetch_failures = counts.jwks_fetch_failures,
+            lockouts = u8::from(status == StatusCode::TOO_MANY_REQUESTS),
             "handled"
         );
-        response.extensions_mut().insert(calls);
+        response.extensions_mut().insert(counts.calls);
         response
     }
 
-    async fn route(&self, request: &Request) -> Response<Body> {
-        let Some(route) = Route::parse(request.uri().path()) else {
+    async fn route(&self, request: &Request, route: Option<&Route>) -> Response<Body> {
+        let Some(route) = route else {
             return super::not_found(request.method().as_str(), request.uri().path());
         };
-        let result = match (&route, request.method()) {
+        let result = match (route, request.method()) {
             (Route::Token(org), &Method::POST) => self.token(org, request).await,
             (Route::Introspect(org), &Method::POST) => self.introspect(org, request).await,
             (Route::Revoke(org), &Method::POST) => self.revoke(org, request).await,

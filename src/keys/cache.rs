@@ -137,6 +137,7 @@ impl JwksCache {
                         state.keys.is_some() && state.stale_until.is_some_and(|t| now < t),
                     "JWKS fetch failed"
                 );
+                crate::metrics::jwks_fetch_failed();
                 state.last_failed = true;
             }
         }

@@ -26,6 +26,23 @@ pub enum ErrorCode {
     ServerError,
 }
 
+impl ErrorCode {
+    /// The wire name, also the `error` dimension of the "handled" line's metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::ServerError => "server_error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     pub code: ErrorCode,
@@ -161,6 +178,8 @@ impl OAuthError {
             },
             "application/json",
         );
+        // For the "handled" line (an extension: API Gateway never sees it).
+        response.extensions_mut().insert(self.code);
         let headers = response.headers_mut();
         crate::http::no_store(headers);
         if self.code == ErrorCode::InvalidClient {

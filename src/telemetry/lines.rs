@@ -10,6 +10,9 @@
 //! Text (`Style::Text`, `cargo lambda watch` and tests): `INFO handled status=200 … [Lambda
 //! runtime invoke requestId=…]`. Its own few lines rather than tracing-subscriber's `fmt`
 //! layer, which only this used, for the binaries' size.
+//!
+//! With [`LogLines::with_metrics`], JSON lines of target [`super::emf::TARGET`] also carry
+//! CloudWatch metrics ([`super::emf`]), after the event's fields.
 
 use std::fmt;
 use std::io::Write as _;
@@ -22,6 +25,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+use super::emf::{self, Emf};
+
 /// How a line is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -33,11 +38,24 @@ pub enum Style {
 pub struct LogLines<W> {
     writer: W,
     style: Style,
+    metrics: Option<Emf>,
 }
 
 impl<W> LogLines<W> {
     pub fn new(writer: W, style: Style) -> LogLines<W> {
-        LogLines { writer, style }
+        LogLines {
+            writer,
+            style,
+            metrics: None,
+        }
+    }
+
+    /// Metrics on the JSON lines of target [`emf::TARGET`] (none on text lines).
+    pub fn with_metrics(self, metrics: Emf) -> LogLines<W> {
+        LogLines {
+            metrics: Some(metrics),
+            ..self
+        }
     }
 }
 
@@ -81,6 +99,11 @@ where
         let mut fields = Fields::new(line, self.style);
         event.record(&mut fields);
         let mut line = fields.out;
+        if let (Style::Json, Some(metrics)) = (self.style, &self.metrics)
+            && event.metadata().target() == emf::TARGET
+        {
+            metrics.append(&mut line);
+        }
         let span = ctx.event_span(event);
         let extensions = span.as_ref().map(|span| span.extensions());
         let span_fields = extensions

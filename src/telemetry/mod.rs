@@ -5,6 +5,7 @@
 //! Nothing secret is ever passed to a log macro: tokens, secrets and refresh tokens are wrapped
 //! in types whose `Debug` is redacted (see [`crate::secret`]).
 
+pub mod emf;
 mod lines;
 
 use tracing::{Level, Subscriber};
@@ -41,7 +42,8 @@ pub fn init() {
 
 /// The filter of `RUST_LOG`: a level (`debug`) and `target=level` directives
 /// (`info,aws_smithy_runtime=debug`); default and fallback `info`. Whatever it says, the
-/// [`CAPPED_AT_DEBUG`] targets log at most `debug`. (A `Targets` filter rather than
+/// [`CAPPED_AT_DEBUG`] targets log at most `debug`, and [`emf::TARGET`] at least `info`
+/// unless named. (A `Targets` filter rather than
 /// `EnvFilter`: the same directives without a regex engine in the binary.)
 pub fn filter(rust_log: Option<&str>) -> Targets {
     let asked = rust_log
@@ -74,6 +76,11 @@ pub fn filter(rust_log: Option<&str>) -> Targets {
             .unwrap_or(LevelFilter::OFF);
         directives.push((prefix.to_owned(), at_most_debug(level)));
     }
+    // The metrics ride on the "handled" lines: a quieter `RUST_LOG` must not switch them off
+    // (an explicit directive for the target itself still does).
+    if !directives.iter().any(|(target, _)| target == emf::TARGET) {
+        directives.push((emf::TARGET.to_owned(), LevelFilter::INFO));
+    }
     let targets: Targets = directives.into_iter().collect();
     match asked.default_level() {
         Some(default) => targets.with_default(default),
@@ -82,14 +89,15 @@ pub fn filter(rust_log: Option<&str>) -> Targets {
 }
 
 /// The Lambda log format, writing to `writer`: one JSON object per line with the current span's
-/// fields (the runtime's `requestId`) and no timestamp (CloudWatch stamps every line). The
-/// in-process benchmark logs through it too, so it measures what Lambda runs.
+/// fields (the runtime's `requestId`) and no timestamp (CloudWatch stamps every line); the
+/// "handled" lines carry CloudWatch metrics ([`emf`]). The in-process benchmark logs through
+/// it too, so it measures what Lambda runs.
 pub fn lambda_json<S, W>(writer: W) -> impl Layer<S> + Send + Sync
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    lines::LogLines::new(writer, lines::Style::Json)
+    lines::LogLines::new(writer, lines::Style::Json).with_metrics(emf::Emf::from_env())
 }
 
 #[cfg(test)]
@@ -169,6 +177,17 @@ mod tests {
             "not raised"
         );
         assert!(!only_smithy.would_enable("trustgate", &Level::INFO));
+    }
+
+    #[test]
+    fn a_quieter_rust_log_keeps_the_metrics_lines() {
+        for rust_log in ["warn", "error,trustgate=off", "off"] {
+            let filter = filter(Some(rust_log));
+            assert!(filter.would_enable(emf::TARGET, &Level::INFO), "{rust_log}");
+            assert!(!filter.would_enable("trustgate::token", &Level::INFO));
+        }
+        let asked_off = filter(Some("info,trustgate::handled=off"));
+        assert!(!asked_off.would_enable(emf::TARGET, &Level::INFO));
     }
 
     #[test]

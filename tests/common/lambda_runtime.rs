@@ -1,7 +1,8 @@
 //! A fake Lambda Runtime API and the function process that polls it: a function binary runs
 //! as in Lambda (its own process, `lambda_runtime` polling `next`), each event answered through
 //! [`Function::invoke`]. Used by `make bench` (benches/load.rs: cold start, memory) and by the
-//! tests that need separate function processes (tests/admin_changes.rs).
+//! tests that need separate function processes (tests/admin_changes.rs); without a process
+//! ([`Function::in_this_process`]), by a runtime the test runs itself (tests/panics.rs).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,7 +52,7 @@ type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<(Instant, Value)>>>>;
 pub struct Function {
     /// std, not tokio, process: tokio's `process` feature in the dev-dependencies would make
     /// `cargo test` and `cargo build` build tokio (and all above it) twice.
-    process: std::process::Child,
+    process: Option<std::process::Child>,
     started: Instant,
     events: mpsc::Sender<(String, String)>,
     waiters: Waiters,
@@ -61,6 +62,30 @@ pub struct Function {
 impl Function {
     /// Starts `binary` with `env` added to this process's environment, its output in `log`.
     pub async fn start(binary: &str, env: &[(&str, String)], log: &str) -> Function {
+        let (mut function, api) = Function::in_this_process().await;
+        let log = std::fs::File::create(log).unwrap();
+        function.started = Instant::now();
+        let process = std::process::Command::new(binary)
+            .env("AWS_LAMBDA_RUNTIME_API", &api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "token")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/token")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+            // JSON log lines, as in Lambda.
+            .env("AWS_EXECUTION_ENV", "AWS_Lambda_rust")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the function binary starts");
+        function.process = Some(process);
+        function
+    }
+
+    /// The Runtime API alone, and its address (`AWS_LAMBDA_RUNTIME_API`) for a runtime the
+    /// caller runs in this process.
+    pub async fn in_this_process() -> (Function, String) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = listener.local_addr().unwrap().to_string();
         let (events, queue) = mpsc::channel::<(String, String)>(1);
@@ -78,29 +103,14 @@ impl Function {
                 }
             }
         });
-        let log = std::fs::File::create(log).unwrap();
-        let started = Instant::now();
-        let process = std::process::Command::new(binary)
-            .env("AWS_LAMBDA_RUNTIME_API", &api)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "token")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/token")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-            // JSON log lines, as in Lambda.
-            .env("AWS_EXECUTION_ENV", "AWS_Lambda_rust")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("the function binary starts");
-        Function {
-            process,
-            started,
+        let function = Function {
+            process: None,
+            started: Instant::now(),
             events,
             waiters,
             server,
-        }
+        };
+        (function, api)
     }
 
     /// Sends one event; returns the time from process start to its response, and the response.
@@ -118,8 +128,8 @@ impl Function {
 
     /// Peak and current resident set size, MB (`VmHWM`, `VmRSS`).
     pub fn memory(&self) -> (f64, f64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.process.id())).unwrap();
+        let id = self.process.as_ref().expect("a function process").id();
+        let status = std::fs::read_to_string(format!("/proc/{id}/status")).unwrap();
         let kb = |name: &str| -> f64 {
             status
                 .lines()
@@ -132,16 +142,20 @@ impl Function {
     }
 
     pub async fn stop(mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        if let Some(process) = &mut self.process {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
         self.server.abort();
     }
 }
 
 impl Drop for Function {
     fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        if let Some(process) = &mut self.process {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
     }
 }
 

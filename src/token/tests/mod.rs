@@ -10,6 +10,7 @@ mod errors;
 mod exchange_policy;
 mod explain;
 mod explain_property;
+mod metrics;
 mod policy;
 mod revocation;
 

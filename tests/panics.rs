@@ -1,0 +1,114 @@
+//! One panicking request fails alone (BENCHMARKS.md, `panic = "unwind"`; Cargo.toml):
+//! lambda_runtime serving requests concurrently, as `src/bin/token.rs` runs it
+//! (`lambda_http::run_concurrent`, `AWS_LAMBDA_MAX_CONCURRENCY` > 1), catches a handler's
+//! panic, reports that invocation as failed, and goes on serving the others.
+//!
+//! Covered here: the runtime's behaviour with `panic = "unwind"`, in this test process (built
+//! by `cargo test`, which always unwinds), against the fake Runtime API of
+//! tests/common/lambda_runtime.rs. Not covered: a binary built by `cargo lambda build
+//! --release` (too heavy for the test machine); that it unwinds rests on Cargo.toml setting
+//! `panic = "unwind"` itself, which the second test checks, since cargo lambda adds
+//! `panic = "abort"` whenever the profile leaves it unset.
+
+mod common;
+
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use common::lambda_runtime::{Function, event};
+use lambda_http::{Body, Request, Response, service_fn};
+use serde_json::json;
+
+/// `/panic` panics after 50 ms; anything else answers 200 after 300 ms, so the others are in
+/// flight when it panics.
+async fn handler(request: Request) -> Result<Response<Body>, Infallible> {
+    if request.uri().path() == "/panic" {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        panic!("a handler bug");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(Response::new(Body::Text("served".into())))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_request_fails_alone_while_concurrent_ones_succeed() {
+    let (function, api) = Function::in_this_process().await;
+    // SAFETY: set before the runtime starts; the other test of this binary reads no variable,
+    // and nothing else in the process reads or writes the environment meanwhile.
+    unsafe {
+        for (name, value) in [
+            ("AWS_LAMBDA_RUNTIME_API", api.as_str()),
+            ("AWS_LAMBDA_FUNCTION_NAME", "token"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/token"),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "panics"),
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "4"),
+        ] {
+            std::env::set_var(name, value);
+        }
+    }
+    // Not Send (its handler's response is borrowed across an await): driven beside the
+    // requests rather than spawned.
+    let runtime = lambda_http::run_concurrent(service_fn(handler));
+    let requests = async {
+        let get = |path: &str| event("GET", path, json!({}), None);
+        let events = [get("/a"), get("/b"), get("/panic"), get("/c")];
+        let started = Instant::now();
+        let (a, b, panicked, c) = tokio::join!(
+            function.invoke(&events[0]),
+            function.invoke(&events[1]),
+            function.invoke(&events[2]),
+            function.invoke(&events[3]),
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "served concurrently, not one after another: {:?}",
+            started.elapsed()
+        );
+        for (_, reply) in [&a, &b, &c] {
+            assert_eq!(reply["statusCode"], 200, "{reply}");
+            assert_eq!(reply["body"], "served");
+        }
+        let (_, failed) = panicked;
+        assert_eq!(
+            failed["statusCode"], "error",
+            "reported as failed: {failed}"
+        );
+        assert!(failed["path"].as_str().unwrap().ends_with("/error"));
+        assert!(
+            failed["error"].to_string().contains("a handler bug"),
+            "{failed}"
+        );
+
+        // The environment lives on: the next request is served.
+        let (_, after) = function.invoke(&get("/after")).await;
+        assert_eq!(after["statusCode"], 200, "{after}");
+    };
+    tokio::select! {
+        ended = runtime => panic!("the runtime stopped: {ended:?}"),
+        () = requests => {}
+    }
+    function.stop().await;
+}
+
+#[test]
+fn the_release_profile_unwinds_explicitly() {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .expect("Cargo.toml");
+    let release = manifest
+        .split("\n[profile.release]\n")
+        .nth(1)
+        .expect("a [profile.release] section");
+    let section = release.split("\n[").next().unwrap();
+    let settings: Vec<&str> = section
+        .lines()
+        .map(|line| line.split('#').next().unwrap().trim())
+        .filter(|line| line.starts_with("panic"))
+        .collect();
+    assert_eq!(
+        settings,
+        ["panic = \"unwind\""],
+        "cargo lambda build adds panic = \"abort\" unless the profile says otherwise"
+    );
+}
