@@ -109,7 +109,8 @@ def bootstrap_table(endpoint, name):
         )
 
 
-def bootstrap_key(endpoint, alias):
+def bootstrap_alias(endpoint, alias, description, **key_spec):
+    """The KMS key named by `alias`, created with `key_spec` unless it already exists."""
     kms = client("kms", endpoint)
     try:
         key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
@@ -117,28 +118,19 @@ def bootstrap_key(endpoint, alias):
         return
     except kms.exceptions.NotFoundException:
         pass
-    key_id = kms.create_key(
-        KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY", Description="Trustgate local signing key"
-    )["KeyMetadata"]["KeyId"]
+    key_id = kms.create_key(Description=description, **key_spec)["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=alias, TargetKeyId=key_id)
     print(f"created key {alias} ({key_id})")
+
+
+def bootstrap_key(endpoint, alias):
+    bootstrap_alias(endpoint, alias, "Trustgate local signing key",
+                    KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
 
 
 def bootstrap_wrapping_key(endpoint, alias):
-    kms = client("kms", endpoint)
-    try:
-        key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
-        print(f"key {alias} already exists ({key_id})")
-        return
-    except kms.exceptions.NotFoundException:
-        pass
-    key_id = kms.create_key(
-        KeySpec="SYMMETRIC_DEFAULT",
-        KeyUsage="ENCRYPT_DECRYPT",
-        Description="Trustgate local wrapping key (envelope signing)",
-    )["KeyMetadata"]["KeyId"]
-    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
-    print(f"created key {alias} ({key_id})")
+    bootstrap_alias(endpoint, alias, "Trustgate local wrapping key (envelope signing)",
+                    KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT")
 
 
 def serve(port):
