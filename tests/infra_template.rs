@@ -1777,7 +1777,7 @@ const AWS_NAMESPACES: &[(&str, &str)] = &[
 
 /// The values of the token function's `route` and `error` dimensions (src/http/token.rs).
 fn dimension_values(dimension: &str) -> Vec<&'static str> {
-    use trustgate::oauth::ErrorCode::*;
+    use trustgate::oauth::ErrorCode;
     match dimension {
         "route" => vec![
             "token",
@@ -1788,21 +1788,11 @@ fn dimension_values(dimension: &str) -> Vec<&'static str> {
             "unknown",
         ],
         "outcome" => vec!["success", "client_error", "server_error"],
-        "error" => [
-            InvalidRequest,
-            InvalidClient,
-            InvalidGrant,
-            UnauthorizedClient,
-            UnsupportedGrantType,
-            InvalidTarget,
-            InvalidScope,
-            TemporarilyUnavailable,
-            ServerError,
-        ]
-        .iter()
-        .map(|code| code.as_str())
-        .chain(["none"])
-        .collect(),
+        "error" => ErrorCode::ALL
+            .iter()
+            .map(|code| code.as_str())
+            .chain(["none"])
+            .collect(),
         other => panic!("no values known for dimension {other}"),
     }
 }

@@ -27,6 +27,19 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order: the values of the metrics' `error` dimension.
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidClient,
+        ErrorCode::InvalidGrant,
+        ErrorCode::UnauthorizedClient,
+        ErrorCode::UnsupportedGrantType,
+        ErrorCode::InvalidTarget,
+        ErrorCode::InvalidScope,
+        ErrorCode::TemporarilyUnavailable,
+        ErrorCode::ServerError,
+    ];
+
     /// The wire name, also the `error` dimension of the "handled" line's metrics.
     pub fn as_str(self) -> &'static str {
         match self {
