@@ -17,6 +17,7 @@ alone when they already exist.
 """
 
 import argparse
+import json
 import os
 import socket
 import sys
@@ -134,7 +135,8 @@ def bootstrap_wrapping_key(endpoint, alias):
 
 
 def serve(port):
-    """moto's server (as `python -m moto.server`), but handling one request at a time.
+    """moto's server (as `python -m moto.server`), but handling one request at a time, and
+    with DynamoDB's idempotent transactions.
 
     moto's TransactWriteItems is not atomic under concurrent requests: it checks conditions
     and writes item by item, and on a failed condition rolls back by putting back a copy of
@@ -142,6 +144,14 @@ def serve(port):
     meanwhile. DynamoDB's transactions are serializable, and the tests of uniqueness under
     parallel requests (one 201, one 409) rely on that; a lock around each request restores
     it. Connections are still served on threads, so keep-alive clients don't block others.
+
+    Nor does moto honour TransactWriteItems' ClientRequestToken, which the AWS SDK fills in
+    and keeps across its retries: DynamoDB answers a repeat of a successful transaction (same
+    token, same request, within 10 minutes) with success and changes nothing. Without it, an
+    attempt that timed out on a busy emulator but was applied comes back on the retry as a
+    failed condition (the items it wrote exist). See `Transactions`. Those attempts time out
+    because moto backs up the whole table once per item of a transaction, a cost that grows
+    with the table over a test run; `snapshot_once_per_transaction` makes it once per table.
     """
     import threading
 
@@ -151,12 +161,95 @@ def serve(port):
     os.environ.setdefault("MOTO_PORT", str(port))  # as moto.server sets it
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
+    transactions = Transactions()
+    snapshot_once_per_transaction()
 
     def one_at_a_time(environ, start_response):
         with lock:
-            return list(app(environ, start_response))
+            return transactions.answer(app, environ, start_response)
 
     run_simple("127.0.0.1", port, one_at_a_time, threaded=True)
+
+
+def snapshot_once_per_transaction():
+    """moto's TransactWriteItems deep-copies a table (its rollback state) for each item of the
+    transaction, before writing any; the copies are equal, so the first is kept for the rest."""
+    import copy
+    import types
+
+    import moto.dynamodb.models as models
+
+    copies = None
+
+    def deepcopy(value, memo=None):
+        # Tables only (items are copied elsewhere in the module): a table lives through the
+        # transaction, so its id() is not reused meanwhile.
+        if copies is None or not isinstance(value, models.Table):
+            return copy.deepcopy(value, memo)
+        if id(value) not in copies:
+            copies[id(value)] = copy.deepcopy(value, memo)
+        return copies[id(value)]
+
+    models.copy = types.SimpleNamespace(copy=copy.copy, deepcopy=deepcopy)
+    transact = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, *args, **kwargs):
+        nonlocal copies
+        copies = {}
+        try:
+            return transact(self, *args, **kwargs)
+        finally:
+            copies = None
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
+class Transactions:
+    """Successful TransactWriteItems answers by ClientRequestToken, for 10 minutes (DynamoDB's
+    idempotency window); a repeat with another request body is DynamoDB's
+    IdempotentParameterMismatchException."""
+
+    WINDOW = 600
+
+    def __init__(self):
+        self.done = {}  # token -> (monotonic time, request body, status, headers, body)
+
+    def answer(self, app, environ, start_response):
+        if not environ.get("HTTP_X_AMZ_TARGET", "").endswith(".TransactWriteItems"):
+            return list(app(environ, start_response))
+        import io
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(request)
+        try:
+            token = json.loads(request).get("ClientRequestToken")
+        except ValueError:
+            token = None
+        if not token:
+            return list(app(environ, start_response))
+        now = time.monotonic()
+        self.done = {k: v for k, v in self.done.items() if now - v[0] < self.WINDOW}
+        if token in self.done:
+            _, earlier, status, headers, body = self.done[token]
+            if earlier != request:
+                body = json.dumps({
+                    "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                    "message": "The request uses the same client token as a previous, but non-identical request.",
+                }).encode()
+                status, headers = "400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")]
+            start_response(status, headers)
+            return [body]
+        answer = {}
+
+        def keep(status, headers, exc_info=None):
+            answer["status"], answer["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        body = b"".join(app(environ, keep))
+        if answer["status"].startswith("200"):
+            self.done[token] = (now, request, answer["status"], answer["headers"], body)
+        return [body]
 
 
 def main(argv):
