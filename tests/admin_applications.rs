@@ -1,7 +1,7 @@
 //! The admin API's application routes against the emulator: every route and rule, secrets
 //! that are shown once and stored only as a hash, and deletes that leave nothing behind.
 
-mod common;
+use crate::common;
 
 use common::admin::Admin;
 use serde_json::{Value, json};

@@ -7,7 +7,7 @@
 //! services built in-process, each with its own record cache, JWKS cache and lockout state,
 //! sharing the table and the signing key.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! `POST /t/{org}/api/token-exchange/explain` through the admin function against the emulator,
 //! beside the token function over the same table: the same inputs get the same answer.
 
-mod common;
+use crate::common;
 
 use common::admin::{Admin, Settings};
 use common::keys::RSA_2048;

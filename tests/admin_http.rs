@@ -2,7 +2,7 @@
 //! headers, the audit log, the example events under `events/`, and the OpenAPI document kept
 //! in step with the router and with the responses.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::Write;

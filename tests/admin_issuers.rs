@@ -2,7 +2,7 @@
 //! issuer record (openapi/admin.yaml), uniqueness of name and `iss` under parallel requests, and
 //! that a delete or rename leaves no stale guard behind.
 
-mod common;
+use crate::common;
 
 use common::admin::{Admin, Settings};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! The admin API's organization routes against the emulator: create, list, get, delete, and
 //! that a delete (also one resumed after stopping halfway) leaves no item of the organization.
 
-mod common;
+use crate::common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::admin::{Admin, Event, PUBLIC_URL};

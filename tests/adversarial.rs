@@ -5,7 +5,7 @@
 //! emulator, signed with the genuine issuer key wherever that makes the attack stronger, so a
 //! refusal shows the rule under test and not a bad signature. SECURITY.md maps each to a threat.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! AWS calls per request, as counted by the SDK interceptor on the functions' own clients
 //! (see `trustgate::metrics`), against the emulator: what a warm function costs on AWS.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! subject's scope and lifetime; another client's attempt, a beyond-scope request and a revoked
 //! token are refused, and revoking a token revokes what was exchanged from it.
 
-mod common;
+use crate::common;
 
 use common::keys::RSA_2048;
 use common::stack::*;

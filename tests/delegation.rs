@@ -2,7 +2,7 @@
 //! (actor_token), a two-hop chain producing nested `act`, `may_act` match and mismatch, and a
 //! chain deeper than `max_depth` refused — with explain (admin function, same table) agreeing.
 
-mod common;
+use crate::common;
 
 use common::admin::{Admin, Settings};
 use common::keys::RSA_2048;

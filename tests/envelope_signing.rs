@@ -8,7 +8,7 @@
 //! tests sharing a table would rotate each other's keys) and a wrapping key of its own. The
 //! signer's clock is the tests' to move: no sleeping through a rotation.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! `audience`/`resource` and `scope` granted into `aud` and `scope`, each refusal with its
 //! exact error code, and refresh keeping, narrowing and re-checking what was granted.
 
-mod common;
+use crate::common;
 
 use common::keys::RSA_2048;
 use common::stack::*;

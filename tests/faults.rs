@@ -8,7 +8,7 @@
 //! Only this test's clients go through the proxy, so the shared emulator keeps serving the
 //! tests that run in parallel.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! the real endpoints against the emulator: the DynamoDB records (revoked jti, family links,
 //! subject and client revocations); the AWS calls of a warm introspection are in aws_calls.rs.
 
-mod common;
+use crate::common;
 
 use common::keys::RSA_2048;
 use common::stack::*;

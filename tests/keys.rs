@@ -1,7 +1,7 @@
 //! Verification keys of trusted issuers, against a JWKS endpoint each test runs itself on
 //! 127.0.0.1 (so `allow_insecure` is on unless a test checks the SSRF rules). No emulator.
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! re-pointed under a warm function: tokens go on being signed by the key whose public key
 //! (and `kid`) the function loaded and publishes, never by the alias's new target.
 
-mod common;
+use crate::common;
 
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use common::keys::RSA_2048;

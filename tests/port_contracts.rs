@@ -1,7 +1,7 @@
 //! The ports' contract suites (src/testing/contract.rs) against the AWS implementations on the
 //! emulator; the library's own tests run the same suites against the in-memory ones.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use common::stack::{Stack, application, config, kms_signer, put};

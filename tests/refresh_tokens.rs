@@ -1,6 +1,6 @@
 //! Refresh tokens against the emulator: issue, rotate, detect reuse, revoke the family.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

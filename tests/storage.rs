@@ -1,6 +1,6 @@
 //! The storage layer against the emulator: conditions, transactions, queries and the TTL.
 
-mod common;
+use crate::common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{TestApp, unique};

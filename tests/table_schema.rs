@@ -1,7 +1,7 @@
 //! The table has one definition, in infra/template.yaml. The bootstrapped table in the emulator
 //! and the storage layer's attribute names must agree with it.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

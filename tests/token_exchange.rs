@@ -1,7 +1,7 @@
 //! The token endpoint against the emulator: real KMS signatures, real DynamoDB records, and a
 //! JWKS served over HTTP by the test itself.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
