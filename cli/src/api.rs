@@ -78,7 +78,14 @@ impl ApiResponse {
         if self.is_success() {
             return Ok(());
         }
-        let message = problem_message(&self.body);
+        let mut message = problem_message(&self.body);
+        if matches!(self.status, 401 | 403) {
+            // API Gateway's IAM authorizer answers {"message": "Forbidden"} and the like.
+            message.push_str(
+                " (check the AWS credentials and region, and that the caller may \
+                 execute-api:Invoke the admin API)",
+            );
+        }
         if (400..500).contains(&self.status) {
             Err(CliError::Refused {
                 status: self.status,
@@ -103,7 +110,7 @@ fn problem_message(body: &[u8]) -> String {
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     };
-    match (field("title"), field("detail")) {
+    match (field("title"), field("detail").or_else(|| field("message"))) {
         (Some(title), Some(detail)) => format!("{title}: {detail}"),
         (Some(one), None) | (None, Some(one)) => one,
         (None, None) => {
@@ -366,6 +373,16 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the API refused the request (409): Conflict: organization acme exists"
+        );
+        let forbidden = ApiResponse {
+            status: 403,
+            content_type: Some("application/json".into()),
+            body: br#"{"message":"Forbidden"}"#.to_vec(),
+        };
+        let error = forbidden.success().unwrap_err().to_string();
+        assert!(
+            error.contains("Forbidden") && error.contains("execute-api:Invoke"),
+            "{error}"
         );
         let failed = ApiResponse {
             status: 502,

@@ -25,7 +25,6 @@ pub enum CliError {
     Unavailable(String),
     /// explain said deny, or a token failed verification.
     #[error("{0}")]
-    #[allow(dead_code)] // constructed by explain and decode, the next commits
     Denied(String),
 }
 

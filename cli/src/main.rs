@@ -3,8 +3,11 @@
 //! outcome into an exit code (error.rs documents them).
 
 mod api;
+mod certificate;
 mod commands;
 mod error;
+mod jwt;
+mod oauth;
 mod output;
 mod sigv4;
 
@@ -58,6 +61,18 @@ enum Command {
     /// Organizations
     #[command(subcommand)]
     Org(commands::org::OrgCommand),
+    /// Trusted token issuers of an organization (JWKS URI or certificate)
+    Issuer(commands::issuer::IssuerArgs),
+    /// Applications of an organization (types, grant types, policies, secrets)
+    App(commands::app::AppArgs),
+    /// Dry-run an exchange: every check with pass/fail/skip (exit 4 on deny)
+    Explain(commands::explain::ExplainArgs),
+    /// Revoke every token of a subject or of a client issued before now
+    Revoke(commands::revoke::RevokeArgs),
+    /// Exchange a token at the organization's token endpoint and verify the result
+    Exchange(commands::exchange::ExchangeArgs),
+    /// Show a JWT's header and claims; verify it with --jwks-uri or --issuer
+    Decode(commands::decode::DecodeArgs),
 }
 
 #[tokio::main]
@@ -69,6 +84,12 @@ async fn main() -> ExitCode {
     };
     let outcome = match &cli.command {
         Command::Org(command) => commands::org::run(&ctx, command).await,
+        Command::Issuer(args) => commands::issuer::run(&ctx, args).await,
+        Command::App(args) => commands::app::run(&ctx, args).await,
+        Command::Explain(args) => commands::explain::run(&ctx, args).await,
+        Command::Revoke(args) => commands::revoke::run(&ctx, args).await,
+        Command::Exchange(args) => commands::exchange::run(&ctx, args).await,
+        Command::Decode(args) => commands::decode::run(&ctx, args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
