@@ -12,6 +12,7 @@ use super::{Ctx, read_stdin, token_input};
 use crate::api::segment;
 use crate::error::CliError;
 use crate::{oauth, output};
+use trustgate::secret::Secret;
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
@@ -108,7 +109,7 @@ pub async fn run(ctx: &Ctx, args: &ExchangeArgs) -> Result<(), CliError> {
     let answer = oauth::token_request(
         &metadata.token_endpoint,
         &args.client_id,
-        secret.as_deref(),
+        secret.as_ref().map(Secret::expose),
         form,
     )
     .await?;
@@ -147,7 +148,7 @@ pub async fn run(ctx: &Ctx, args: &ExchangeArgs) -> Result<(), CliError> {
 }
 
 /// stdin (`--client-secret-stdin`), else TRUSTGATE_CLIENT_SECRET, else none with `--public`.
-fn client_secret(args: &ExchangeArgs) -> Result<Option<String>, CliError> {
+fn client_secret(args: &ExchangeArgs) -> Result<Option<Secret>, CliError> {
     if args.public {
         return Ok(None);
     }
@@ -162,5 +163,5 @@ fn client_secret(args: &ExchangeArgs) -> Result<Option<String>, CliError> {
              (or --public for a public client)",
         ));
     }
-    Ok(Some(secret))
+    Ok(Some(Secret::new(secret)))
 }
