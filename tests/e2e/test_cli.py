@@ -236,3 +236,23 @@ def test_sigv4_requests_are_verified_by_the_proxy_and_a_wrong_secret_is_refused(
     assert done.returncode == 2, done.stderr
     assert "AWS_ACCESS_KEY_ID" in done.stderr and "--profile" in done.stderr
     assert sigv4_proxy.verified == 4 and sigv4_proxy.refused == 1
+
+
+def test_a_profile_with_credential_process_signs_and_gives_the_region(sigv4_proxy, tmp_path):
+    """The standard chain, not only the environment: a named profile whose credentials come from
+    `credential_process` (as SSO helpers and vaults provide them) and whose region is the
+    profile's."""
+    helper = tmp_path / "credentials.sh"
+    helper.write_text("#!/bin/sh\nprintf '%s' '" + json.dumps({
+        "Version": 1, "AccessKeyId": ACCESS_KEY, "SecretAccessKey": SECRET_KEY, "SessionToken": SESSION_TOKEN,
+    }) + "'\n")
+    helper.chmod(0o755)
+    config = tmp_path / "config"
+    config.write_text(f"[profile cli-test]\ncredential_process = {helper}\nregion = {REGION}\n")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in OWN_VARIABLES}
+    environment.update(AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+                       AWS_EC2_METADATA_DISABLED="true")
+    done = subprocess.run([CLI, "--endpoint", sigv4_proxy.url, "--auth", "sigv4", "--profile", "cli-test", "org", "list"],
+                          env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert sigv4_proxy.verified == 1 and sigv4_proxy.refused == 0, sigv4_proxy.refusals
