@@ -5,7 +5,8 @@
 # under `cargo lambda watch` (pytest, tests/e2e, and schemathesis against the admin API), then a
 # bounded fuzz smoke (scripts/fuzz.sh; skipped with a message without nightly and cargo-fuzz).
 # Stops what it started, also when tests fail; exits non-zero when any test failed. Extra
-# arguments go to `cargo test` (and skip the rest).
+# arguments go to `cargo test` (and skip the rest). TRUSTGATE_E2E_ONLY="tests/e2e/test_x.py …"
+# runs only those pytest files against the stack (no cargo test, schemathesis or fuzz).
 set -uo pipefail
 source "$(dirname "$0")/venv.sh"
 cd "$ROOT"
@@ -30,7 +31,13 @@ export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
 local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY" || exit 1
 
 bench_status=0
-if [ $# -eq 0 ]; then
+cargo_status=0
+e2e_only="${TRUSTGATE_E2E_ONLY:-}"
+if [ -n "$e2e_only" ] && [ $# -gt 0 ]; then
+  echo "TRUSTGATE_E2E_ONLY and cargo test arguments exclude each other" >&2
+  exit 2
+fi
+if [ -z "$e2e_only" ] && [ $# -eq 0 ]; then
   # The benchmarks are not run here (they are not timed tests), only kept compiling; built in
   # the test profile, they share every dependency with the tests below.
   echo "==> the benchmarks compile"
@@ -38,10 +45,15 @@ if [ $# -eq 0 ]; then
   bench_status=$?
 fi
 
-echo "==> cargo test"
-cargo test --locked --no-fail-fast "$@"
-cargo_status=$?
-if [ $# -eq 0 ]; then
+if [ -z "$e2e_only" ]; then
+  echo "==> cargo test"
+  cargo test --locked --no-fail-fast "$@"
+  cargo_status=$?
+fi
+if [ -z "$e2e_only" ] && [ $# -eq 0 ]; then
+  # The operator CLI is not a default member (its features must not reach the functions).
+  echo "==> cargo test -p trustgate-cli"
+  cargo test --locked -p trustgate-cli || cargo_status=1
   # Stack use differs between debug and optimized code: the policy bounds are shown in both.
   echo "==> the policy bounds in an optimized build (profile release-checks)"
   cargo test --locked --profile release-checks -p trustgate-policy --lib || cargo_status=1
@@ -53,6 +65,9 @@ echo "==> end-to-end: cargo lambda watch (log: target/watch-test.log), then pyte
 # The functions as `cargo run` builds them under watch: without the dev-dependencies' features,
 # so not what `cargo test` built. Built here, before any request waits on it.
 cargo build --locked --bins || exit 1
+# The operator CLI, which tests/e2e/test_cli.py runs (a build of its own: other features).
+cargo build --locked -p trustgate-cli || exit 1
+export TRUSTGATE_E2E_CLI="$ROOT/target/debug/trustgate"
 watch_port="$(local_aws free-port)"
 export TRUSTGATE_TABLE=trustgate-e2e
 export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port/lambda-url/token"
@@ -70,6 +85,13 @@ local_aws answers --endpoint "http://127.0.0.1:$watch_port/lambda-url/token/t/wa
 export TRUSTGATE_E2E_TOKEN_URL="$TRUSTGATE_PUBLIC_URL"
 export TRUSTGATE_E2E_ADMIN_URL="http://127.0.0.1:$watch_port/lambda-url/admin"
 export TRUSTGATE_E2E_WATCH_PORT="$watch_port"
+if [ -n "$e2e_only" ]; then
+  # shellcheck disable=SC2086 # a list of files, split on purpose
+  python3 -m pytest $e2e_only -q -p no:cacheprovider
+  e2e_status=$?
+  echo "==> end-to-end ($e2e_only): exit $e2e_status"
+  exit $e2e_status
+fi
 python3 -m pytest tests/e2e -q -p no:cacheprovider
 e2e_status=$?
 
