@@ -43,8 +43,9 @@ export TRUSTGATE_WRAPPING_KEY=alias/trustgate-wrapping
 local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY" \
   --wrapping-key-alias "$TRUSTGATE_WRAPPING_KEY"
 
-echo "==> building the functions"
-cargo build --bins
+echo "==> building the functions and the CLI"
+# With the CLI's features (Cargo.toml, `cli-features`): one build of the AWS SDK for both.
+cargo build --workspace --features trustgate/cli-features --bins
 
 cat <<MSG
 
@@ -54,7 +55,7 @@ Trustgate is starting (signing mode: $TRUSTGATE_SIGNING_MODE):
 Ctrl-C stops everything.
 
 MSG
-cargo lambda watch -A 127.0.0.1 -P "$watch_port" &
+cargo lambda watch --features cli-features -A 127.0.0.1 -P "$watch_port" &
 WATCH_PID=$!
 if [ "$TRUSTGATE_SIGNING_MODE" = envelope ]; then
   local_aws answers --endpoint "http://127.0.0.1:$watch_port/" --timeout 60

@@ -30,6 +30,9 @@ export TRUSTGATE_TABLE=trustgate-test
 export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
 local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY" || exit 1
 
+# The workspace with the CLI's features (Cargo.toml, `cli-features`): the tests, the CLI and the
+# functions under watch then share one build of the AWS SDK.
+WORKSPACE="--workspace --features trustgate/cli-features"
 bench_status=0
 cargo_status=0
 e2e_only="${TRUSTGATE_E2E_ONLY:-}"
@@ -41,19 +44,16 @@ if [ -z "$e2e_only" ] && [ $# -eq 0 ]; then
   # The benchmarks are not run here (they are not timed tests), only kept compiling; built in
   # the test profile, they share every dependency with the tests below.
   echo "==> the benchmarks compile"
-  cargo test --locked --benches --no-run
+  cargo test --locked $WORKSPACE --benches --no-run
   bench_status=$?
 fi
 
 if [ -z "$e2e_only" ]; then
   echo "==> cargo test"
-  cargo test --locked --no-fail-fast "$@"
+  cargo test --locked $WORKSPACE --no-fail-fast "$@"
   cargo_status=$?
 fi
 if [ -z "$e2e_only" ] && [ $# -eq 0 ]; then
-  # The operator CLI is not a default member (its features must not reach the functions).
-  echo "==> cargo test -p trustgate-cli"
-  cargo test --locked -p trustgate-cli || cargo_status=1
   # Stack use differs between debug and optimized code: the policy bounds are shown in both.
   echo "==> the policy bounds in an optimized build (profile release-checks)"
   cargo test --locked --profile release-checks -p trustgate-policy --lib || cargo_status=1
@@ -62,11 +62,10 @@ fi
 [ $# -gt 0 ] && exit $cargo_status
 
 echo "==> end-to-end: cargo lambda watch (log: target/watch-test.log), then pytest tests/e2e"
-# The functions as `cargo run` builds them under watch: without the dev-dependencies' features,
-# so not what `cargo test` built. Built here, before any request waits on it.
-cargo build --locked --bins || exit 1
-# The operator CLI, which tests/e2e/test_cli.py runs (a build of its own: other features).
-cargo build --locked -p trustgate-cli || exit 1
+# The functions as `cargo run` builds them under watch (the CLI's features, as above, and not
+# the dev-dependencies'), and the CLI that tests/e2e/test_cli.py runs. Built here, before any
+# request waits on it.
+cargo build --locked $WORKSPACE --bins || exit 1
 export TRUSTGATE_E2E_CLI="$ROOT/target/debug/trustgate"
 watch_port="$(local_aws free-port)"
 export TRUSTGATE_TABLE=trustgate-e2e
@@ -76,7 +75,7 @@ export TRUSTGATE_ALLOW_INSECURE_JWKS=true
 local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY" >/dev/null || exit 1
 # --ignore-changes: the functions under test are the ones just built; an edit to the sources
 # during the run must not rebuild them under the requests (a 20 s rebuild is a timeout).
-setsid cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$watch_port" >target/watch-test.log 2>&1 &
+setsid cargo lambda watch --features cli-features --ignore-changes -A 127.0.0.1 -P "$watch_port" >target/watch-test.log 2>&1 &
 WATCH_PID=$!
 local_aws answers --endpoint "http://127.0.0.1:$watch_port/" --timeout 60
 # One first request per function: watch starts each on its first request.

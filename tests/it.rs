@@ -32,6 +32,7 @@ mod sdk_endpoints;
 mod storage;
 mod table_schema;
 mod token_exchange;
+mod workspace;
 
 /// A file of tests/ that is neither a module here nor a `[[test]]` of Cargo.toml would never run.
 #[test]
