@@ -153,11 +153,17 @@ fn actor_check(check: &str) -> &'static str {
         .unwrap_or("actor.condition")
 }
 
-/// A subject token's refusal, said of the actor token.
+/// A subject token's refusal, said of the actor token ("actor token is expired", not "actor
+/// token refused: subject token is expired"): the texts name the token they were written for.
 fn actor_error(error: TokenError) -> TokenError {
     match error {
         TokenError::SubjectRefused(rejection) => {
-            TokenError::DelegationRefused(format!("actor token refused: {rejection}"))
+            let text = rejection.to_string();
+            TokenError::DelegationRefused(if text.contains("subject token") {
+                text.replace("subject token", "actor token")
+            } else {
+                format!("actor token refused: {text}")
+            })
         }
         TokenError::PolicyRefused(refusal) => TokenError::DelegationRefused(format!(
             "actor token refused by the trusted issuer's policy: {refusal}"
