@@ -5,19 +5,11 @@
 # under `cargo lambda watch` (pytest, tests/e2e, and schemathesis against the admin API), then a
 # bounded fuzz smoke (scripts/fuzz.sh; skipped with a message without nightly and cargo-fuzz).
 # Stops what it started, also when tests fail; exits non-zero when any test failed. Extra
-# arguments go to `cargo test` (and skip the rest). `--e2e [PYTEST ARGS…]` runs only the
-# end-to-end stack and pytest with those arguments (e.g. `--e2e tests/e2e/test_console.py`).
+# arguments go to `cargo test` (and skip the rest). TRUSTGATE_E2E_ONLY="tests/e2e/test_x.py …"
+# runs only those pytest files against the stack (no cargo test, schemathesis or fuzz).
 set -uo pipefail
 source "$(dirname "$0")/venv.sh"
 cd "$ROOT"
-e2e_only=false
-pytest_args=(tests/e2e)
-if [ "${1:-}" = --e2e ]; then
-  e2e_only=true
-  shift
-  [ $# -gt 0 ] && pytest_args=("$@")
-  set --
-fi
 
 port="$(local_aws free-port)"
 endpoint="http://127.0.0.1:$port"
@@ -40,7 +32,12 @@ local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alia
 
 bench_status=0
 cargo_status=0
-if [ $# -eq 0 ] && ! $e2e_only; then
+e2e_only="${TRUSTGATE_E2E_ONLY:-}"
+if [ -n "$e2e_only" ] && [ $# -gt 0 ]; then
+  echo "TRUSTGATE_E2E_ONLY and cargo test arguments exclude each other" >&2
+  exit 2
+fi
+if [ -z "$e2e_only" ] && [ $# -eq 0 ]; then
   # The benchmarks are not run here (they are not timed tests), only kept compiling; built in
   # the test profile, they share every dependency with the tests below.
   echo "==> the benchmarks compile"
@@ -48,12 +45,15 @@ if [ $# -eq 0 ] && ! $e2e_only; then
   bench_status=$?
 fi
 
-if ! $e2e_only; then
+if [ -z "$e2e_only" ]; then
   echo "==> cargo test"
   cargo test --locked --no-fail-fast "$@"
   cargo_status=$?
 fi
-if [ $# -eq 0 ] && ! $e2e_only; then
+if [ -z "$e2e_only" ] && [ $# -eq 0 ]; then
+  # The operator CLI is not a default member (its features must not reach the functions).
+  echo "==> cargo test -p trustgate-cli"
+  cargo test --locked -p trustgate-cli || cargo_status=1
   # Stack use differs between debug and optimized code: the policy bounds are shown in both.
   echo "==> the policy bounds in an optimized build (profile release-checks)"
   cargo test --locked --profile release-checks -p trustgate-policy --lib || cargo_status=1
@@ -65,6 +65,9 @@ echo "==> end-to-end: cargo lambda watch (log: target/watch-test.log), then pyte
 # The functions as `cargo run` builds them under watch: without the dev-dependencies' features,
 # so not what `cargo test` built. Built here, before any request waits on it.
 cargo build --locked --bins || exit 1
+# The operator CLI, which tests/e2e/test_cli.py runs (a build of its own: other features).
+cargo build --locked -p trustgate-cli || exit 1
+export TRUSTGATE_E2E_CLI="$ROOT/target/debug/trustgate"
 watch_port="$(local_aws free-port)"
 export TRUSTGATE_TABLE=trustgate-e2e
 # The deployed paths (Cargo.toml's watch router); schemathesis below uses /lambda-url/admin.
@@ -83,11 +86,15 @@ local_aws answers --endpoint "http://127.0.0.1:$watch_port/t/warm-up/oauth2/jwks
 export TRUSTGATE_E2E_TOKEN_URL="$TRUSTGATE_PUBLIC_URL"
 export TRUSTGATE_E2E_ADMIN_URL="$TRUSTGATE_PUBLIC_URL"
 export TRUSTGATE_E2E_WATCH_PORT="$watch_port"
-python3 -m pytest "${pytest_args[@]}" -q -p no:cacheprovider
-e2e_status=$?
-if $e2e_only; then
+if [ -n "$e2e_only" ]; then
+  # shellcheck disable=SC2086 # a list of files, split on purpose
+  python3 -m pytest $e2e_only -q -p no:cacheprovider
+  e2e_status=$?
+  echo "==> end-to-end ($e2e_only): exit $e2e_status"
   exit $e2e_status
 fi
+python3 -m pytest tests/e2e -q -p no:cacheprovider
+e2e_status=$?
 
 echo "==> schemathesis against the admin API (openapi/admin.yaml)"
 # Through the /lambda-url/ form, which must keep working: a generated path outside the router

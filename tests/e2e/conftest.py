@@ -72,3 +72,15 @@ class Tenant:
 @pytest.fixture
 def tenant(admin_url, idp):
     return Tenant(admin_url, idp)
+
+
+@pytest.fixture
+def sigv4_proxy(admin_url):
+    """A SigV4-verifying stand-in for API Gateway's IAM authorizer in front of the admin
+    function (tests/e2e/sigv4_proxy.py): `.url`, `.verified`, `.refused`, `.refusals`, and
+    `.credentials` (the test access key, secret and session token it accepts)."""
+    from sigv4_proxy import SigV4Proxy
+
+    proxy = SigV4Proxy(admin_url)
+    yield proxy
+    proxy.close()
