@@ -86,6 +86,9 @@ local_aws answers --endpoint "http://127.0.0.1:$watch_port/t/warm-up/oauth2/jwks
 export TRUSTGATE_E2E_TOKEN_URL="$TRUSTGATE_PUBLIC_URL"
 export TRUSTGATE_E2E_ADMIN_URL="$TRUSTGATE_PUBLIC_URL"
 export TRUSTGATE_E2E_WATCH_PORT="$watch_port"
+# The console's browser test (tests/e2e/test_console.py) needs chromium and chromedriver:
+# installed from the system's packages when missing (scripts/browser.sh says how long it took).
+source scripts/browser.sh
 if [ -n "$e2e_only" ]; then
   # shellcheck disable=SC2086 # a list of files, split on purpose
   python3 -m pytest $e2e_only -q -p no:cacheprovider
