@@ -96,8 +96,12 @@ def test_requests_without_the_token_or_from_elsewhere_are_refused(console):
     entered = requests.get(console, allow_redirects=False, timeout=10)
     assert entered.status_code == 303 and entered.headers["location"] == "/"
     cookie = entered.headers["set-cookie"]
+    assert cookie.startswith(f"trustgate_console_{port}={token};"), cookie
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    jar = {"trustgate_console": token}
+    # Another console's cookie (the same name on another port) does not let anyone in here.
+    other = requests.get(f"{base}/", cookies={"trustgate_console_1": token}, timeout=10)
+    assert other.status_code == 401
+    jar = {f"trustgate_console_{port}": token}
     page = requests.get(f"{base}/", cookies=jar, timeout=60)
     assert page.status_code == 200
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]

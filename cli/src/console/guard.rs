@@ -8,8 +8,10 @@
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 
-/// The cookie that carries the token after the first visit.
-pub const COOKIE: &str = "trustgate_console";
+/// The cookie that carries the token after the first visit, named per port: browsers send a
+/// 127.0.0.1 cookie to every port of that host, and two consoles must not overwrite each
+/// other's.
+const COOKIE_PREFIX: &str = "trustgate_console_";
 
 /// What the guard decided for one request.
 #[derive(Debug, PartialEq, Eq)]
@@ -78,7 +80,10 @@ impl Guard {
     /// The `Set-Cookie` value for [`Verdict::SetCookie`]. No `Secure`: the console is plain
     /// http on loopback, where browsers would refuse a Secure cookie.
     pub fn cookie(&self) -> String {
-        format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", self.token)
+        format!(
+            "{COOKIE_PREFIX}{}={}; HttpOnly; SameSite=Strict; Path=/",
+            self.port, self.token
+        )
     }
 
     pub fn check(&self, request: &Request<'_>) -> Verdict {
@@ -91,16 +96,22 @@ impl Guard {
         }
         if request
             .cookie
-            .and_then(cookie_value)
+            .and_then(|c| cookie_value(c, &format!("{COOKIE_PREFIX}{}", self.port)))
             .is_some_and(|t| self.is_token(t))
         {
             return Verdict::Allow;
         }
         let (token, rest) = split_token(request.query);
         if safe && token.is_some_and(|t| self.is_token(t)) {
+            // A path that starts with `//` would be another host in `Location`.
+            let path = if request.path.starts_with("//") {
+                "/"
+            } else {
+                request.path
+            };
             let location = match rest {
-                Some(rest) => format!("{}?{rest}", request.path),
-                None => request.path.to_owned(),
+                Some(rest) => format!("{path}?{rest}"),
+                None => path.to_owned(),
             };
             return Verdict::SetCookie { location };
         }
@@ -122,12 +133,12 @@ impl Guard {
     }
 }
 
-/// Our cookie's value in a `Cookie` header (`a=1; trustgate_console=…`).
-fn cookie_value(header: &str) -> Option<&str> {
+/// The value of the cookie `name` in a `Cookie` header (`a=1; trustgate_console_8123=…`).
+fn cookie_value<'h>(header: &'h str, name: &str) -> Option<&'h str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value)
 }
 
@@ -173,7 +184,7 @@ mod tests {
         Request {
             method: "POST",
             origin,
-            cookie: Some("trustgate_console=0123abcd"),
+            cookie: Some("trustgate_console_8123=0123abcd"),
             ..get(None, None)
         }
     }
@@ -193,14 +204,28 @@ mod tests {
             }
         );
         let cookie = guard().cookie();
-        assert!(cookie.starts_with("trustgate_console=0123abcd;"));
+        assert!(cookie.starts_with("trustgate_console_8123=0123abcd;"));
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    }
+
+    #[test]
+    fn the_redirect_after_the_token_stays_on_this_host() {
+        let request = Request {
+            path: "//evil.example/x",
+            ..get(Some("token=0123abcd"), None)
+        };
+        assert_eq!(
+            guard().check(&request),
+            Verdict::SetCookie {
+                location: "/".into()
+            }
+        );
     }
 
     #[test]
     fn the_cookie_lets_requests_in_and_nothing_else_does() {
         assert_eq!(
-            guard().check(&get(None, Some("x=1; trustgate_console=0123abcd"))),
+            guard().check(&get(None, Some("x=1; trustgate_console_8123=0123abcd"))),
             Verdict::Allow
         );
         for (query, cookie) in [
@@ -208,9 +233,11 @@ mod tests {
             (Some("token=0123abcX"), None),
             (Some("token="), None),
             (Some("token=0123abcd0"), None),
-            (None, Some("trustgate_console=wrong")),
+            (None, Some("trustgate_console_8123=wrong")),
+            // Another console's cookie (another port), with this token.
+            (None, Some("trustgate_console_8124=0123abcd")),
             (None, Some("other=0123abcd")),
-            (None, Some("trustgate_console=0123abc")),
+            (None, Some("trustgate_console_8123=0123abc")),
         ] {
             assert_eq!(
                 guard().check(&get(query, cookie)),
@@ -231,13 +258,16 @@ mod tests {
         ] {
             let request = Request {
                 host,
-                ..get(Some("token=0123abcd"), Some("trustgate_console=0123abcd"))
+                ..get(
+                    Some("token=0123abcd"),
+                    Some("trustgate_console_8123=0123abcd"),
+                )
             };
             assert_eq!(guard().check(&request), Verdict::ForeignHost, "{host:?}");
         }
         let request = Request {
             host: Some("localhost:8123"),
-            ..get(None, Some("trustgate_console=0123abcd"))
+            ..get(None, Some("trustgate_console_8123=0123abcd"))
         };
         assert_eq!(guard().check(&request), Verdict::Allow);
     }
