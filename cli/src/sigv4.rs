@@ -170,6 +170,79 @@ pub fn region_of_execute_api_host(host: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+
+    fn signer_with(credentials: Credentials) -> Signer {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build();
+        Signer {
+            sdk,
+            region: "eu-west-1".into(),
+            profile: None,
+            cached: Mutex::new(None),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signed_request_carries_the_scope_the_body_hash_and_the_session_token() {
+        let signer = signer_with(Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            Some("session".into()),
+            None,
+            "test",
+        ));
+        let headers = [("content-type".to_owned(), "application/json".to_owned())];
+        let url = "https://abc.execute-api.eu-west-1.amazonaws.com/api/organizations?limit=100";
+        let added = signer.sign("POST", url, &headers, b"{}").await.unwrap();
+        let get = |name: &str| {
+            added
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let authorization = get("authorization").expect("authorization");
+        assert!(
+            authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+            "{authorization}"
+        );
+        assert!(
+            authorization.contains("/eu-west-1/execute-api/aws4_request"),
+            "{authorization}"
+        );
+        assert!(
+            authorization.contains(
+                "SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token"
+            ),
+            "{authorization}"
+        );
+        // SHA-256 of `{}`.
+        let body_hash = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+        assert_eq!(get("x-amz-content-sha256"), Some(body_hash));
+        assert_eq!(get("x-amz-security-token"), Some("session"));
+        assert!(get("x-amz-date").is_some());
+    }
+
+    #[tokio::test]
+    async fn no_credentials_is_a_usage_error_naming_the_variables() {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let signer = Signer {
+            sdk,
+            region: "eu-west-1".into(),
+            profile: None,
+            cached: Mutex::new(None),
+        };
+        let error = signer
+            .sign("GET", "https://x/api", &[], b"")
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), 2);
+        assert!(error.to_string().contains("AWS_ACCESS_KEY_ID"), "{error}");
+    }
 
     #[test]
     fn the_region_is_read_from_an_execute_api_host() {
