@@ -204,8 +204,8 @@ def verify(http, metadata, token, client_id):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--token", default="http://127.0.0.1:9000/lambda-url/token")
-    parser.add_argument("--admin", default="http://127.0.0.1:9000/lambda-url/admin")
+    parser.add_argument("--token", default="http://127.0.0.1:9000")
+    parser.add_argument("--admin", default="http://127.0.0.1:9000")
     args = parser.parse_args()
     started = time.monotonic()
     try:

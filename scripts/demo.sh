@@ -5,8 +5,8 @@ set -euo pipefail
 source "$(dirname "$0")/venv.sh"
 cd "$ROOT"
 
-base=http://127.0.0.1:9000/lambda-url
-answers() { local_aws answers --endpoint "$base/admin/api/organizations" --timeout "${1:-2}"; }
+base=http://127.0.0.1:9000
+answers() { local_aws answers --endpoint "$base/api/organizations" --timeout "${1:-2}"; }
 
 DEV_PID=""
 cleanup() {
@@ -25,4 +25,4 @@ if ! answers; then
   answers 300 || { echo "the stack did not come up; see target/demo-dev.log" >&2; exit 1; }
 fi
 
-python3 scripts/demo.py --token "$base/token" --admin "$base/admin"
+python3 scripts/demo.py --token "$base" --admin "$base"

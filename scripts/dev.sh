@@ -35,7 +35,8 @@ fi
 export AWS_ENDPOINT_URL="$endpoint"
 export TRUSTGATE_TABLE=trustgate
 export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
-export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port/lambda-url/token"
+# The deployed paths (Cargo.toml's watch router, the template's routes) at the same URLs.
+export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port"
 export TRUSTGATE_ADMIN_AUTH=none
 export TRUSTGATE_ALLOW_INSECURE_JWKS=true
 export TRUSTGATE_SIGNING_MODE="${TRUSTGATE_SIGNING_MODE:-kms}"
@@ -49,9 +50,10 @@ cargo build --workspace --features trustgate/cli-features --bins
 
 cat <<MSG
 
-Trustgate is starting (signing mode: $TRUSTGATE_SIGNING_MODE):
-  token  http://127.0.0.1:$watch_port/lambda-url/token
-  admin  http://127.0.0.1:$watch_port/lambda-url/admin
+Trustgate is starting (signing mode: $TRUSTGATE_SIGNING_MODE) on http://127.0.0.1:$watch_port,
+at the deployed API's paths:
+  token  http://127.0.0.1:$watch_port/t/{org}/oauth2/token (and /jwks, /introspect, /revoke)
+  admin  http://127.0.0.1:$watch_port/api/organizations, /t/{org}/api/…
 Ctrl-C stops everything.
 
 MSG

@@ -1494,16 +1494,9 @@ fn behind_the_edge_the_public_url_is_cloudfronts_and_execute_api_is_off() {
 // Routes and the security scan
 // ---------------------------------------------------------------------------------------------
 
-/// The documented routes (README, openapi/admin.yaml). Each is routed for ANY method: the functions
-/// answer a wrong method themselves (405 with `Allow`).
-const TOKEN_PATHS: &[&str] = &[
-    "/t/{org}/oauth2/token",
-    "/t/{org}/oauth2/introspect",
-    "/t/{org}/oauth2/revoke",
-    "/t/{org}/oauth2/jwks",
-    "/t/{org}/oauth2/token/.well-known/openid-configuration",
-    "/.well-known/oauth-authorization-server/t/{org}/oauth2/token",
-];
+/// The token function's paths (README, its route parser's table). Each is routed for ANY method:
+/// the functions answer a wrong method themselves (405 with `Allow`).
+const TOKEN_PATHS: &[&str] = trustgate::http::token::PATHS;
 
 #[test]
 fn routes_are_the_contracts_and_admin_routes_need_iam() {

@@ -5,6 +5,7 @@
 mod api;
 mod certificate;
 mod commands;
+mod console;
 mod error;
 mod jwt;
 mod oauth;
@@ -73,6 +74,8 @@ enum Command {
     Exchange(commands::exchange::ExchangeArgs),
     /// Show a JWT's header and claims; verify it with --jwks-uri or --issuer
     Decode(commands::decode::DecodeArgs),
+    /// Serve a web console on 127.0.0.1 over the admin API, with your credentials
+    Console(console::ConsoleArgs),
 }
 
 #[tokio::main]
@@ -90,6 +93,7 @@ async fn main() -> ExitCode {
         Command::Revoke(args) => commands::revoke::run(&ctx, args).await,
         Command::Exchange(args) => commands::exchange::run(&ctx, args).await,
         Command::Decode(args) => commands::decode::run(&ctx, args).await,
+        Command::Console(args) => console::run(&ctx, args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

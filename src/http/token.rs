@@ -22,6 +22,17 @@ pub struct TokenApp {
     pub service: TokenService,
 }
 
+/// The path templates [`Route::parse`] serves, `{org}` an organization's name: the routes of
+/// infra/template.yaml and of `make dev`'s router (Cargo.toml), held equal by tests/routes.rs.
+pub const PATHS: &[&str] = &[
+    "/t/{org}/oauth2/token",
+    "/t/{org}/oauth2/introspect",
+    "/t/{org}/oauth2/revoke",
+    "/t/{org}/oauth2/jwks",
+    "/t/{org}/oauth2/token/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server/t/{org}/oauth2/token",
+];
+
 /// The public endpoints (README, "Token exchange"; the routes of infra/template.yaml).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
