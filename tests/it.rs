@@ -28,6 +28,7 @@ mod kms_signer;
 mod port_contracts;
 mod properties;
 mod refresh_tokens;
+mod routes;
 mod sdk_endpoints;
 mod storage;
 mod table_schema;

@@ -25,7 +25,7 @@ pub enum AuthMode {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApiOptions {
     /// The admin API's base URL, e.g. https://ID.execute-api.REGION.amazonaws.com, or
-    /// http://127.0.0.1:9000/lambda-url/admin under `make dev`
+    /// http://127.0.0.1:9000 under `make dev`
     #[arg(long, env = "TRUSTGATE_ENDPOINT", global = true, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Request authentication [default: none for http:// loopback endpoints, sigv4 otherwise]
@@ -140,7 +140,7 @@ impl AdminApi {
         let Some(endpoint) = options.endpoint.as_deref() else {
             return Err(CliError::usage(
                 "no admin API endpoint: pass --endpoint URL or set TRUSTGATE_ENDPOINT \
-                 (e.g. http://127.0.0.1:9000/lambda-url/admin under `make dev`)",
+                 (e.g. http://127.0.0.1:9000 under `make dev`)",
             ));
         };
         let url = Url::parse(endpoint)
@@ -265,7 +265,7 @@ impl AdminApi {
         };
         CliError::Unavailable(format!(
             "{what} the admin API at {}: check --endpoint / TRUSTGATE_ENDPOINT and that it is \
-             running (`make dev` serves http://127.0.0.1:9000/lambda-url/admin)",
+             running (`make dev` serves http://127.0.0.1:9000)",
             self.base
         ))
     }

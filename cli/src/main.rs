@@ -35,7 +35,7 @@ Exit codes:
   4  explain denied, or a token did not verify
 
 Examples:
-  export TRUSTGATE_ENDPOINT=http://127.0.0.1:9000/lambda-url/admin   # make dev, unsigned
+  export TRUSTGATE_ENDPOINT=http://127.0.0.1:9000   # make dev, unsigned
   trustgate org create acme
   trustgate issuer add --org acme --name IdP --issuer https://idp.example.com --certificate idp.cer
   trustgate app create --org acme --name ci --type web --grant token-exchange
