@@ -103,8 +103,9 @@ impl Guard {
         }
         let (token, rest) = split_token(request.query);
         if safe && token.is_some_and(|t| self.is_token(t)) {
-            // A path that starts with `//` would be another host in `Location`.
-            let path = if request.path.starts_with("//") {
+            // A path that starts with `//` (or `/\`, which browsers read the same) would be
+            // another host in `Location`.
+            let path = if request.path.starts_with("//") || request.path.starts_with("/\\") {
                 "/"
             } else {
                 request.path
@@ -210,16 +211,19 @@ mod tests {
 
     #[test]
     fn the_redirect_after_the_token_stays_on_this_host() {
-        let request = Request {
-            path: "//evil.example/x",
-            ..get(Some("token=0123abcd"), None)
-        };
-        assert_eq!(
-            guard().check(&request),
-            Verdict::SetCookie {
-                location: "/".into()
-            }
-        );
+        for path in ["//evil.example/x", "/\\evil.example/x"] {
+            let request = Request {
+                path,
+                ..get(Some("token=0123abcd"), None)
+            };
+            assert_eq!(
+                guard().check(&request),
+                Verdict::SetCookie {
+                    location: "/".into()
+                },
+                "{path}"
+            );
+        }
     }
 
     #[test]
