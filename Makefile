@@ -38,9 +38,10 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --features trustgate/cli-features --all-targets -- -D warnings
 
-## The operator CLI: target/debug/trustgate (`cargo install --path cli` puts it on PATH).
+## The operator CLI: target/debug/trustgate (`cargo install --path cli` puts it on PATH). With
+## the features make dev and make test build with, so it reuses their build of the AWS SDK.
 cli:
-	cargo build --locked -p trustgate-cli
+	cargo build --locked -p trustgate-cli --features trustgate/cli-features
 
 ## infra/template.yaml: cfn-lint (warnings fail), the SAM translator, checkov.
 lint-infra:
