@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: the load benchmark (benches/load.rs) against a stack like `make dev`'s — moto,
-# the table and key bootstrapped, both functions under `cargo lambda watch` — but its own: free
+# the table and keys bootstrapped, the functions under `cargo lambda watch` — but its own: free
 # ports, release builds, and the watch output captured in target/bench-watch.log so the
-# benchmark can read the function's "handled" lines. Runs beside `make dev` and `make test`.
-# Stops what it started. BENCH_N, BENCH_CONCURRENCY and BENCH_RSS_EXCHANGES tune the run.
+# benchmark can read the function's "handled" lines. Both signing modes in the same run: a
+# second watch serves the same release functions with TRUSTGATE_SIGNING_MODE=envelope (its
+# output in target/bench-watch-envelope.log), its first key made by invoking rotate once, as
+# `make dev` does. Runs beside `make dev` and `make test`. Stops what it started. BENCH_N,
+# BENCH_CONCURRENCY and BENCH_RSS_EXCHANGES tune the run.
 # BENCH_AWS=split (the default) serves DynamoDB and KMS from two moto servers, through the
 # SDK's AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_KMS: each moto answers one request at a
 # time, so with one server a DynamoDB read and a KMS Sign that the function makes concurrently
@@ -20,8 +23,10 @@ mkdir -p target
 MOTO_PID=""
 KMS_MOTO_PID=""
 WATCH_PID=""
+ENVELOPE_WATCH_PID=""
 cleanup() {
   [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
+  [ -n "$ENVELOPE_WATCH_PID" ] && kill "$ENVELOPE_WATCH_PID" 2>/dev/null
   [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null
   [ -n "$KMS_MOTO_PID" ] && kill "$KMS_MOTO_PID" 2>/dev/null
   wait 2>/dev/null || true
@@ -97,13 +102,19 @@ export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
 export AWS_ENDPOINT_URL_KMS="$kms_endpoint"
 export TRUSTGATE_TABLE=trustgate-bench
 export TRUSTGATE_SIGNING_KEY=alias/trustgate-signing
+# Read in envelope mode only; the kms-mode functions ignore it.
+export TRUSTGATE_WRAPPING_KEY=alias/trustgate-wrapping
 export TRUSTGATE_PUBLIC_URL="http://127.0.0.1:$watch_port/lambda-url/token"
 export TRUSTGATE_ALLOW_INSECURE_JWKS=true
 # The bootstrap makes the table and the key at one endpoint; with two servers, each keeps the
 # half it serves (the other half is unused).
-local_aws bootstrap --endpoint "$endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY"
+bootstrap() {
+  local_aws bootstrap --endpoint "$1" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY" \
+    --wrapping-key-alias "$TRUSTGATE_WRAPPING_KEY"
+}
+bootstrap "$endpoint"
 if [ "$kms_endpoint" != "$endpoint" ]; then
-  local_aws bootstrap --endpoint "$kms_endpoint" --table "$TRUSTGATE_TABLE" --key-alias "$TRUSTGATE_SIGNING_KEY"
+  bootstrap "$kms_endpoint"
 fi
 echo "==> AWS layout: $aws_layout (DynamoDB $endpoint, KMS $kms_endpoint)"
 
@@ -114,10 +125,25 @@ WATCH_PID=$!
 # unknown organization is an answer) rather than racing the watcher's start.
 local_aws answers --endpoint "$TRUSTGATE_PUBLIC_URL/t/warm-up/oauth2/jwks" --timeout 300
 
+# Envelope mode: the same release functions under a second watch, its address its public URL.
+envelope_port="$(local_aws free-port)"
+envelope_url="http://127.0.0.1:$envelope_port/lambda-url/token"
+echo "==> envelope mode: cargo lambda watch --release on 127.0.0.1:$envelope_port (log: target/bench-watch-envelope.log)"
+TRUSTGATE_SIGNING_MODE=envelope TRUSTGATE_PUBLIC_URL="$envelope_url" \
+  cargo lambda watch --release --ignore-changes -A 127.0.0.1 -P "$envelope_port" >target/bench-watch-envelope.log 2>&1 &
+ENVELOPE_WATCH_PID=$!
+local_aws answers --endpoint "http://127.0.0.1:$envelope_port/" --timeout 300
+echo "==> envelope mode: invoking the rotate function once (the first key, which signs at once)"
+cargo lambda invoke rotate -A 127.0.0.1 -P "$envelope_port" --data-ascii '{}'
+echo
+
 echo "==> benchmark"
 BENCH_TOKEN_URL="$TRUSTGATE_PUBLIC_URL" \
 BENCH_WATCH_LOG=target/bench-watch.log \
+BENCH_ENVELOPE_TOKEN_URL="$envelope_url" \
+BENCH_ENVELOPE_WATCH_LOG=target/bench-watch-envelope.log \
 BENCH_RELEASE_DIR="$release_dir" \
 BENCH_LAMBDA_DIR="$target_dir/lambda" \
 BENCH_BASELINE_TOKEN="$baseline" \
   cargo bench --locked --bench load
+
