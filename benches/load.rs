@@ -401,11 +401,11 @@ async fn main() {
         generation_read_cost(&binary, &baseline, &event, calls, n, &mut verdicts).await;
     }
 
-    // The host build of this run, and the Lambda (arm64) build if `cargo lambda build
-    // --release --arm64` left one in the target directory's lambda/ (it needs zig, which make
-    // bench does not install; BENCHMARKS.md has the command).
+    // The host build of this run, and the Lambda (arm64) build that scripts/bench.sh made with
+    // `cargo lambda build --release --arm64` in the target directory's lambda/ (unless
+    // BENCH_ARM64=0: then one left by an earlier run is measured only if it is not older).
     let modified = |path: &str| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    for name in ["token", "admin"] {
+    for name in ["token", "admin", "rotate"] {
         let host = format!("{release_dir}/{name}");
         let lambda = format!("{lambda_dir}/{name}/bootstrap");
         // Older than the host build (or absent): built from other code, not measured.

@@ -5,8 +5,10 @@
 # benchmark can read the function's "handled" lines. Both signing modes in the same run: a
 # second watch serves the same release functions with TRUSTGATE_SIGNING_MODE=envelope (its
 # output in target/bench-watch-envelope.log), its first key made by invoking rotate once, as
-# `make dev` does. Runs beside `make dev` and `make test`. Stops what it started. BENCH_N,
-# BENCH_CONCURRENCY and BENCH_RSS_EXCHANGES tune the run.
+# `make dev` does. Then the Lambda build (`cargo lambda build --release --arm64`, what
+# infra/template.yaml deploys) for the sizes, and the panic check (scripts/panic_check.sh).
+# Runs beside `make dev` and `make test`. Stops what it started. BENCH_N, BENCH_CONCURRENCY
+# and BENCH_RSS_EXCHANGES tune the run; BENCH_ARM64=0 and BENCH_PANIC=0 skip those two steps.
 # BENCH_AWS=split (the default) serves DynamoDB and KMS from two moto servers, through the
 # SDK's AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_KMS: each moto answers one request at a
 # time, so with one server a DynamoDB read and a KMS Sign that the function makes concurrently
@@ -67,6 +69,22 @@ release_dir="$(cargo build --release --locked --bins --message-format=json-rende
 target_dir="$(cargo metadata --format-version 1 --no-deps --locked |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 cargo bench --locked --bench load --no-run
+
+# The deployed build: arm64 (infra/template.yaml, Architectures), cross-compiled by cargo lambda
+# through zig (requirements-bench.txt, ~100 MB, kept out of make test's requirements).
+if [ "${BENCH_ARM64:-1}" = 1 ]; then
+  stamp="$VENV/.requirements-bench-$(cksum < requirements-bench.txt | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ]; then
+    echo "==> installing zig (requirements-bench.txt) into $VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r requirements-bench.txt
+    touch "$stamp"
+  fi
+  if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    rustup target add aarch64-unknown-linux-gnu
+  fi
+  echo "==> cargo lambda build --release --arm64 (token, admin, rotate)"
+  cargo lambda build --release --arm64 --locked --bin token --bin admin --bin rotate
+fi
 
 aws_layout="${BENCH_AWS:-split}"
 case "$aws_layout" in
@@ -147,3 +165,7 @@ BENCH_LAMBDA_DIR="$target_dir/lambda" \
 BENCH_BASELINE_TOKEN="$baseline" \
   cargo bench --locked --bench load
 
+if [ "${BENCH_PANIC:-1}" = 1 ]; then
+  echo
+  bash scripts/panic_check.sh
+fi
