@@ -147,7 +147,9 @@ local_aws answers --endpoint "$TRUSTGATE_PUBLIC_URL/t/warm-up/oauth2/jwks" --tim
 envelope_port="$(local_aws free-port)"
 envelope_url="http://127.0.0.1:$envelope_port/lambda-url/token"
 echo "==> envelope mode: cargo lambda watch --release on 127.0.0.1:$envelope_port (log: target/bench-watch-envelope.log)"
-TRUSTGATE_SIGNING_MODE=envelope TRUSTGATE_PUBLIC_URL="$envelope_url" \
+# BENCH_ENVELOPE_ALG (default RS256): the algorithm of the key rotate makes (the token function
+# signs with whatever key is current).
+TRUSTGATE_SIGNING_MODE=envelope TRUSTGATE_PUBLIC_URL="$envelope_url" TRUSTGATE_SIGNING_ALG="${BENCH_ENVELOPE_ALG:-RS256}" \
   cargo lambda watch --release --ignore-changes -A 127.0.0.1 -P "$envelope_port" >target/bench-watch-envelope.log 2>&1 &
 ENVELOPE_WATCH_PID=$!
 local_aws answers --endpoint "http://127.0.0.1:$envelope_port/" --timeout 300
