@@ -1,4 +1,4 @@
-.PHONY: dev test check cli demo bench bench-exchange bench-instructions fmt lint lint-infra clean
+.PHONY: dev test check cli demo bench bench-exchange bench-instructions panic-check fmt lint lint-infra clean
 
 ## Run both functions locally against the emulator (127.0.0.1:9000, moto on 4566).
 dev:
@@ -19,6 +19,11 @@ demo:
 ## Load, cold start, memory and size of the release functions against a local stack (BENCHMARKS.md).
 bench:
 	@bash scripts/bench.sh
+
+## A panicking request fails alone in a binary built as the deployment builds it (cargo lambda
+## build --release of probes/panic-probe; minutes, so not in make test; make bench runs it too).
+panic-check:
+	@bash scripts/panic_check.sh
 
 ## The warm exchange in-process against one signature verify (criterion; BENCHMARKS.md).
 ## BENCH_RUNS (default 5) runs of each pair; each ratio's median, min and max over them.

@@ -23,6 +23,7 @@ mod keys;
 mod lambda_runtime;
 
 use std::collections::BTreeMap;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,6 +52,10 @@ const BINARY_MB: f64 = 10.0;
 const PEAK_RSS_MB: f64 = 40.0;
 /// The output of the function processes started by the benchmark.
 const FUNCTION_LOG: &str = "target/bench-function.log";
+/// The output of the envelope-mode function processes.
+const ENVELOPE_FUNCTION_LOG: &str = "target/bench-function-envelope.log";
+/// Budget: envelope exchange p50 <= trivial route p50 + bare GetItem p50 + this.
+const ENVELOPE_SLACK_MS: f64 = 1.0;
 /// The log of the baseline process of section 3b.
 const BASELINE_LOG: &str = "target/bench-baseline.log";
 
@@ -73,6 +78,10 @@ async fn main() {
     let token_url = env("BENCH_TOKEN_URL");
     let public_url = env("TRUSTGATE_PUBLIC_URL");
     let watch_log = env("BENCH_WATCH_LOG");
+    // The same functions in envelope mode, under a watch of their own (scripts/bench.sh); its
+    // address is also its public URL, the audience of its subject tokens.
+    let envelope_url = env("BENCH_ENVELOPE_TOKEN_URL");
+    let envelope_watch_log = env("BENCH_ENVELOPE_WATCH_LOG");
     // Where cargo put the release binaries and where `cargo lambda build` puts its bootstraps:
     // scripts/bench.sh asks cargo, so a CARGO_TARGET_DIR or build.target-dir is followed.
     let release_dir = env("BENCH_RELEASE_DIR");
@@ -84,45 +93,44 @@ async fn main() {
     let kms = aws_sdk_kms::Client::new(&sdk);
     let jwks_server = JwksServer::start(Reply::json(jwks(&[RSA_2048.jwk("rsa-1")]))).await;
     let org = Seeded::new(&table, &jwks_server.url()).await;
-    let subject = org.subject_token(&public_url);
-    let form = exchange_form(&subject);
+    let form = exchange_form(&org.subject_token(&public_url));
     let basic = org.basic();
 
     println!("== machine\n{}", machine());
-    println!("\n== 1. load through cargo lambda watch ({token_url})");
+    println!(
+        "\n== 1. load through cargo lambda watch: kms mode {token_url}, envelope mode {envelope_url}"
+    );
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .pool_max_idle_per_host(64)
         .build()
         .unwrap();
-    let token_endpoint = format!("{token_url}/t/{}/oauth2/token", org.name);
-    let exchange = {
-        let client = client.clone();
-        let (endpoint, form, basic) = (token_endpoint.clone(), form.clone(), basic.clone());
-        move || {
-            let request = client
-                .post(&endpoint)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .header("authorization", &basic)
-                .body(form.clone());
-            async move {
-                let response = request.send().await.expect("the token function answers");
-                let status = response.status();
-                let body = response.text().await.unwrap_or_default();
-                assert_eq!(status, 200, "exchange failed: {body}");
-            }
-        }
-    };
+    let exchange = Exchanger {
+        client: client.clone(),
+        endpoint: format!("{token_url}/t/{}/oauth2/token", org.name),
+        form: form.clone(),
+        basic: basic.clone(),
+    }
+    .into_call();
+    let envelope_exchange = Exchanger {
+        client: client.clone(),
+        endpoint: format!("{envelope_url}/t/{}/oauth2/token", org.name),
+        form: exchange_form(&org.subject_token(&envelope_url)),
+        basic: basic.clone(),
+    }
+    .into_call();
 
     // Warm-up: the first request may wait for the build and the cold start.
-    let started = Instant::now();
-    exchange().await;
-    println!(
-        "first exchange (build if needed, cold start, cold caches): {:.0} ms",
-        ms(started.elapsed())
-    );
-    for _ in 0..20 {
+    for (mode, exchange) in [("kms", &exchange), ("envelope", &envelope_exchange)] {
+        let started = Instant::now();
         exchange().await;
+        println!(
+            "first exchange, {mode} mode (build if needed, cold start, cold caches): {:.0} ms",
+            ms(started.elapsed())
+        );
+        for _ in 0..20 {
+            exchange().await;
+        }
     }
 
     let trivial_url = format!("{token_url}/bench/no-such-route");
@@ -147,9 +155,32 @@ async fn main() {
             request.send().await.expect("KMS Sign");
         }
     };
-    // Interleaved, so that the three see the same load on a shared machine.
-    let [sequential, trivial, bare_sign] = interleaved(n, &exchange, &trivial, &sign).await;
+    // What the warm envelope exchange waits for: one read, as the generation read makes it.
+    let organization = Key::organization(&org.name);
+    let get_item = || async {
+        let read = table.get::<serde_json::Value>(&organization).await;
+        assert!(read.expect("DynamoDB GetItem").is_some());
+    };
+    // Interleaved, so that all see the same load on a shared machine.
+    let [
+        sequential,
+        envelope_sequential,
+        trivial,
+        bare_sign,
+        bare_get,
+    ] = interleaved(
+        n,
+        [
+            timed(&exchange),
+            timed(&envelope_exchange),
+            timed(&trivial),
+            timed(&sign),
+            timed(&get_item),
+        ],
+    )
+    .await;
     let concurrent = timed_concurrent(n, concurrency, &exchange).await;
+    let envelope_concurrent = timed_concurrent(n, concurrency, &envelope_exchange).await;
     let jwks_url = format!("{token_url}/t/{}/oauth2/jwks", org.name);
     let jwks = timed_sequential(20, || {
         let request = client.get(&jwks_url);
@@ -157,40 +188,73 @@ async fn main() {
     })
     .await;
 
-    println!("\n{:<44} {:>9} {:>9}", "latency (ms)", "p50", "p99");
-    sequential.print(&format!("exchange, sequential (n={n})"));
+    println!("\n{:<48} {:>9} {:>9}", "latency (ms)", "p50", "p99");
+    sequential.print(&format!("exchange, kms, sequential (n={n})"));
+    envelope_sequential.print(&format!("exchange, envelope, sequential (n={n})"));
     concurrent.print(&format!(
-        "exchange, {concurrency} concurrent (n={n}, {:.0}/s)",
+        "exchange, kms, {concurrency} concurrent (n={n}, {:.0}/s)",
         concurrent.throughput
+    ));
+    envelope_concurrent.print(&format!(
+        "exchange, envelope, {concurrency} concurrent (n={n}, {:.0}/s)",
+        envelope_concurrent.throughput
     ));
     trivial.print(&format!("trivial route: 404 (n={n})"));
     jwks.print("warm JWKS (n=20)");
     bare_sign.print(&format!("bare KMS Sign, same emulator (n={n})"));
+    bare_get.print(&format!("bare DynamoDB GetItem, same emulator (n={n})"));
     let budget = EXCHANGE_VS_SIGN * bare_sign.p50 + trivial.p50;
     verdicts.check(
         &format!(
-            "exchange p50 {:.2} ms <= {EXCHANGE_VS_SIGN} x Sign p50 {:.2} ms + routing p50 {:.2} ms = {budget:.2} ms",
+            "kms exchange p50 {:.2} ms <= {EXCHANGE_VS_SIGN} x Sign p50 {:.2} ms + routing p50 {:.2} ms = {budget:.2} ms",
             sequential.p50, bare_sign.p50, trivial.p50
         ),
         sequential.p50 <= budget,
     );
+    let envelope_budget = trivial.p50 + bare_get.p50 + ENVELOPE_SLACK_MS;
+    verdicts.check(
+        &format!(
+            "envelope exchange p50 {:.2} ms <= routing p50 {:.2} ms + GetItem p50 {:.2} ms + {ENVELOPE_SLACK_MS} ms = {envelope_budget:.2} ms",
+            envelope_sequential.p50, trivial.p50, bare_get.p50
+        ),
+        envelope_sequential.p50 <= envelope_budget,
+    );
 
-    println!("\n== 2. AWS calls per request (the function's \"handled\" lines in {watch_log})");
+    println!(
+        "\n== 2. AWS calls per request (the functions' \"handled\" lines in {watch_log}, {envelope_watch_log})"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let log = std::fs::read_to_string(&watch_log).unwrap_or_default();
     let exchanges = calls_by_path(&log, &format!("/t/{}/oauth2/token", org.name));
     let jwks_calls = calls_by_path(&log, &format!("/t/{}/oauth2/jwks", org.name));
-    print_calls("exchange", &exchanges);
+    let envelope_log = std::fs::read_to_string(&envelope_watch_log).unwrap_or_default();
+    let envelope_exchanges = calls_by_path(&envelope_log, &format!("/t/{}/oauth2/token", org.name));
+    print_calls("exchange, kms", &exchanges);
+    print_calls("exchange, envelope", &envelope_exchanges);
     print_calls("JWKS", &jwks_calls);
     // The one read is the organization's configuration generation, made beside the Sign.
     let warm_exchange = exchanges.get(&(1, 0, 1)).copied().unwrap_or(0);
+    let total = exchanges.values().sum::<usize>();
     verdicts.check(
         &format!(
-            "warm exchanges: 1 DynamoDB read and 1 KMS call (all but the first {} of {})",
-            exchanges.values().sum::<usize>() - warm_exchange,
-            exchanges.values().sum::<usize>()
+            "kms warm exchanges: 1 DynamoDB read and 1 KMS call (all but the first {} of {total})",
+            total - warm_exchange,
         ),
-        warm_exchange >= 2 * n + 20 && exchanges.values().sum::<usize>() - warm_exchange <= 1,
+        warm_exchange >= 2 * n + 20 && total - warm_exchange <= 1,
+    );
+    // Envelope: the first exchange reads the key set and decrypts the key (KMS Decrypt); every
+    // warm one signs in-process. The key set is read again every KEY_SET_REFRESH_SECONDS.
+    let envelope_total = envelope_exchanges.values().sum::<usize>();
+    let envelope_no_kms = envelope_exchanges
+        .iter()
+        .filter(|((_, _, kms), _)| *kms == 0)
+        .map(|(_, count)| count)
+        .sum::<usize>();
+    verdicts.check(
+        &format!(
+            "envelope warm exchanges: 0 KMS calls ({envelope_no_kms} of {envelope_total}, the first excepted)"
+        ),
+        envelope_total >= 2 * n + 21 && envelope_total - envelope_no_kms <= 1,
     );
     let warm_jwks = jwks_calls
         .iter()
@@ -229,74 +293,99 @@ async fn main() {
         "process start -> first exchange served (cold caches: 2 GetItem/Query, GetPublicKey, Sign): {:.1} ms",
         ms(first)
     );
-    // 1,000 exchanges for the memory figure; the last `n` of them interleaved with a trivial
-    // route and a bare Sign for the latencies without cargo lambda.
+    // The same binary in envelope mode beside it (the wrapping key is in this environment).
+    let envelope = Function::start(&binary, &ENVELOPE_MODE.map(own), ENVELOPE_FUNCTION_LOG).await;
+    let (first, reply) = envelope.invoke(&event).await;
+    assert_eq!(reply["statusCode"], 200, "{reply}");
+    println!(
+        "process start -> first exchange served, envelope mode (cold caches, key set read, Decrypt): {:.1} ms",
+        ms(first)
+    );
+    for _ in 0..20 {
+        exchange_on(&envelope, &event).await;
+    }
+    // 1,000 exchanges for the memory figure; the last `n` of them interleaved with the envelope
+    // exchange, a trivial route, a bare Sign and a bare GetItem for the latencies without cargo
+    // lambda.
     let not_found = not_found_event();
     for _ in 0..rss_exchanges.saturating_sub(n) {
-        let (_, reply) = function.invoke(&event).await;
-        assert_eq!(reply["statusCode"], 200, "{reply}");
+        exchange_on(&function, &event).await;
     }
-    let function = tokio::sync::Mutex::new(function);
-    let direct_exchange = || async {
-        let (_, reply) = function.lock().await.invoke(&event).await;
-        assert_eq!(reply["statusCode"], 200, "{reply}");
-    };
     let direct_trivial = || async {
-        let (_, reply) = function.lock().await.invoke(&not_found).await;
+        let (_, reply) = function.invoke(&not_found).await;
         assert_eq!(reply["statusCode"], 404, "{reply}");
     };
-    let [direct, direct_trivial, direct_sign] = interleaved(
+    let [
+        direct,
+        envelope_direct,
+        direct_trivial,
+        direct_sign,
+        direct_get,
+    ] = interleaved(
         n.min(rss_exchanges),
-        &direct_exchange,
-        &direct_trivial,
-        &sign,
+        [
+            timed(&|| exchange_on(&function, &event)),
+            timed(&|| exchange_on(&envelope, &event)),
+            timed(&direct_trivial),
+            timed(&sign),
+            timed(&get_item),
+        ],
     )
     .await;
-    let function = function.into_inner();
     let (hwm, rss) = function.memory();
+    let (envelope_hwm, _) = envelope.memory();
     function.stop().await;
-    println!("\n{:<44} {:>9} {:>9}", "latency (ms)", "p50", "p99");
-    direct.print(&format!("exchange, runtime API direct (n={n})"));
+    envelope.stop().await;
+    println!("\n{:<48} {:>9} {:>9}", "latency (ms)", "p50", "p99");
+    direct.print(&format!("exchange, kms, runtime API direct (n={n})"));
+    envelope_direct.print(&format!("exchange, envelope, runtime API direct (n={n})"));
     direct_trivial.print(&format!("trivial route: 404, direct (n={n})"));
     direct_sign.print(&format!("bare KMS Sign, interleaved (n={n})"));
+    direct_get.print(&format!("bare DynamoDB GetItem, interleaved (n={n})"));
     println!("peak RSS after {rss_exchanges} exchanges: {hwm:.1} MB (current {rss:.1} MB)");
+    println!(
+        "peak RSS, envelope mode, after {} exchanges: {envelope_hwm:.1} MB",
+        21 + n.min(rss_exchanges)
+    );
 
     // Multi-concurrency: one process polling with AWS_LAMBDA_MAX_CONCURRENCY workers
-    // (lambda_http::run_concurrent), against the same process polling alone.
-    let many = Arc::new(
-        Function::start(
-            &binary,
-            &[("AWS_LAMBDA_MAX_CONCURRENCY", concurrency.to_string())],
-            FUNCTION_LOG,
-        )
-        .await,
-    );
-    let invoke = {
-        let (many, event) = (Arc::clone(&many), event.clone());
-        move || {
-            let (many, event) = (Arc::clone(&many), event.clone());
-            async move {
-                let (_, reply) = many.invoke(&event).await;
-                assert_eq!(reply["statusCode"], 200, "{reply}");
-            }
-        }
-    };
-    invoke().await;
-    let shared = timed_concurrent(n, concurrency, &invoke).await;
-    drop(invoke);
-    let (shared_hwm, _) = many.memory();
-    if let Ok(many) = Arc::try_unwrap(many) {
-        many.stop().await;
-    }
+    // (lambda_http::run_concurrent): the exchanges per second of one warm environment.
+    let (shared, shared_hwm) =
+        concurrent_in_one_process(&binary, &[], &event, n, concurrency).await;
     shared.print(&format!(
-        "exchange, {concurrency} concurrent in one process (n={n}, {:.0}/s)",
+        "exchange, kms, {concurrency} concurrent in one process (n={n}, {:.0}/s)",
         shared.throughput
     ));
     println!("peak RSS of that process: {shared_hwm:.1} MB");
+    let (envelope_shared, envelope_shared_hwm) =
+        concurrent_in_one_process(&binary, &ENVELOPE_MODE, &event, n, concurrency).await;
+    envelope_shared.print(&format!(
+        "exchange, envelope, {concurrency} concurrent in one process (n={n}, {:.0}/s)",
+        envelope_shared.throughput
+    ));
+    println!("peak RSS of that process: {envelope_shared_hwm:.1} MB");
     verdicts.check(
         &format!("peak RSS {hwm:.1} MB <= {PEAK_RSS_MB} MB"),
         hwm <= PEAK_RSS_MB,
     );
+
+    println!("\n== 4. signing modes side by side (this run; sections 1 to 3)");
+    let modes = [
+        ModeFigures {
+            through_watch: &sequential,
+            direct: &direct,
+            one_process: &shared,
+            calls: warm_calls(&exchanges),
+        },
+        ModeFigures {
+            through_watch: &envelope_sequential,
+            direct: &envelope_direct,
+            one_process: &envelope_shared,
+            calls: warm_calls(&envelope_exchanges),
+        },
+    ];
+    print_modes(&modes, concurrency);
+
     if let Some(baseline) = std::env::var("BENCH_BASELINE_TOKEN")
         .ok()
         .filter(|path| !path.is_empty())
@@ -312,11 +401,11 @@ async fn main() {
         generation_read_cost(&binary, &baseline, &event, calls, n, &mut verdicts).await;
     }
 
-    // The host build of this run, and the Lambda (arm64) build if `cargo lambda build
-    // --release --arm64` left one in the target directory's lambda/ (it needs zig, which make
-    // bench does not install; BENCHMARKS.md has the command).
+    // The host build of this run, and the Lambda (arm64) build that scripts/bench.sh made with
+    // `cargo lambda build --release --arm64` in the target directory's lambda/ (unless
+    // BENCH_ARM64=0: then one left by an earlier run is measured only if it is not older).
     let modified = |path: &str| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    for name in ["token", "admin"] {
+    for name in ["token", "admin", "rotate"] {
         let host = format!("{release_dir}/{name}");
         let lambda = format!("{lambda_dir}/{name}/bootstrap");
         // Older than the host build (or absent): built from other code, not measured.
@@ -349,6 +438,114 @@ async fn main() {
     verdicts.print();
 }
 
+/// The variables that switch the token function to envelope mode (with `TRUSTGATE_WRAPPING_KEY`,
+/// which scripts/bench.sh exports for both modes: kms mode ignores it).
+const ENVELOPE_MODE: [(&str, &str); 1] = [("TRUSTGATE_SIGNING_MODE", "envelope")];
+
+fn own((name, value): (&'static str, &str)) -> (&'static str, String) {
+    (name, value.to_owned())
+}
+
+/// `n` exchanges, `concurrency` at a time, by one process of `binary` polling with as many
+/// workers (`AWS_LAMBDA_MAX_CONCURRENCY`), after one to warm it; its peak RSS.
+async fn concurrent_in_one_process(
+    binary: &str,
+    env: &[(&'static str, &str)],
+    event: &str,
+    n: usize,
+    concurrency: usize,
+) -> (Stats, f64) {
+    let mut env: Vec<_> = env.iter().copied().map(own).collect();
+    env.push(("AWS_LAMBDA_MAX_CONCURRENCY", concurrency.to_string()));
+    let log = if env.iter().any(|(name, _)| *name == ENVELOPE_MODE[0].0) {
+        ENVELOPE_FUNCTION_LOG
+    } else {
+        FUNCTION_LOG
+    };
+    let many = Arc::new(Function::start(binary, &env, log).await);
+    let invoke = {
+        let (many, event) = (Arc::clone(&many), event.to_owned());
+        move || {
+            let (many, event) = (Arc::clone(&many), event.clone());
+            async move { exchange_on(&many, &event).await }
+        }
+    };
+    invoke().await;
+    let stats = timed_concurrent(n, concurrency, &invoke).await;
+    drop(invoke);
+    let (hwm, _) = many.memory();
+    if let Ok(many) = Arc::try_unwrap(many) {
+        many.stop().await;
+    }
+    (stats, hwm)
+}
+
+/// One signing mode's figures for the side-by-side table.
+struct ModeFigures<'a> {
+    through_watch: &'a Stats,
+    direct: &'a Stats,
+    one_process: &'a Stats,
+    /// AWS calls of its warm exchanges: (DynamoDB reads, writes, KMS calls) per exchange, the
+    /// mean over every exchange but the first.
+    calls: (f64, f64, f64),
+}
+
+/// The mean calls per warm exchange (the first, cold, exchange left out) from
+/// [`calls_by_path`]'s counts.
+fn warm_calls(counts: &BTreeMap<(u32, u32, u32), usize>) -> (f64, f64, f64) {
+    let mut lines: Vec<(u32, u32, u32)> = Vec::new();
+    for (&calls, &count) in counts {
+        lines.extend(std::iter::repeat_n(calls, count));
+    }
+    // The first exchange is the one with the most calls (cold caches).
+    lines.sort();
+    lines.pop();
+    let count = lines.len().max(1) as f64;
+    let sum = |pick: fn(&(u32, u32, u32)) -> u32| {
+        lines.iter().map(pick).map(f64::from).sum::<f64>() / count
+    };
+    (sum(|c| c.0), sum(|c| c.1), sum(|c| c.2))
+}
+
+fn print_modes(modes: &[ModeFigures; 2], concurrency: usize) {
+    println!("{:<52} {:>12} {:>12}", "", "kms", "envelope");
+    let row = |label: &str, pick: &dyn Fn(&ModeFigures) -> String| {
+        println!(
+            "{label:<52} {:>12} {:>12}",
+            pick(&modes[0]),
+            pick(&modes[1])
+        );
+    };
+    row("p50 ms, through cargo lambda watch", &|m| {
+        format!("{:.2}", m.through_watch.p50)
+    });
+    row("p99 ms, through cargo lambda watch", &|m| {
+        format!("{:.2}", m.through_watch.p99)
+    });
+    row("p50 ms, runtime API direct", &|m| {
+        format!("{:.2}", m.direct.p50)
+    });
+    row("p99 ms, runtime API direct", &|m| {
+        format!("{:.2}", m.direct.p99)
+    });
+    row("exchanges/s, one environment, one at a time", &|m| {
+        format!("{:.0}", 1000.0 / m.direct.p50)
+    });
+    row(
+        &format!("exchanges/s, one environment, {concurrency} concurrent"),
+        &|m| format!("{:.0}", m.one_process.throughput),
+    );
+    row("DynamoDB reads per warm exchange", &|m| {
+        format!("{:.3}", m.calls.0)
+    });
+    row("DynamoDB writes per warm exchange", &|m| {
+        format!("{:.3}", m.calls.1)
+    });
+    row("KMS calls per warm exchange", &|m| {
+        format!("{:.3}", m.calls.2)
+    });
+}
+
 /// Runs of the generation read comparison; the verdict is on the median of their ratios.
 const GENERATION_RUNS: usize = 5;
 /// Budget: warm exchange p50 with the generation read <= this x the p50 without it.
@@ -358,18 +555,18 @@ const GENERATION_READ_RATIO: f64 = 1.1;
 /// the configuration generation read (feature `bench-without-generation-read`), each a warm
 /// process under the fake Runtime API, their exchanges interleaved with a bare `Sign`, in
 /// `GENERATION_RUNS` runs of `n` rounds.
-async fn generation_read_cost<S, FS, R, FR>(
+async fn generation_read_cost<'a, S, FS, R, FR>(
     binary: &str,
     baseline: &str,
     event: &str,
-    (sign, sign_and_read): (&S, &R),
+    (sign, sign_and_read): (&'a S, &'a R),
     n: usize,
     verdicts: &mut Verdicts,
 ) where
     S: Fn() -> FS,
-    FS: Future<Output = ()>,
+    FS: Future<Output = ()> + 'a,
     R: Fn() -> FR,
-    FR: Future<Output = ()>,
+    FR: Future<Output = ()> + 'a,
 {
     println!("\n== 3b. the configuration generation read: {binary} against {baseline}");
     let with_read = Function::start(binary, &[], FUNCTION_LOG).await;
@@ -385,14 +582,15 @@ async fn generation_read_cost<S, FS, R, FR>(
         "run", "with read", "without", "ratio", "bare Sign", "Sign+GetItem", "ratio"
     );
     for run in 1..=GENERATION_RUNS {
-        let [with, without, _] = interleaved(
+        let [with, without] = interleaved(
             n,
-            &|| exchange_on(&with_read, event),
-            &|| exchange_on(&without_read, event),
-            &|| async {},
+            [
+                timed(&|| exchange_on(&with_read, event)),
+                timed(&|| exchange_on(&without_read, event)),
+            ],
         )
         .await;
-        let [bare, beside, _] = interleaved(n, sign, sign_and_read, &|| async {}).await;
+        let [bare, beside] = interleaved(n, [timed(sign), timed(sign_and_read)]).await;
         let (ratio, control) = (with.p50 / without.p50, beside.p50 / bare.p50);
         println!(
             "{run:<4} {:>11.2} ms {:>11.2} ms {ratio:>8.3} {:>9.2} ms {:>11.2} ms {control:>8.3}",
@@ -532,6 +730,37 @@ impl Seeded {
     }
 }
 
+/// One exchange over HTTP, as a client sends it; must succeed.
+#[derive(Clone)]
+struct Exchanger {
+    client: reqwest::Client,
+    endpoint: String,
+    form: String,
+    basic: String,
+}
+
+impl Exchanger {
+    /// A call for [`interleaved`] and [`timed_concurrent`] (cheap to clone, owns what it sends).
+    fn into_call(self) -> impl Fn() -> BoxedExchange + Clone + Send + 'static {
+        move || {
+            let request = self
+                .client
+                .post(&self.endpoint)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", &self.basic)
+                .body(self.form.clone());
+            Box::pin(async move {
+                let response = request.send().await.expect("the token function answers");
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                assert_eq!(status, 200, "exchange failed: {body}");
+            })
+        }
+    }
+}
+
+type BoxedExchange = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 fn exchange_form(subject_token: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair(
@@ -588,27 +817,26 @@ where
     Stats::of(samples)
 }
 
-/// `n` rounds of the three calls in turn; the samples of each.
-async fn interleaved<A, B, C, FA, FB, FC>(n: usize, a: &A, b: &B, c: &C) -> [Stats; 3]
+/// A call to time, boxed so that calls of different types can be interleaved.
+type Timed<'a> = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + 'a>> + 'a>;
+
+fn timed<'a, F, Fut>(call: &'a F) -> Timed<'a>
 where
-    A: Fn() -> FA,
-    B: Fn() -> FB,
-    C: Fn() -> FC,
-    FA: Future<Output = ()>,
-    FB: Future<Output = ()>,
-    FC: Future<Output = ()>,
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()> + 'a,
 {
-    let mut samples: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
+    Box::new(move || Box::pin(call()))
+}
+
+/// `n` rounds of the calls in turn; the samples of each.
+async fn interleaved<const N: usize>(n: usize, calls: [Timed<'_>; N]) -> [Stats; N] {
+    let mut samples: [Vec<f64>; N] = std::array::from_fn(|_| Vec::with_capacity(n));
     for _ in 0..n {
-        let started = Instant::now();
-        a().await;
-        samples[0].push(ms(started.elapsed()));
-        let started = Instant::now();
-        b().await;
-        samples[1].push(ms(started.elapsed()));
-        let started = Instant::now();
-        c().await;
-        samples[2].push(ms(started.elapsed()));
+        for (call, samples) in calls.iter().zip(&mut samples) {
+            let started = Instant::now();
+            call().await;
+            samples.push(ms(started.elapsed()));
+        }
     }
     samples.map(Stats::of)
 }

@@ -3,12 +3,13 @@
 //! (`lambda_http::run_concurrent`, `AWS_LAMBDA_MAX_CONCURRENCY` > 1), catches a handler's
 //! panic, reports that invocation as failed, and goes on serving the others.
 //!
-//! Covered here: the runtime's behaviour with `panic = "unwind"`, in this test process (built
-//! by `cargo test`, which always unwinds), against the fake Runtime API of
-//! tests/common/lambda_runtime.rs. Not covered: a binary built by `cargo lambda build
-//! --release` (too heavy for the test machine); that it unwinds rests on Cargo.toml setting
-//! `panic = "unwind"` itself, which the second test checks, since cargo lambda adds
-//! `panic = "abort"` whenever the profile leaves it unset.
+//! Three tests. The runtime's behaviour with `panic = "unwind"`, in this test process (built by
+//! `cargo test`, which always unwinds), against the fake Runtime API of
+//! tests/common/lambda_runtime.rs. That Cargo.toml sets `panic = "unwind"` itself, since cargo
+//! lambda adds `panic = "abort"` whenever the profile leaves it unset. And, ignored by `cargo
+//! test` (an LTO release build takes minutes), the same with a process built the way the
+//! deployment builds it: `make panic-check` (scripts/panic_check.sh, also run by `make bench`)
+//! builds probes/panic-probe with `cargo lambda build --release` and runs the ignored test.
 
 mod common;
 
@@ -20,7 +21,7 @@ use lambda_http::{Body, Request, Response, service_fn};
 use serde_json::json;
 
 /// `/panic` panics after 50 ms; anything else answers 200 after 300 ms, so the others are in
-/// flight when it panics.
+/// flight when it panics. (probes/panic-probe/src/main.rs has the same handler.)
 async fn handler(request: Request) -> Result<Response<Body>, Infallible> {
     if request.uri().path() == "/panic" {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -30,10 +31,45 @@ async fn handler(request: Request) -> Result<Response<Body>, Infallible> {
     Ok(Response::new(Body::Text("served".into())))
 }
 
+/// Four requests at once to a runtime serving at least four concurrently, `/panic` among them:
+/// the three others succeed, the panicking one is reported failed with `message`, and the
+/// next request is served.
+async fn one_panic_among_concurrent_requests(function: &Function, message: &str) {
+    let get = |path: &str| event("GET", path, json!({}), None);
+    let events = [get("/a"), get("/b"), get("/panic"), get("/c")];
+    let started = Instant::now();
+    let (a, b, panicked, c) = tokio::join!(
+        function.invoke(&events[0]),
+        function.invoke(&events[1]),
+        function.invoke(&events[2]),
+        function.invoke(&events[3]),
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "served concurrently, not one after another: {:?}",
+        started.elapsed()
+    );
+    for (_, reply) in [&a, &b, &c] {
+        assert_eq!(reply["statusCode"], 200, "{reply}");
+        assert_eq!(reply["body"], "served");
+    }
+    let (_, failed) = panicked;
+    assert_eq!(
+        failed["statusCode"], "error",
+        "reported as failed: {failed}"
+    );
+    assert!(failed["path"].as_str().unwrap().ends_with("/error"));
+    assert!(failed["error"].to_string().contains(message), "{failed}");
+
+    // The environment lives on: the next request is served.
+    let (_, after) = function.invoke(&get("/after")).await;
+    assert_eq!(after["statusCode"], 200, "{after}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_request_fails_alone_while_concurrent_ones_succeed() {
     let (function, api) = Function::in_this_process().await;
-    // SAFETY: set before the runtime starts; the other test of this binary reads no variable,
+    // SAFETY: set before the runtime starts; the other tests of this binary read no variable,
     // and nothing else in the process reads or writes the environment meanwhile.
     unsafe {
         for (name, value) in [
@@ -51,44 +87,30 @@ async fn a_panicking_request_fails_alone_while_concurrent_ones_succeed() {
     // Not Send (its handler's response is borrowed across an await): driven beside the
     // requests rather than spawned.
     let runtime = lambda_http::run_concurrent(service_fn(handler));
-    let requests = async {
-        let get = |path: &str| event("GET", path, json!({}), None);
-        let events = [get("/a"), get("/b"), get("/panic"), get("/c")];
-        let started = Instant::now();
-        let (a, b, panicked, c) = tokio::join!(
-            function.invoke(&events[0]),
-            function.invoke(&events[1]),
-            function.invoke(&events[2]),
-            function.invoke(&events[3]),
-        );
-        assert!(
-            started.elapsed() < Duration::from_millis(900),
-            "served concurrently, not one after another: {:?}",
-            started.elapsed()
-        );
-        for (_, reply) in [&a, &b, &c] {
-            assert_eq!(reply["statusCode"], 200, "{reply}");
-            assert_eq!(reply["body"], "served");
-        }
-        let (_, failed) = panicked;
-        assert_eq!(
-            failed["statusCode"], "error",
-            "reported as failed: {failed}"
-        );
-        assert!(failed["path"].as_str().unwrap().ends_with("/error"));
-        assert!(
-            failed["error"].to_string().contains("a handler bug"),
-            "{failed}"
-        );
-
-        // The environment lives on: the next request is served.
-        let (_, after) = function.invoke(&get("/after")).await;
-        assert_eq!(after["statusCode"], 200, "{after}");
-    };
     tokio::select! {
         ended = runtime => panic!("the runtime stopped: {ended:?}"),
-        () = requests => {}
+        () = one_panic_among_concurrent_requests(&function, "a handler bug") => {}
     }
+    function.stop().await;
+}
+
+/// The probe binary of `make panic-check`: `cargo lambda build --release` of probes/panic-probe.
+const PANIC_PROBE: &str = "TRUSTGATE_PANIC_PROBE";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the probe built by cargo lambda build --release: make panic-check"]
+async fn a_panic_in_the_release_lambda_build_fails_one_request_and_the_process_lives_on() {
+    let binary = std::env::var(PANIC_PROBE)
+        .unwrap_or_else(|_| panic!("{PANIC_PROBE}: the probe's bootstrap (make panic-check)"));
+    let mut function = Function::start(
+        &binary,
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", "4".to_owned())],
+        "target/panic-probe.log",
+    )
+    .await;
+    one_panic_among_concurrent_requests(&function, "the panic probe's deliberate panic").await;
+    // Still the same process: an abort would have ended it (and the requests above with it).
+    assert!(function.is_running(), "the probe process exited");
     function.stop().await;
 }
 

@@ -141,6 +141,12 @@ impl Function {
         (kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0)
     }
 
+    /// Whether the function process is still running (has not exited).
+    pub fn is_running(&mut self) -> bool {
+        let process = self.process.as_mut().expect("a function process");
+        matches!(process.try_wait(), Ok(None))
+    }
+
     pub async fn stop(mut self) {
         if let Some(process) = &mut self.process {
             let _ = process.kill();
