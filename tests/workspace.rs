@@ -58,9 +58,16 @@ fn a_build_at_the_root_has_none_of_the_clis_features() {
     for feature in ["sso", "credentials-process"] {
         assert!(!aws_config.contains(&feature), "{aws_config:?}");
     }
+    // The console's server.
+    let hyper = features_of(&functions, "hyper");
+    assert!(
+        hyper.contains(&"client") && !hyper.contains(&"server"),
+        "{hyper:?}"
+    );
 
     // What the development builds resolve, as the check above would see it.
     let workspace = resolved(&["--workspace", "--features", "trustgate/cli-features"]);
     assert!(has_crate(&workspace, "trustgate-cli") && has_crate(&workspace, "aws-sdk-sso"));
     assert!(features_of(&workspace, "tokio").contains(&"process"));
+    assert!(features_of(&workspace, "hyper").contains(&"server"));
 }
