@@ -5,21 +5,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::Value;
-
-/// Asymmetric algorithms only: a JWKS never holds an HMAC secret, and `none` is refused.
-const ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
 
 /// Header and claims of a compact JWS, NOT verified.
 pub fn dangerous_unverified_parts(token: &str) -> Result<(Value, Value), String> {
@@ -62,9 +49,10 @@ pub fn verify(
     audience: Option<&str>,
 ) -> Result<Verified, String> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| format!("bad header: {e}"))?;
-    if !ALGORITHMS.contains(&header.alg) {
+    // The service's own allow-list (asymmetric only: no HMAC, no `none`).
+    if !(trustgate::domain::issuer::Algorithm::ALL.iter()).any(|a| a.jsonwebtoken() == header.alg) {
         return Err(format!(
-            "algorithm {:?} is not an asymmetric JWS algorithm",
+            "algorithm {:?} is not one Trustgate accepts (RS*, PS*, ES256, ES384)",
             header.alg
         ));
     }
@@ -160,7 +148,7 @@ mod tests {
         assert!(
             verify(&token, &jwks, None, None)
                 .unwrap_err()
-                .contains("asymmetric")
+                .contains("not one Trustgate accepts")
         );
     }
 
