@@ -128,6 +128,16 @@ def test_an_operator_creates_an_issuer_and_an_application_and_tries_a_token(
         element.clear()
         element.send_keys(value)
 
+    def load(css):
+        """Clicks a link or submit button and waits for the next page: an element found right
+        after a click may otherwise be the old page's, gone by the time it is read."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        page = find("html")
+        find(css).click()
+        WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+
     def paste(field_id, value):
         """A paste, not typing: WebDriver sets the value at once (typing a JWT key by key
         takes seconds). WebDriver's own script is not subject to the page's CSP."""
@@ -140,12 +150,12 @@ def test_an_operator_creates_an_issuer_and_an_application_and_tries_a_token(
     shot(browser, "01-organizations")
 
     # An empty name: the error summary links to the field, which is marked invalid.
-    find("form[action='/organizations'] button").click()
+    load("form[action='/organizations'] button")
     assert "Enter the organization" in find("#error-summary").text
     assert find("#error-summary a").get_attribute("href").endswith("#name")
     assert find("#name").get_attribute("aria-invalid") == "true"
     fill("name", org)
-    find("form[action='/organizations'] button").click()
+    load("form[action='/organizations'] button")
     assert find("h1").text == "Connections"
     assert org in find(".org").text
     shot(browser, "02-connections-empty")
@@ -155,13 +165,13 @@ def test_an_operator_creates_an_issuer_and_an_application_and_tries_a_token(
     der = base64.b64decode("".join(line for line in pem.splitlines() if "-----" not in line))
     der_file = tmp_path / "idp.cer"
     der_file.write_bytes(der)
-    find("a.button").click()
+    load("a.button")
     assert find("h1").text == "New trusted token issuer"
     fill("name", "Test IdP")
     fill("issuer", idp.issuer)
     find("#certificate").send_keys(str(der_file))
     shot(browser, "03-new-issuer")
-    find("form button[type=submit]").click()
+    load("form button[type=submit]")
     assert find("h1").text == "Connections"
     row = find("tr.created")
     assert "Test IdP" in row.text and idp.issuer in row.text and "Certificate" in row.text
@@ -172,7 +182,7 @@ def test_an_operator_creates_an_issuer_and_an_application_and_tries_a_token(
         fill("name", name)
         fill("issuer", f"https://{secrets.token_hex(4)}.example")
         find("#certificate").send_keys(str(ROOT / "tests/fixtures/rsa2048.cert.pem"))
-        find("form button[type=submit]").click()
+        load("form button[type=submit]")
     assert find("h1").text == "New trusted token issuer"
     summary = find("#error-summary").text
     assert "name" in summary, summary
@@ -181,20 +191,20 @@ def test_an_operator_creates_an_issuer_and_an_application_and_tries_a_token(
     assert len(browser.find_elements(By.CSS_SELECTOR, "tbody tr")) == 2
 
     # Applications: SPA with token exchange is refused with the API's detail.
-    find("nav a[href$='/applications']").click()
-    find("a.button").click()
+    load("nav a[href$='/applications']")
+    load("a.button")
     fill("name", "Browser app")
     find("#type-spa").click()
     assert find("#grant-1").is_selected(), "Token Exchange is checked by default"
     assert "Not supported for token exchange" in find("#type-spa-hint").text
-    find("form button[type=submit]").click()
+    load("form button[type=submit]")
     assert "not supported for single-page applications" in find("#error-summary").text
     shot(browser, "05-new-application-spa-refused")
     find("#type-oidc").click()
     find("#grant-2").click()  # Refresh Token as well
     fill("name", "Payments API")
     shot(browser, "06-new-application")
-    find("form button[type=submit]").click()
+    load("form button[type=submit]")
     assert find("h1").text == "Application created"
     client_id = find("#client-id").text
     assert client_id and len(find("#client-secret").text) >= 32
@@ -205,10 +215,10 @@ def test_an_operator_creates_an_issuer_and_an_application_and_tries_a_token(
 
     # Try it out with a token from the trusted issuer: allow, and the claims it would carry.
     audience = requests.get(f"{admin_url}/api/organizations/{org}", timeout=30).json()["issuer"]
-    find("nav a[href$='/try']").click()
+    load("nav a[href$='/try']")
     Select(find("#client_id")).select_by_value(client_id)
     paste("subject_token", idp.sign("alice", audience))
-    find("form button[type=submit]").click()
+    load("form button[type=submit]")
     assert find("#decision").text == "allow"
     checks = {row.find_element(By.TAG_NAME, "th").text: row.find_elements(By.TAG_NAME, "td")[0].text
               for row in browser.find_elements(By.CSS_SELECTOR, "#checks tbody tr")}
@@ -220,7 +230,7 @@ def test_an_operator_creates_an_issuer_and_an_application_and_tries_a_token(
 
     # A token for another audience: deny, the failing check highlighted.
     paste("subject_token", idp.sign("mallory", "https://someone-else.example.com"))
-    find("form button[type=submit]").click()
+    load("form button[type=submit]")
     assert find("#decision").text == "deny"
     failing = find("#failing-check")
     assert failing.find_element(By.TAG_NAME, "th").text == "audience"
