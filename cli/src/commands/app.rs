@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, comma_list};
+use super::{Ctx, comma_list, merge_patch};
 use crate::api::segment;
 use crate::error::CliError;
 
@@ -228,23 +228,8 @@ pub async fn run(ctx: &Ctx, args: &AppArgs) -> Result<(), CliError> {
                 );
             }
             settings.apply(&mut body);
-            if *enable {
-                body.insert("enabled".into(), json!(true));
-            }
-            for field in unset {
-                body.insert(field.clone(), Value::Null);
-            }
-            if body.is_empty() {
-                return Err(CliError::usage(
-                    "nothing to change: give at least one flag (see --help)",
-                ));
-            }
-            let patch = (
-                "application/merge-patch+json",
-                Value::Object(body).to_string().into_bytes(),
-            );
             let path = format!("{base}/{}", segment(client_id));
-            let updated: Value = api.send("PATCH", &path, Some(patch)).await?.json()?;
+            let updated = merge_patch(&api, &path, body, *enable, unset).await?;
             ctx.print_record(&updated);
         }
         AppCommand::Delete { client_id } => {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, comma_list, key_value};
+use super::{Ctx, comma_list, key_value, merge_patch};
 use crate::api::segment;
 use crate::certificate;
 use crate::error::CliError;
@@ -232,23 +232,8 @@ pub async fn run(ctx: &Ctx, args: &IssuerArgs) -> Result<(), CliError> {
                 true,
             )?;
             settings.apply(&mut body);
-            if *enable {
-                body.insert("enabled".into(), json!(true));
-            }
-            for field in unset {
-                body.insert(field.clone(), Value::Null);
-            }
-            if body.is_empty() {
-                return Err(CliError::usage(
-                    "nothing to change: give at least one flag (see --help)",
-                ));
-            }
-            let patch = (
-                "application/merge-patch+json",
-                Value::Object(body).to_string().into_bytes(),
-            );
             let path = format!("{base}/{}", segment(id));
-            let updated: Value = api.send("PATCH", &path, Some(patch)).await?.json()?;
+            let updated = merge_patch(&api, &path, body, *enable, unset).await?;
             print_issuer(ctx, &updated);
         }
         IssuerCommand::Delete { id } => {

@@ -8,11 +8,12 @@ pub mod exchange;
 pub mod explain;
 pub mod issuer;
 pub mod org;
+pub mod request;
 pub mod revoke;
 
 use std::io::Read;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::api::{AdminApi, ApiOptions};
 use crate::error::CliError;
@@ -61,6 +62,34 @@ impl Ctx {
             println!("{message}");
         }
     }
+}
+
+/// An update: `body` with the shared update flags (`--enable`; `--unset FIELD`, sent as null)
+/// as a JSON merge patch (RFC 7396) to `path`; the updated record. Refused, nothing sent, when
+/// it would change nothing.
+pub async fn merge_patch(
+    api: &AdminApi,
+    path: &str,
+    mut body: Map<String, Value>,
+    enable: bool,
+    unset: &[String],
+) -> Result<Value, CliError> {
+    if enable {
+        body.insert("enabled".into(), Value::Bool(true));
+    }
+    for field in unset {
+        body.insert(field.clone(), Value::Null);
+    }
+    if body.is_empty() {
+        return Err(CliError::usage(
+            "nothing to change: give at least one flag (see --help)",
+        ));
+    }
+    let patch = (
+        "application/merge-patch+json",
+        Value::Object(body).to_string().into_bytes(),
+    );
+    api.send("PATCH", path, Some(patch)).await?.json()
 }
 
 /// A token given as an argument, or `-` for stdin (first line, trimmed), or from `env_name`
