@@ -7,8 +7,8 @@ use clap::{ArgGroup, Args};
 use serde_json::Value;
 
 use super::decode::{Keys, inspect, outcome, print_report};
-use super::explain::token_type;
-use super::{Ctx, read_stdin, token_input};
+use super::request::{RequestArgs, token_type};
+use super::{Ctx, read_stdin};
 use crate::api::segment;
 use crate::error::CliError;
 use crate::{oauth, output};
@@ -41,42 +41,21 @@ pub struct ExchangeArgs {
     /// A public client (mobile): no secret, client_id in the form
     #[arg(long, conflicts_with = "client_secret_stdin")]
     public: bool,
-    /// The subject token, or `-` to read it from stdin [env: TRUSTGATE_SUBJECT_TOKEN]
-    subject_token: Option<String>,
-    /// jwt, id_token, access_token, or a full token type URN
-    #[arg(long, default_value = "jwt")]
-    subject_token_type: String,
+    #[command(flatten)]
+    request: RequestArgs,
     /// access_token (default) or jwt
     #[arg(long)]
     requested_token_type: Option<String>,
-    /// An actor token (delegation)
-    #[arg(long)]
-    actor_token: Option<String>,
-    #[arg(long, default_value = "jwt", requires = "actor_token")]
-    actor_token_type: String,
-    /// Requested audience; repeatable
-    #[arg(long)]
-    audience: Vec<String>,
-    /// Requested resource (RFC 8707); repeatable
-    #[arg(long)]
-    resource: Vec<String>,
-    /// Requested scopes, space-separated
-    #[arg(long)]
-    scope: Option<String>,
 }
 
 pub async fn run(ctx: &Ctx, args: &ExchangeArgs) -> Result<(), CliError> {
-    if args.client_secret_stdin && args.subject_token.as_deref() == Some("-") {
+    if args.client_secret_stdin && args.request.reads_stdin() {
         return Err(CliError::usage(
             "stdin can carry the secret or the subject token, not both: set TRUSTGATE_SUBJECT_TOKEN or pass the token",
         ));
     }
     let secret = client_secret(args)?;
-    let subject = token_input(
-        args.subject_token.as_deref(),
-        "TRUSTGATE_SUBJECT_TOKEN",
-        "subject token",
-    )?;
+    let parameters = args.request.parameters()?;
     let issuer = match (&args.issuer, &args.org) {
         (Some(issuer), _) => issuer.clone(),
         (None, Some(org)) => {
@@ -89,22 +68,10 @@ pub async fn run(ctx: &Ctx, args: &ExchangeArgs) -> Result<(), CliError> {
         (None, None) => return Err(CliError::usage("give --org ORG or --issuer ISSUER")),
     };
     let metadata = oauth::discover(&issuer).await?;
-    let mut form = vec![
-        ("grant_type", GRANT.to_owned()),
-        ("subject_token", subject),
-        ("subject_token_type", token_type(&args.subject_token_type)),
-    ];
+    let mut form = vec![("grant_type", GRANT.to_owned())];
+    form.extend(parameters);
     if let Some(requested) = &args.requested_token_type {
         form.push(("requested_token_type", token_type(requested)));
-    }
-    if let Some(actor) = &args.actor_token {
-        form.push(("actor_token", actor.clone()));
-        form.push(("actor_token_type", token_type(&args.actor_token_type)));
-    }
-    form.extend(args.audience.iter().map(|a| ("audience", a.clone())));
-    form.extend(args.resource.iter().map(|r| ("resource", r.clone())));
-    if let Some(scope) = &args.scope {
-        form.push(("scope", scope.clone()));
     }
     let answer = oauth::token_request(
         &metadata.token_endpoint,

@@ -5,18 +5,11 @@
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, token_input};
+use super::Ctx;
+use super::request::RequestArgs;
 use crate::api::segment;
 use crate::error::CliError;
 use crate::output::{self, Table, cell};
-
-/// RFC 8693 §3 token type identifiers, by short name.
-pub fn token_type(short: &str) -> String {
-    match short {
-        "jwt" | "id_token" | "access_token" => format!("urn:ietf:params:oauth:token-type:{short}"),
-        other => other.to_owned(),
-    }
-}
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -30,26 +23,8 @@ pub struct ExplainArgs {
     /// The application that would send the exchange
     #[arg(long, env = "TRUSTGATE_CLIENT_ID")]
     client_id: String,
-    /// The subject token, or `-` to read it from stdin [env: TRUSTGATE_SUBJECT_TOKEN]
-    subject_token: Option<String>,
-    /// jwt, id_token, access_token, or a full token type URN
-    #[arg(long, default_value = "jwt")]
-    subject_token_type: String,
-    /// An actor token (delegation)
-    #[arg(long)]
-    actor_token: Option<String>,
-    /// The actor token's type
-    #[arg(long, default_value = "jwt", requires = "actor_token")]
-    actor_token_type: String,
-    /// Requested audience; repeatable
-    #[arg(long)]
-    audience: Vec<String>,
-    /// Requested resource (RFC 8707); repeatable
-    #[arg(long)]
-    resource: Vec<String>,
-    /// Requested scopes, space-separated
-    #[arg(long)]
-    scope: Option<String>,
+    #[command(flatten)]
+    request: RequestArgs,
 }
 
 pub async fn run(ctx: &Ctx, args: &ExplainArgs) -> Result<(), CliError> {
@@ -58,33 +33,15 @@ pub async fn run(ctx: &Ctx, args: &ExplainArgs) -> Result<(), CliError> {
             "no organization: pass --org ORG or set TRUSTGATE_ORG",
         ));
     };
-    let subject = token_input(
-        args.subject_token.as_deref(),
-        "TRUSTGATE_SUBJECT_TOKEN",
-        "subject token",
-    )?;
     let mut body = Map::new();
     body.insert("client_id".into(), json!(args.client_id));
-    body.insert("subject_token".into(), json!(subject));
-    body.insert(
-        "subject_token_type".into(),
-        json!(token_type(&args.subject_token_type)),
-    );
-    if let Some(actor) = &args.actor_token {
-        body.insert("actor_token".into(), json!(actor));
-        body.insert(
-            "actor_token_type".into(),
-            json!(token_type(&args.actor_token_type)),
-        );
-    }
-    if !args.audience.is_empty() {
-        body.insert("audience".into(), json!(args.audience));
-    }
-    if !args.resource.is_empty() {
-        body.insert("resource".into(), json!(args.resource));
-    }
-    if let Some(scope) = &args.scope {
-        body.insert("scope".into(), json!(scope));
+    for (name, value) in args.request.parameters()? {
+        if matches!(name, "audience" | "resource") {
+            let list = body.entry(name).or_insert_with(|| json!([]));
+            list.as_array_mut().expect("a list").push(json!(value));
+        } else {
+            body.insert(name.into(), json!(value));
+        }
     }
     let path = format!("/t/{}/api/token-exchange/explain", segment(org));
     let api = ctx.admin().await?;
@@ -196,11 +153,5 @@ mod tests {
             failure(&explanation),
             "check `issuer` failed: no trusted issuer https://evil"
         );
-    }
-
-    #[test]
-    fn short_token_types_become_urns() {
-        assert_eq!(token_type("jwt"), "urn:ietf:params:oauth:token-type:jwt");
-        assert_eq!(token_type("urn:x"), "urn:x");
     }
 }
