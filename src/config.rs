@@ -35,6 +35,11 @@ pub enum SigningAlg {
 }
 
 impl SigningAlg {
+    /// RS256 and PS256: an RSA key, whose private-key operation is the costly one.
+    pub fn is_rsa(self) -> bool {
+        matches!(self, SigningAlg::RS256 | SigningAlg::PS256)
+    }
+
     /// The algorithm named `name` (its JOSE name, as [`SigningAlg::as_str`] gives it).
     pub fn parse(name: &str) -> Option<SigningAlg> {
         [SigningAlg::RS256, SigningAlg::PS256, SigningAlg::ES256]

@@ -322,7 +322,19 @@ impl Signer for EnvelopeSigner {
                     .ok_or_else(|| PortError::Unavailable(NO_KEY_YET.into()))?,
             };
             let pair = self.private_key(key).await?;
-            pair.sign(signing_input).map_err(PortError::Internal)
+            if !key.alg.is_rsa() {
+                return pair.sign(signing_input).map_err(PortError::Internal);
+            }
+            // An RSA-2048 private-key operation is about a millisecond of CPU: made on a blocking
+            // thread, so that what the request has in flight beside it (the warm exchange's
+            // generation read, a refresh family's write) goes out first, and the runtime's
+            // workers go on serving the environment's other requests meanwhile. A P-256
+            // signature (tens of µs) costs less than the hand-over.
+            let input = signing_input.to_vec();
+            tokio::task::spawn_blocking(move || pair.sign(&input))
+                .await
+                .map_err(|e| PortError::Internal(format!("the signing thread failed: {e}")))?
+                .map_err(PortError::Internal)
         })
     }
 }

@@ -3,6 +3,7 @@
 //! token expires, one read per refresh and one decrypt per key.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -340,6 +341,33 @@ async fn rsa_keys_rotate_and_sign_rs256() {
     );
     assert_eq!(key.jwk.kty, "RSA");
     assert!(h.verifies(&h.token().await.unwrap()).await);
+}
+
+/// Whether a future joined with a token's signature is first polled before the signature is
+/// made, as the warm exchange's generation read is (its request then goes out first).
+async fn runs_beside_the_signature(h: &Harness) -> bool {
+    let signed = AtomicBool::new(false);
+    let (token, beside) = tokio::join!(
+        async {
+            let token = h.token().await;
+            signed.store(true, Ordering::SeqCst);
+            token
+        },
+        async { !signed.load(Ordering::SeqCst) }
+    );
+    assert!(h.verifies(&token.unwrap()).await);
+    beside
+}
+
+#[tokio::test]
+async fn an_rsa_signature_leaves_the_request_free_while_it_is_made() {
+    for (alg, off_the_task) in [(SigningAlg::RS256, true), (SigningAlg::ES256, false)] {
+        let h = Harness::new();
+        h.rotate(alg).await;
+        // Warm: the key set read and the private key decrypted.
+        h.token().await.unwrap();
+        assert_eq!(runs_beside_the_signature(&h).await, off_the_task, "{alg:?}");
+    }
 }
 
 #[tokio::test]
