@@ -203,22 +203,17 @@ async fn main() {
     jwks.print("warm JWKS (n=20)");
     bare_sign.print(&format!("bare KMS Sign, same emulator (n={n})"));
     bare_get.print(&format!("bare DynamoDB GetItem, same emulator (n={n})"));
-    let budget = EXCHANGE_VS_SIGN * bare_sign.p50 + trivial.p50;
-    verdicts.check(
-        &format!(
-            "kms exchange p50 {:.2} ms <= {EXCHANGE_VS_SIGN} x Sign p50 {:.2} ms + routing p50 {:.2} ms = {budget:.2} ms",
-            sequential.p50, bare_sign.p50, trivial.p50
-        ),
-        sequential.p50 <= budget,
-    );
-    let envelope_budget = trivial.p50 + bare_get.p50 + ENVELOPE_SLACK_MS;
-    verdicts.check(
-        &format!(
-            "envelope exchange p50 {:.2} ms <= routing p50 {:.2} ms + GetItem p50 {:.2} ms + {ENVELOPE_SLACK_MS} ms = {envelope_budget:.2} ms",
-            envelope_sequential.p50, trivial.p50, bare_get.p50
-        ),
-        envelope_sequential.p50 <= envelope_budget,
-    );
+    // Through the watch, for comparison only: watch's own cost per request grows with the
+    // request (the exchange's form and token against the 404's nothing), which the trivial
+    // route does not subtract; the budgets are checked on the runtime API direct (section 3).
+    let watch = LatencyBudgets {
+        kms: &sequential,
+        envelope: &envelope_sequential,
+        trivial: &trivial,
+        sign: &bare_sign,
+        get_item: &bare_get,
+    };
+    watch.print("through the watch, not a budget");
 
     println!(
         "\n== 2. AWS calls per request (the functions' \"handled\" lines in {watch_log}, {envelope_watch_log})"
@@ -342,6 +337,14 @@ async fn main() {
     direct_trivial.print(&format!("trivial route: 404, direct (n={n})"));
     direct_sign.print(&format!("bare KMS Sign, interleaved (n={n})"));
     direct_get.print(&format!("bare DynamoDB GetItem, interleaved (n={n})"));
+    let direct_budgets = LatencyBudgets {
+        kms: &direct,
+        envelope: &envelope_direct,
+        trivial: &direct_trivial,
+        sign: &direct_sign,
+        get_item: &direct_get,
+    };
+    direct_budgets.check(&mut verdicts);
     println!("peak RSS after {rss_exchanges} exchanges: {hwm:.1} MB (current {rss:.1} MB)");
     println!(
         "peak RSS, envelope mode, after {} exchanges: {envelope_hwm:.1} MB",
@@ -444,6 +447,51 @@ const ENVELOPE_MODE: [(&str, &str); 1] = [("TRUSTGATE_SIGNING_MODE", "envelope")
 
 fn own((name, value): (&'static str, &str)) -> (&'static str, String) {
     (name, value.to_owned())
+}
+
+/// The latency budgets of one set of interleaved figures: kms exchange p50 <= 1.5 x Sign p50 +
+/// the routing (trivial route) p50; envelope exchange p50 <= routing p50 + GetItem p50 + 1 ms.
+struct LatencyBudgets<'a> {
+    kms: &'a Stats,
+    envelope: &'a Stats,
+    trivial: &'a Stats,
+    sign: &'a Stats,
+    get_item: &'a Stats,
+}
+
+impl LatencyBudgets<'_> {
+    fn lines(&self) -> [(String, bool); 2] {
+        let (kms, envelope, trivial) = (self.kms.p50, self.envelope.p50, self.trivial.p50);
+        let (sign, get) = (self.sign.p50, self.get_item.p50);
+        let kms_budget = EXCHANGE_VS_SIGN * sign + trivial;
+        let envelope_budget = trivial + get + ENVELOPE_SLACK_MS;
+        [
+            (
+                format!(
+                    "kms exchange p50 {kms:.2} ms <= {EXCHANGE_VS_SIGN} x Sign p50 {sign:.2} ms + routing p50 {trivial:.2} ms = {kms_budget:.2} ms"
+                ),
+                kms <= kms_budget,
+            ),
+            (
+                format!(
+                    "envelope exchange p50 {envelope:.2} ms <= routing p50 {trivial:.2} ms + GetItem p50 {get:.2} ms + {ENVELOPE_SLACK_MS} ms = {envelope_budget:.2} ms"
+                ),
+                envelope <= envelope_budget,
+            ),
+        ]
+    }
+
+    fn print(&self, how: &str) {
+        for (line, holds) in self.lines() {
+            println!("{how}: {line} ({})", if holds { "holds" } else { "over" });
+        }
+    }
+
+    fn check(&self, verdicts: &mut Verdicts) {
+        for (line, holds) in self.lines() {
+            verdicts.check(&format!("{line} (runtime API direct)"), holds);
+        }
+    }
 }
 
 /// `n` exchanges, `concurrency` at a time, by one process of `binary` polling with as many
