@@ -343,8 +343,8 @@ async fn rsa_keys_rotate_and_sign_rs256() {
     assert!(h.verifies(&h.token().await.unwrap()).await);
 }
 
-/// Whether a future joined with a token's signature is first polled before the signature is
-/// made, as the warm exchange's generation read is (its request then goes out first).
+/// Whether a future joined with a token's signature is first polled before that signature is
+/// done, as the warm exchange's generation read must be (its request then goes out first).
 async fn runs_beside_the_signature(h: &Harness) -> bool {
     let signed = AtomicBool::new(false);
     let (token, beside) = tokio::join!(
