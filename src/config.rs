@@ -4,8 +4,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use url::Url;
-
 use crate::domain::issuer::IssuerRules;
 
 pub const TABLE: &str = "TRUSTGATE_TABLE";
@@ -304,7 +302,7 @@ fn parse_public_url(raw: &str) -> Result<String, String> {
     if raw.ends_with('/') {
         return Err("must not end with a slash".into());
     }
-    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+    let url = crate::domain::uri::parse(raw).map_err(|e| format!("{e}"))?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
         return Err("must be an http(s) URL with a host".into());
     }

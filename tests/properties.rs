@@ -59,6 +59,8 @@ fn json_value() -> impl Strategy<Value = Value> {
             .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         "\\PC{0,20}".prop_map(Value::String),
         Just(json!("https://idp.example.com")),
+        // URL-shaped, any case, any script: what reaches the URL parser (src/domain/uri.rs).
+        "(https|hTTp|http)://\\PC{0,16}".prop_map(Value::String),
         Just(json!("' OR 1=1 --")),
         Just(json!("<script>alert(1)</script>")),
         Just(json!("RS256")),
@@ -304,6 +306,19 @@ proptest! {
         let once = target.clone();
         merge_patch(&mut target, &patch);
         prop_assert_eq!(once, target);
+    }
+
+    /// Any string as a trusted issuer's `jwks_uri`, patched into a valid issuer: the record or
+    /// an error naming `jwks_uri`, never a panic. (A non-ASCII host with an upper-case letter,
+    /// `https://Eõ/`, made debug builds panic in the URL parser; src/domain/uri.rs.)
+    #[test]
+    fn jwks_uri_patches_answer_every_string(raw in "(https|hTTp|http)://\\PC{0,24}|\\PC{0,24}") {
+        let patch = json!({ "jwks_uri": raw });
+        for insecure in [false, true] {
+            if let Err(e) = IssuerSettings::patched(&a_trusted_issuer(), &patch, rules(insecure)) {
+                prop_assert_eq!(e.field.as_deref(), Some("jwks_uri"), "{}", e.message);
+            }
+        }
     }
 
     /// Raw bytes as an admin body, the way the HTTP layer reads them.

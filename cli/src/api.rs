@@ -143,8 +143,8 @@ impl AdminApi {
                  (e.g. http://127.0.0.1:9000 under `make dev`)",
             ));
         };
-        let url = Url::parse(endpoint)
-            .map_err(|e| CliError::usage(format!("--endpoint {endpoint:?} is not a URL: {e}")))?;
+        let url = trustgate::domain::uri::parse(endpoint)
+            .map_err(|e| CliError::usage(format!("--endpoint {endpoint:?} {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(CliError::usage(format!(
                 "--endpoint {endpoint:?} must be an http:// or https:// URL"

@@ -21,6 +21,7 @@ pub mod refresh_token;
 pub mod revocation;
 pub mod signing_key;
 pub mod subject_token;
+pub mod uri;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
