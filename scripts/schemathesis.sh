@@ -5,7 +5,8 @@
 #   scripts/schemathesis.sh http://127.0.0.1:9000/lambda-url/admin
 #
 # Bounded and reproducible: a fixed seed, no example database, at most 20 examples per
-# operation and phase, one worker.
+# operation and phase, stateful scenarios of at most 20 steps (scripts/schemathesis.toml), one
+# worker.
 #
 # Checks, and why the others are left out (each is a limit of what the document can say, not
 # of the service):
@@ -18,8 +19,10 @@
 #     rules that span members (exactly one of jwks_uri and certificate, inside a merge patch),
 #     cursors that must come from a previous page, or records that must exist first, so valid-
 #     looking inputs are rightly refused (400/404/409) and schemathesis would call them false.
-#   use_after_free, ensure_resource_availability — left out: stateful checks need links
-#     between operations, which the document does not declare.
+#   use_after_free, ensure_resource_availability — run, in the stateful phase too: it follows
+#     the document's links (components/links) from a created organization to its issuers and
+#     applications and from a created record to its own operations, so those are reached with
+#     identifiers that exist, not only with generated ones (which are 404).
 # Bodies are kept UTF-8 (generated strings, and scripts/schemathesis_hooks.py for raw bytes): a
 # body that is not UTF-8 makes `cargo lambda watch` itself answer 500 before the function runs
 # (API Gateway base64-encodes such bodies, and the function answers 400 for them; see
@@ -37,14 +40,14 @@ cd "$workdir"
 export PYTHONDONTWRITEBYTECODE=1
 export SCHEMATHESIS_HOOKS="${SCHEMATHESIS_HOOKS:-schemathesis_hooks}"
 export PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"
-"$st" run "$ROOT/openapi/admin.yaml" \
+"$st" --config-file "$ROOT/scripts/schemathesis.toml" run "$ROOT/openapi/admin.yaml" \
   --url "$url" \
-  --checks not_a_server_error,response_schema_conformance,content_type_conformance,response_headers_conformance,status_code_conformance \
+  --checks not_a_server_error,response_schema_conformance,content_type_conformance,response_headers_conformance,status_code_conformance,use_after_free,ensure_resource_availability \
   --max-examples 20 \
   --seed 20261126 \
   --generation-database none \
   --generation-codec utf-8 \
   --workers 1 \
   --request-timeout 20 \
-  --phases examples,coverage,fuzzing \
+  --phases examples,coverage,fuzzing,stateful \
   --max-failures 20
