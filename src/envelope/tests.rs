@@ -345,28 +345,43 @@ async fn rsa_keys_rotate_and_sign_rs256() {
 
 /// Whether a future joined with a token's signature is first polled before that signature is
 /// done, as the warm exchange's generation read must be (its request then goes out first).
-async fn runs_beside_the_signature(h: &Harness) -> bool {
-    let signed = AtomicBool::new(false);
-    let (token, beside) = tokio::join!(
-        async {
-            let token = h.token().await;
-            signed.store(true, Ordering::SeqCst);
-            token
-        },
-        async { !signed.load(Ordering::SeqCst) }
-    );
-    assert!(h.verifies(&token.unwrap()).await);
-    beside
-}
-
-#[tokio::test]
-async fn an_rsa_signature_leaves_the_request_free_while_it_is_made() {
-    for (alg, off_the_task) in [(SigningAlg::RS256, true), (SigningAlg::ES256, false)] {
+/// The runtime has one blocking thread, held by a task until that future runs: a signature
+/// handed to a blocking thread cannot finish first, however the threads are scheduled.
+fn runs_beside_the_signature(alg: SigningAlg) -> bool {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
         let h = Harness::new();
         h.rotate(alg).await;
         // Warm: the key set read and the private key decrypted.
         h.token().await.unwrap();
-        assert_eq!(runs_beside_the_signature(&h).await, off_the_task, "{alg:?}");
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let holder = tokio::task::spawn_blocking(move || held.recv());
+        let signed = AtomicBool::new(false);
+        let (token, beside) = tokio::join!(
+            async {
+                let token = h.token().await;
+                signed.store(true, Ordering::SeqCst);
+                token
+            },
+            async {
+                let beside = !signed.load(Ordering::SeqCst);
+                release.send(()).unwrap();
+                beside
+            }
+        );
+        holder.await.unwrap().unwrap();
+        assert!(h.verifies(&token.unwrap()).await);
+        beside
+    })
+}
+
+#[test]
+fn an_rsa_signature_leaves_the_request_free_while_it_is_made() {
+    for (alg, off_the_task) in [(SigningAlg::RS256, true), (SigningAlg::ES256, false)] {
+        assert_eq!(runs_beside_the_signature(alg), off_the_task, "{alg:?}");
     }
 }
 
