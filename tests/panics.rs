@@ -12,29 +12,20 @@
 //! builds probes/panic-probe with `cargo lambda build --release` and runs the ignored test.
 
 mod common;
+/// The probe's own handler (`/panic` panics, the rest answer after a pause).
+#[path = "../probes/panic-probe/src/handler.rs"]
+mod probe;
 
-use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use common::lambda_runtime::{Function, event};
-use lambda_http::{Body, Request, Response, service_fn};
+use lambda_http::service_fn;
 use serde_json::json;
 
-/// `/panic` panics after 50 ms; anything else answers 200 after 300 ms, so the others are in
-/// flight when it panics. (probes/panic-probe/src/main.rs has the same handler.)
-async fn handler(request: Request) -> Result<Response<Body>, Infallible> {
-    if request.uri().path() == "/panic" {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        panic!("a handler bug");
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    Ok(Response::new(Body::Text("served".into())))
-}
-
 /// Four requests at once to a runtime serving at least four concurrently, `/panic` among them:
-/// the three others succeed, the panicking one is reported failed with `message`, and the
-/// next request is served.
-async fn one_panic_among_concurrent_requests(function: &Function, message: &str) {
+/// the three others succeed, the panicking one is reported failed with the probe's panic
+/// message, and the next request is served.
+async fn one_panic_among_concurrent_requests(function: &Function) {
     let get = |path: &str| event("GET", path, json!({}), None);
     let events = [get("/a"), get("/b"), get("/panic"), get("/c")];
     let started = Instant::now();
@@ -59,7 +50,10 @@ async fn one_panic_among_concurrent_requests(function: &Function, message: &str)
         "reported as failed: {failed}"
     );
     assert!(failed["path"].as_str().unwrap().ends_with("/error"));
-    assert!(failed["error"].to_string().contains(message), "{failed}");
+    assert!(
+        failed["error"].to_string().contains(probe::PANIC_MESSAGE),
+        "{failed}"
+    );
 
     // The environment lives on: the next request is served.
     let (_, after) = function.invoke(&get("/after")).await;
@@ -86,10 +80,10 @@ async fn a_panicking_request_fails_alone_while_concurrent_ones_succeed() {
     }
     // Not Send (its handler's response is borrowed across an await): driven beside the
     // requests rather than spawned.
-    let runtime = lambda_http::run_concurrent(service_fn(handler));
+    let runtime = lambda_http::run_concurrent(service_fn(probe::handler));
     tokio::select! {
         ended = runtime => panic!("the runtime stopped: {ended:?}"),
-        () = one_panic_among_concurrent_requests(&function, "a handler bug") => {}
+        () = one_panic_among_concurrent_requests(&function) => {}
     }
     function.stop().await;
 }
@@ -108,7 +102,7 @@ async fn a_panic_in_the_release_lambda_build_fails_one_request_and_the_process_l
         "target/panic-probe.log",
     )
     .await;
-    one_panic_among_concurrent_requests(&function, "the panic probe's deliberate panic").await;
+    one_panic_among_concurrent_requests(&function).await;
     // Still the same process: an abort would have ended it (and the requests above with it).
     assert!(function.is_running(), "the probe process exited");
     function.stop().await;
