@@ -176,6 +176,8 @@ async fn refuses_every_broken_rule_with_400_naming_the_field() {
         (jwks("https://[fd00:ec2::254]/jwks"), "jwks_uri"),
         (jwks("https://metadata.google.internal/jwks"), "jwks_uri"),
         (jwks("not a url"), "jwks_uri"),
+        // not ASCII (RFC 3986); with an upper-case letter it once panicked debug builds
+        (jwks("https://Bücher.example/jwks"), "jwks_uri"),
         // certificate
         (with_cert(cert("rsa2048-key.pem")), "certificate"),
         (

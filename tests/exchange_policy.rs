@@ -96,7 +96,7 @@ async fn each_policy_refusal_has_its_exact_error_code() {
     let client = agent(
         &stack,
         None,
-        &["billing", "https://r.example/#f"],
+        &["billing", "https://r.example/#f", "https://Eõ/"],
         &["read"],
     )
     .await;
@@ -113,6 +113,12 @@ async fn each_policy_refusal_has_its_exact_error_code() {
         ),
         (
             &[("resource", "https://r.example/#f")],
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+        ),
+        // Allowed, but not an RFC 3986 URI (not ASCII).
+        (
+            &[("resource", "https://Eõ/")],
             StatusCode::BAD_REQUEST,
             "invalid_target",
         ),
