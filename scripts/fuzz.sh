@@ -35,6 +35,10 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 cd "$ROOT/fuzz"
+# .ci/run makes clippy-driver the rustc of the main workspace's builds; that driver is the stable
+# toolchain's and cannot compile against the crates nightly builds here ("compiled by an
+# incompatible version of rustc"), so the fuzz build runs without it.
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 # No sanitizer: the code under test is safe Rust (a panic or an abort is what we look for), and
 # an ASan build of the AWS SDK dependencies takes several times longer. libFuzzer's own limits
 # catch unbounded allocation (-malloc_limit_mb) and slow inputs (-timeout).
