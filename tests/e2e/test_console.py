@@ -131,12 +131,27 @@ def test_an_operator_creates_an_issuer_and_an_application_and_tries_a_token(
     def load(css):
         """Clicks a link or submit button and waits for the next page: an element found right
         after a click may otherwise be the old page's, gone by the time it is read."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
         page = find("html")
+
+        def gone(_):
+            # Selenium's staleness_of knows only "stale element"; while the old document is
+            # being replaced chromedriver may answer "Node with given id does not belong to
+            # the document" instead (a CI run failed on it), which says the same.
+            try:
+                page.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as error:
+                if "does not belong to the document" in str(error):
+                    return True
+                raise
+
         find(css).click()
-        WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+        WebDriverWait(browser, 30).until(gone)
 
     def paste(field_id, value):
         """A paste, not typing: WebDriver sets the value at once (typing a JWT key by key
