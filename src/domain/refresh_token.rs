@@ -109,12 +109,14 @@ impl RefreshFamily {
 
     /// What the exchange that started the family granted; no token of it outlives the
     /// family when the family was started by a chained exchange (whose subject token's `exp`
-    /// bounds it).
+    /// bounds it) or a delegated one (whose actor token's `exp` bounds it): the family's end
+    /// is then the earliest of those, and an access token a refresh issues stops there too.
     pub fn grant(&self) -> Grant {
+        let bounded = self.issuer_id == SELF || self.actor_issuer.is_some();
         Grant {
             targets: self.targets.clone(),
             scope: self.scope.clone(),
-            not_after: (self.issuer_id == SELF).then_some(self.absolute_expires_at),
+            not_after: bounded.then_some(self.absolute_expires_at),
             actor_issuer: self.actor_issuer.clone(),
         }
     }
@@ -174,6 +176,29 @@ mod tests {
         assert_eq!(family.rotate("f", 900, 300).unwrap().valid_until, 1_000);
         assert_eq!(family.rotate("f", 1_000, 300), None);
         assert_eq!(family.rotate("f", 900, 300).unwrap().sub, "user");
+    }
+
+    #[test]
+    fn a_delegated_or_chained_family_grants_nothing_past_its_end() {
+        let start = |issuer_id: &str, actor_issuer: Option<&str>| {
+            let grant = Grant {
+                actor_issuer: actor_issuer.map(str::to_owned),
+                ..Grant::default()
+            };
+            let first = RefreshToken {
+                issuer_id: issuer_id.into(),
+                ..first(1_000)
+            };
+            RefreshFamily::start(&first, "h1", &Principal::default(), &grant).grant()
+        };
+        // The family's end is the actor's (or the chained subject's) exp when that came first
+        // (see `Grant::expiry` at the exchange), so a refresh near it mints no access token
+        // that outlives the actor.
+        assert_eq!(start("i", Some("partner")).expiry(900, 300), 1_000);
+        assert_eq!(start("i", Some(SELF)).expiry(900, 300), 1_000);
+        assert_eq!(start(SELF, None).expiry(900, 300), 1_000);
+        // A family of a plain exchange bounds its refresh tokens only (rotate).
+        assert_eq!(start("i", None).expiry(900, 300), 1_200);
     }
 
     #[test]

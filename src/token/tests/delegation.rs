@@ -149,6 +149,34 @@ async fn a_two_hop_chain_nests_act_and_depth_over_max_depth_is_refused() {
 }
 
 #[tokio::test]
+async fn nothing_a_delegated_family_issues_outlives_the_actor_token() {
+    let h = Harness::new();
+    agents(&h, 2);
+    let user = h.token_of("alice", json!({"exp": NOW + 3600}));
+    let agent = h.token_of("agent-7", json!({"exp": NOW + 120}));
+    // The actor token is good until its exp plus the issuer's clock skew (60 s here).
+    let actor_ends = NOW + 120 + 60;
+    let reply = h.delegated(WEB, (&user, JWT), &agent, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let claims = verified_claims(&h, reply.body["access_token"].as_str().unwrap());
+    assert_eq!(claims["exp"], actor_ends);
+
+    // A refresh before then: the new access token (600 s by default) still stops there.
+    h.memory.clock.advance(60);
+    let refresh = reply.body["refresh_token"].as_str().unwrap();
+    let refreshed = h.refresh(WEB, refresh).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let claims = verified_claims(&h, refreshed.body["access_token"].as_str().unwrap());
+    assert_eq!(claims["exp"], actor_ends);
+    assert_eq!(claims["act"]["sub"], "agent-7");
+    // After it, the family is over.
+    h.memory.clock.advance(actor_ends - NOW - 60);
+    let next = refreshed.body["refresh_token"].as_str().unwrap();
+    let reply = h.refresh(WEB, next).await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+}
+
+#[tokio::test]
 async fn may_act_names_the_only_actor_allowed() {
     let h = Harness::new();
     agents(&h, 2);
