@@ -62,8 +62,8 @@ pub enum Refused {
 }
 
 /// What an exchange grants besides the principal: the targets of `aud` (none: the client), the
-/// scope, and the latest `exp` (a chained exchange's subject token's). A refresh family keeps
-/// it, so refreshed tokens say the same.
+/// scope, and the latest `exp` (a chained exchange's subject token's, a delegated one's actor
+/// token's). A refresh family keeps it, so refreshed tokens say the same.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Grant {
     pub targets: Vec<String>,
